@@ -1,0 +1,836 @@
+# The rle_core kernel: every hot loop of maskcodecs.
+#
+# Conventions (see specs/house-style.md):
+#   * kernels are `noexcept nogil`, return >= 0 on success or a negative error code (ERR_*);
+#   * positions and sizes are 64-bit; counts are uint32 and a run longer than 2**32-1 is
+#     written as (2**32-1, 0, rest...);
+#   * the `def` wrappers validate, allocate, release the GIL around the kernel and turn an
+#     error code into an exception through maskcodecs.errors.error_for_code.
+# Compiler directives live in setup.py, not here.
+
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
+from libc.stdlib cimport malloc, realloc, free, calloc
+from libc.string cimport memset, memcpy
+from libc.math cimport ceil, fmin, fmax, isnan, isinf
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsASCIIString
+
+from maskcodecs.errors import error_for_code, InvalidRLEError, MaskShapeError, ImageTooLargeError
+from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError
+
+cdef enum:
+    ERR_NOMEM = -1
+    ERR_CHAR = -2
+    ERR_TRUNC = -3
+    ERR_LONG = -4
+    ERR_RANGE = -5
+    ERR_OVERRUN = -6
+    ERR_COORD = -7
+    ERR_TOOBIG = -8
+    ERR_SIZE = -9
+
+cdef uint64_t U32MAX = 0xFFFFFFFFu
+# largest pixel count we accept: positions must fit comfortably in int64
+cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 62
+
+
+# ---------------------------------------------------------------------------------------------
+# growable buffers
+# ---------------------------------------------------------------------------------------------
+
+cdef struct U32Buf:
+    uint32_t* data
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int u32_reserve(U32Buf* b, Py_ssize_t extra) noexcept nogil:
+    cdef Py_ssize_t need = b.n + extra
+    cdef Py_ssize_t cap
+    cdef uint32_t* p
+    if need <= b.cap:
+        return 0
+    cap = b.cap * 2
+    if cap < need:
+        cap = need
+    if cap < 64:
+        cap = 64
+    p = <uint32_t*>realloc(b.data, cap * sizeof(uint32_t))
+    if p == NULL:
+        return ERR_NOMEM
+    b.data = p
+    b.cap = cap
+    return 0
+
+
+cdef inline int push_run(U32Buf* b, uint64_t length) noexcept nogil:
+    """Append one run; a run longer than 2**32-1 becomes (2**32-1, 0, ...)."""
+    if b.n + 1 > b.cap:
+        if u32_reserve(b, 1) < 0:
+            return ERR_NOMEM
+    while length > U32MAX:
+        if u32_reserve(b, 3) < 0:
+            return ERR_NOMEM
+        b.data[b.n] = <uint32_t>U32MAX
+        b.data[b.n + 1] = 0
+        b.n += 2
+        length -= U32MAX
+    b.data[b.n] = <uint32_t>length
+    b.n += 1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the compressed counts string (COCO / Encord rleString)
+# ---------------------------------------------------------------------------------------------
+
+cdef Py_ssize_t counts_to_chars(const uint32_t* cnts, Py_ssize_t m, char* out) noexcept nogil:
+    """Write the string of `m` counts into `out` (room for 7*m bytes); return its length."""
+    cdef Py_ssize_t i, p = 0
+    cdef int64_t x
+    cdef int c
+    cdef bint more
+    for i in range(m):
+        x = <int64_t>cnts[i]
+        if i > 2:
+            x -= <int64_t>cnts[i - 2]
+        more = True
+        while more:
+            c = <int>(x & 0x1f)
+            x >>= 5
+            if c & 0x10:
+                more = x != -1
+            else:
+                more = x != 0
+            if more:
+                c |= 0x20
+            out[p] = <char>(c + 48)
+            p += 1
+    return p
+
+
+cdef struct Reader:
+    const uint8_t* s
+    Py_ssize_t n
+    Py_ssize_t pos
+    Py_ssize_t idx
+    int64_t prev1
+    int64_t prev2
+
+
+cdef inline void reader_init(Reader* r, const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    r.s = s
+    r.n = n
+    r.pos = 0
+    r.idx = 0
+    r.prev1 = 0
+    r.prev2 = 0
+
+
+cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
+    """Read the next count: 1 if read, 0 at the end of the string, or a negative error."""
+    cdef int64_t x = 0
+    cdef int k = 0
+    cdef int c = 0
+    cdef uint8_t ch
+    if r.pos >= r.n:
+        return 0
+    while True:
+        if r.pos >= r.n:
+            return ERR_TRUNC
+        ch = r.s[r.pos]
+        r.pos += 1
+        if ch < 48 or ch > 111:
+            return ERR_CHAR
+        if k >= 7:
+            return ERR_LONG
+        c = ch - 48
+        x |= (<int64_t>(c & 0x1f)) << (5 * k)
+        k += 1
+        if not (c & 0x20):
+            break
+    if c & 0x10:
+        x = <int64_t>((<uint64_t>x) | ((~(<uint64_t>0)) << (5 * k)))
+    if r.idx > 2:
+        x += r.prev2
+    if x < 0 or x > <int64_t>U32MAX:
+        return ERR_RANGE
+    r.prev2 = r.prev1
+    r.prev1 = x
+    r.idx += 1
+    out[0] = <uint64_t>x
+    return 1
+
+
+cdef Py_ssize_t parse_counts(const uint8_t* s, Py_ssize_t n, U32Buf* out) noexcept nogil:
+    """Append every count of the string to `out`; return how many or an error."""
+    cdef Reader r
+    cdef uint64_t c
+    cdef int rc
+    cdef Py_ssize_t start = out.n
+    reader_init(&r, s, n)
+    # a count takes at least one character
+    if u32_reserve(out, n) < 0:
+        return ERR_NOMEM
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        out.data[out.n] = <uint32_t>c
+        out.n += 1
+    return out.n - start
+
+
+cdef bytes counts_to_bytes(const uint32_t* cnts, Py_ssize_t m):
+    """Build the bytes of the counts string (GIL held for the allocation only)."""
+    cdef bytes res
+    cdef Py_ssize_t length
+    cdef char* buf = <char*>malloc(7 * m + 1)
+    if buf == NULL:
+        raise MemoryError()
+    with nogil:
+        length = counts_to_chars(cnts, m, buf)
+    try:
+        res = PyBytes_FromStringAndSize(buf, length)
+    finally:
+        free(buf)
+    return res
+
+
+include "_rle_scan.pxi"
+
+
+# ---------------------------------------------------------------------------------------------
+# streaming area and bounding box straight from the string
+# ---------------------------------------------------------------------------------------------
+
+cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area) noexcept nogil:
+    cdef Reader r
+    cdef uint64_t c, pos = 0, a = 0
+    cdef int rc
+    cdef bint ones = False
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        pos += c
+        if pos > hw:
+            return ERR_OVERRUN
+        if ones:
+            a += c
+        ones = not ones
+    area[0] = a
+    return 0
+
+
+cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                     double* bb) noexcept nogil:
+    """Tight box [x, y, w, h] of the foreground; zeros when there is none."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0, start, end, xs, ys, xe, ye, x0, y0, x1, y1
+    cdef int rc
+    cdef bint ones = False, any_fg = False
+    cdef uint64_t hw = h * w
+    reader_init(&r, s, n)
+    xs = w
+    ys = h
+    xe = 0
+    ye = 0
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        start = pos
+        pos += c
+        if pos > hw:
+            return ERR_OVERRUN
+        if ones and c > 0:
+            end = pos - 1
+            x0 = start // h
+            y0 = start % h
+            x1 = end // h
+            y1 = end % h
+            any_fg = True
+            if x0 < xs:
+                xs = x0
+            if x1 > xe:
+                xe = x1
+            if x0 < x1:
+                ys = 0
+                ye = h - 1
+            else:
+                if y0 < ys:
+                    ys = y0
+                if y1 > ye:
+                    ye = y1
+        ones = not ones
+    if not any_fg:
+        bb[0] = 0
+        bb[1] = 0
+        bb[2] = 0
+        bb[3] = 0
+    else:
+        bb[0] = <double>xs
+        bb[1] = <double>ys
+        bb[2] = <double>(xe - xs + 1)
+        bb[3] = <double>(ye - ys + 1)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# decode
+# ---------------------------------------------------------------------------------------------
+
+cdef int decode_linear(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t total,
+                       uint8_t one) noexcept nogil:
+    """Write the runs of `s` into `out[0:total]` in stream order; the tail beyond the
+    counts is zero-filled. The whole string is validated before anything is written."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0
+    cdef int rc
+    cdef uint8_t v = 0
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        pos += c
+        if pos > total:
+            return ERR_OVERRUN
+    reader_init(&r, s, n)
+    pos = 0
+    while read_count(&r, &c) == 1:
+        if c:
+            memset(out + pos, v, c)
+            pos += c
+        v ^= one
+    if pos < total:
+        memset(out + pos, 0, total - pos)
+    return 0
+
+
+cdef struct Scratch:
+    # events for row sweeps: (row, col) pairs as uint64 keyed by row through a counting sort
+    uint64_t* ev_col
+    uint64_t* ev_row
+    Py_ssize_t ev_n
+    Py_ssize_t ev_cap
+    uint64_t* bucket        # counting-sort buckets
+    Py_ssize_t bucket_cap
+    uint64_t* order         # sorted event columns
+    Py_ssize_t order_cap
+    uint8_t* row            # one row of state
+    Py_ssize_t row_cap
+
+
+cdef void scratch_free(Scratch* sc) noexcept nogil:
+    free(sc.ev_col)
+    free(sc.ev_row)
+    free(sc.bucket)
+    free(sc.order)
+    free(sc.row)
+    memset(sc, 0, sizeof(Scratch))
+
+
+cdef int ev_push(Scratch* sc, uint64_t row, uint64_t col) noexcept nogil:
+    cdef Py_ssize_t cap
+    cdef uint64_t* a
+    cdef uint64_t* b
+    if sc.ev_n >= sc.ev_cap:
+        cap = sc.ev_cap * 2 if sc.ev_cap else 256
+        a = <uint64_t*>realloc(sc.ev_col, cap * sizeof(uint64_t))
+        if a == NULL:
+            return ERR_NOMEM
+        sc.ev_col = a
+        b = <uint64_t*>realloc(sc.ev_row, cap * sizeof(uint64_t))
+        if b == NULL:
+            return ERR_NOMEM
+        sc.ev_row = b
+        sc.ev_cap = cap
+    sc.ev_col[sc.ev_n] = col
+    sc.ev_row[sc.ev_n] = row
+    sc.ev_n += 1
+    return 0
+
+
+cdef int grow_u64(uint64_t** p, Py_ssize_t* cap, Py_ssize_t need) noexcept nogil:
+    cdef uint64_t* q
+    if need <= cap[0]:
+        return 0
+    q = <uint64_t*>realloc(p[0], need * sizeof(uint64_t))
+    if q == NULL:
+        return ERR_NOMEM
+    p[0] = q
+    cap[0] = need
+    return 0
+
+
+cdef int column_events(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                       Scratch* sc) noexcept nogil:
+    """Turn the column-major runs of `s` into toggle events (row, col): the foreground of
+    column x starts or stops at row y. Validates the string; the tail is background."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0, end, x0, y0, x1, y1, x
+    cdef int rc
+    cdef bint ones = False
+    cdef uint64_t hw = h * w
+    sc.ev_n = 0
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        if pos + c > hw:
+            return ERR_OVERRUN
+        if ones and c > 0:
+            end = pos + c  # exclusive
+            x0 = pos // h
+            y0 = pos % h
+            x1 = (end - 1) // h
+            y1 = (end - 1) % h + 1  # exclusive row in the last column
+            if ev_push(sc, y0, x0) < 0:
+                return ERR_NOMEM
+            if x1 == x0:
+                if y1 < h and ev_push(sc, y1, x0) < 0:
+                    return ERR_NOMEM
+            else:
+                x = x0 + 1
+                while x <= x1:
+                    if ev_push(sc, 0, x) < 0:
+                        return ERR_NOMEM
+                    x += 1
+                if y1 < h and ev_push(sc, y1, x1) < 0:
+                    return ERR_NOMEM
+        pos += c
+        ones = not ones
+    return 0
+
+
+cdef int sort_events_by_row(Scratch* sc, uint64_t h) noexcept nogil:
+    """Counting sort of the events by row: afterwards bucket[y]..bucket[y+1] indexes
+    sc.order, which holds the columns of row y's events."""
+    cdef Py_ssize_t i
+    cdef uint64_t y, acc = 0, t
+    if grow_u64(&sc.bucket, &sc.bucket_cap, <Py_ssize_t>h + 1) < 0:
+        return ERR_NOMEM
+    if grow_u64(&sc.order, &sc.order_cap, sc.ev_n + 1) < 0:
+        return ERR_NOMEM
+    memset(sc.bucket, 0, (h + 1) * sizeof(uint64_t))
+    for i in range(sc.ev_n):
+        sc.bucket[sc.ev_row[i]] += 1
+    for y in range(h + 1):
+        t = sc.bucket[y]
+        sc.bucket[y] = acc
+        acc += t
+    for i in range(sc.ev_n):
+        y = sc.ev_row[i]
+        sc.order[sc.bucket[y]] = sc.ev_col[i]
+        sc.bucket[y] += 1
+    # shift back so that bucket[y] is the start of row y
+    y = h
+    while y > 0:
+        sc.bucket[y] = sc.bucket[y - 1]
+        y -= 1
+    sc.bucket[0] = 0
+    return 0
+
+
+cdef int ensure_row(Scratch* sc, uint64_t w) noexcept nogil:
+    cdef uint8_t* p
+    if <Py_ssize_t>w + 8 > sc.row_cap:
+        p = <uint8_t*>realloc(sc.row, w + 8)
+        if p == NULL:
+            return ERR_NOMEM
+        sc.row = p
+        sc.row_cap = w + 8
+    memset(sc.row, 0, w + 8)
+    return 0
+
+
+cdef int decode_rows(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                     uint8_t* out, Py_ssize_t row_stride, uint8_t one,
+                     Scratch* sc) noexcept nogil:
+    """Decode column-major runs straight into a row-major (C-ordered) image, writing every
+    output byte once: a row of state is toggled by the events of each row and copied out."""
+    cdef int rc
+    cdef uint64_t y
+    cdef Py_ssize_t k, k1
+    rc = column_events(s, n, h, w, sc)
+    if rc < 0:
+        return rc
+    rc = sort_events_by_row(sc, h)
+    if rc < 0:
+        return rc
+    if ensure_row(sc, w) < 0:
+        return ERR_NOMEM
+    for y in range(h):
+        k = sc.bucket[y]
+        k1 = sc.bucket[y + 1]
+        while k < k1:
+            sc.row[sc.order[k]] ^= one
+            k += 1
+        memcpy(out + <Py_ssize_t>y * row_stride, sc.row, w)
+    return 0
+
+
+cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                        U32Buf* out, Scratch* sc) noexcept nogil:
+    """Column-major runs of an h x w mask -> row-major runs of the same mask (that is, the
+    column-major runs of its transpose). The image is never materialised: one row of state."""
+    cdef int rc
+    cdef uint64_t y, start = 0, base, q, total = h * w
+    cdef Py_ssize_t k, k1
+    cdef bint v = False
+    rc = column_events(s, n, h, w, sc)
+    if rc < 0:
+        return rc
+    rc = sort_events_by_row(sc, h)
+    if rc < 0:
+        return rc
+    if ensure_row(sc, w) < 0:
+        return ERR_NOMEM
+    out.n = 0
+    for y in range(h):
+        k = sc.bucket[y]
+        k1 = sc.bucket[y + 1]
+        while k < k1:
+            sc.row[sc.order[k]] ^= 1
+            k += 1
+        base = y * w
+        q = 0
+        while True:
+            if v:
+                q = find_zero(sc.row, q, w)
+            else:
+                q = find_nonzero(sc.row, q, w)
+            if q >= w:
+                break
+            if push_run(out, base + q - start) < 0:
+                return ERR_NOMEM
+            start = base + q
+            v = not v
+    if push_run(out, total - start) < 0:
+        return ERR_NOMEM
+    return 0
+
+
+include "_rle_poly.pxi"
+
+
+# ---------------------------------------------------------------------------------------------
+# Python-facing helpers: unpack RLE dicts once, with the GIL, into C arrays
+# ---------------------------------------------------------------------------------------------
+
+cdef class _Strings:
+    """Pointers to the counts strings and sizes of a list of RLE dicts (kept alive here)."""
+    cdef list keep
+    cdef const uint8_t** ptr
+    cdef Py_ssize_t* length
+    cdef uint64_t* h
+    cdef uint64_t* w
+    cdef Py_ssize_t n
+
+    def __cinit__(self):
+        self.keep = []
+        self.ptr = NULL
+        self.length = NULL
+        self.h = NULL
+        self.w = NULL
+        self.n = 0
+
+    def __dealloc__(self):
+        free(self.ptr)
+        free(self.length)
+        free(self.h)
+        free(self.w)
+
+
+cdef object _as_counts_bytes(object counts):
+    cdef type t = type(counts)
+    if t is bytes:
+        return counts
+    if isinstance(counts, str):
+        try:
+            return PyUnicode_AsASCIIString(counts)
+        except UnicodeEncodeError:
+            raise CountsStringError(
+                "counts string contains a character outside '0'..'o' (48..111)") from None
+    if isinstance(counts, bytes):
+        return bytes(counts)
+    raise _counts_type_error(counts)
+
+
+cdef object _counts_type_error(object counts):
+    return RLETypeError(f"Expected bytes, got {type(counts).__name__}")
+
+
+cdef object _size_of(object rle):
+    size = rle["size"]
+    try:
+        h = int(size[0])
+        w = int(size[1])
+    except (TypeError, ValueError, IndexError) as e:
+        raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
+    if len(size) != 2:
+        raise MaskShapeError(f"RLE size must be [h, w], got {size!r}")
+    if h < 0 or w < 0:
+        raise MaskShapeError(f"RLE size must be non-negative, got {size!r}")
+    if h * w >= <object>MAX_PIXELS:
+        raise ImageTooLargeError(f"RLE size {size!r} has too many pixels")
+    return h, w
+
+
+cdef _Strings _unpack(object rles, bint need_size=True):
+    """Collect the counts and sizes of a sequence of RLE dicts."""
+    cdef _Strings st = _Strings()
+    cdef Py_ssize_t i, n = len(rles)
+    cdef bytes b
+    st.n = n
+    st.ptr = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
+    st.length = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
+    st.h = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    st.w = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    if st.ptr == NULL or st.length == NULL or st.h == NULL or st.w == NULL:
+        raise MemoryError()
+    for i in range(n):
+        rle = rles[i]
+        b = _as_counts_bytes(rle["counts"])
+        st.keep.append(b)
+        st.ptr[i] = <const uint8_t*>PyBytes_AS_STRING(b)
+        st.length[i] = PyBytes_GET_SIZE(b)
+        if need_size:
+            hh, ww = _size_of(rle)
+            st.h[i] = hh
+            st.w[i] = ww
+        else:
+            st.h[i] = 0
+            st.w[i] = 0
+    return st
+
+
+cdef object _raise(int code, str context=""):
+    raise error_for_code(code, context)
+
+
+# ---------------------------------------------------------------------------------------------
+# public kernel entry points (private module; see maskcodecs.mask / maskcodecs.rle)
+# ---------------------------------------------------------------------------------------------
+
+def string_from_counts(const uint32_t[::1] counts):
+    """Compressed counts string of a uint32 count vector."""
+    if counts.shape[0] == 0:
+        return b""
+    return counts_to_bytes(&counts[0], counts.shape[0])
+
+
+def counts_from_string(const uint8_t[::1] s):
+    """uint32 counts of a compressed counts string, as a bytes buffer of native uint32."""
+    cdef U32Buf buf
+    cdef Py_ssize_t rc
+    buf.data = NULL
+    buf.n = 0
+    buf.cap = 0
+    if s.shape[0] == 0:
+        return b""
+    with nogil:
+        rc = parse_counts(&s[0], s.shape[0], &buf)
+    try:
+        if rc < 0:
+            _raise(<int>rc)
+        return PyBytes_FromStringAndSize(<char*>buf.data, buf.n * 4)
+    finally:
+        free(buf.data)
+
+
+def encode_masks(const uint8_t[:, :, :] m):
+    """Encode every mask m[:, :, k] (any strides) into a compressed RLE dict."""
+    cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n = m.shape[2], k
+    cdef Py_ssize_t s0 = m.strides[0], s1 = m.strides[1], s2 = m.strides[2]
+    cdef const uint8_t* base
+    cdef U32Buf buf
+    cdef Scan scan
+    cdef int rc = 0
+    cdef list out = []
+    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+        raise ImageTooLargeError("mask has too many pixels")
+    buf.data = NULL
+    buf.n = 0
+    buf.cap = 0
+    memset(&scan, 0, sizeof(Scan))
+    try:
+        for k in range(n):
+            buf.n = 0
+            if h == 0 or w == 0:
+                rc = push_run(&buf, 0)
+            else:
+                base = &m[0, 0, k]
+                with nogil:
+                    rc = encode_2d(base, h, w, s0, s1, &buf, &scan)
+            if rc < 0:
+                _raise(rc)
+            out.append({"size": [h, w], "counts": counts_to_bytes(buf.data, buf.n)})
+    finally:
+        free(buf.data)
+        scan_free(&scan)
+    return out
+
+
+def encode_one(const uint8_t[:, :] m):
+    """Compressed counts string of one 2-D mask, any strides (column-major runs)."""
+    cdef Py_ssize_t h = m.shape[0], w = m.shape[1]
+    cdef U32Buf buf
+    cdef Scan scan
+    cdef int rc = 0
+    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+        raise ImageTooLargeError("mask has too many pixels")
+    buf.data = NULL
+    buf.n = 0
+    buf.cap = 0
+    memset(&scan, 0, sizeof(Scan))
+    try:
+        if h == 0 or w == 0:
+            rc = push_run(&buf, 0)
+        else:
+            with nogil:
+                rc = encode_2d(&m[0, 0], h, w, m.strides[0], m.strides[1], &buf, &scan)
+        if rc < 0:
+            _raise(rc)
+        return counts_to_bytes(buf.data, buf.n)
+    finally:
+        free(buf.data)
+        scan_free(&scan)
+
+
+def decode_into(list rles, uint8_t[::1] out, Py_ssize_t h, Py_ssize_t w, bint c_order,
+                Py_ssize_t start=0, Py_ssize_t stop=-1, uint8_t one=1):
+    """Decode rles[start:stop] into the flat buffer `out` of n*h*w bytes, mask k at k*h*w.
+    Fortran layout (column-major, the pycocotools layout) or C layout (row-major, per mask).
+    Every RLE must have size [h, w]."""
+    cdef _Strings st = _unpack(rles)
+    cdef Py_ssize_t k, n = st.n
+    cdef uint64_t hw = <uint64_t>h * <uint64_t>w
+    cdef int rc = 0
+    cdef Scratch sc
+    if stop < 0:
+        stop = n
+    for k in range(n):
+        if st.h[k] != <uint64_t>h or st.w[k] != <uint64_t>w:
+            raise SizeMismatchError(
+                f"RLE {k} has size [{st.h[k]}, {st.w[k]}], expected [{h}, {w}]")
+    if <uint64_t>out.shape[0] < hw * <uint64_t>n:
+        raise ValueError("output buffer too small")
+    memset(&sc, 0, sizeof(Scratch))
+    try:
+        with nogil:
+            for k in range(start, stop):
+                if hw == 0:
+                    rc = decode_linear(st.ptr[k], st.length[k], NULL, 0, one) if st.length[k] else 0
+                elif c_order:
+                    rc = decode_rows(st.ptr[k], st.length[k], h, w, &out[0] + k * hw, w, one, &sc)
+                else:
+                    rc = decode_linear(st.ptr[k], st.length[k], &out[0] + k * hw, hw, one)
+                if rc < 0:
+                    break
+        if rc < 0:
+            _raise(rc, f"RLE {k}")
+    finally:
+        scratch_free(&sc)
+
+
+def decode_string(const uint8_t[::1] s, uint8_t[::1] out, Py_ssize_t h, Py_ssize_t w,
+                  bint c_order, uint8_t one=1):
+    """Decode one counts string of an h x w mask into `out` (h*w bytes)."""
+    cdef int rc = 0
+    cdef uint64_t hw = <uint64_t>h * <uint64_t>w
+    cdef Scratch sc
+    cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    cdef uint8_t* op = &out[0] if out.shape[0] else NULL
+    if <uint64_t>out.shape[0] < hw:
+        raise ValueError("output buffer too small")
+    memset(&sc, 0, sizeof(Scratch))
+    try:
+        with nogil:
+            if hw == 0:
+                rc = decode_linear(sp, s.shape[0], op, 0, one)
+            elif c_order:
+                rc = decode_rows(sp, s.shape[0], h, w, op, w, one, &sc)
+            else:
+                rc = decode_linear(sp, s.shape[0], op, hw, one)
+        if rc < 0:
+            _raise(rc)
+    finally:
+        scratch_free(&sc)
+
+
+def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
+    """Counts string of the transpose: column-major runs of an h x w mask in, row-major
+    runs out (Encord rleString <-> COCO counts)."""
+    cdef U32Buf buf
+    cdef Scratch sc
+    cdef int rc = 0
+    cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    if h < 0 or w < 0:
+        raise MaskShapeError("negative size")
+    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+        raise ImageTooLargeError("mask has too many pixels")
+    buf.data = NULL
+    buf.n = 0
+    buf.cap = 0
+    memset(&sc, 0, sizeof(Scratch))
+    try:
+        with nogil:
+            if h == 0 or w == 0:
+                rc = decode_linear(sp, s.shape[0], NULL, 0, 1)
+                if rc == 0:
+                    rc = push_run(&buf, 0)
+            else:
+                rc = transpose_runs(sp, s.shape[0], h, w, &buf, &sc)
+        if rc < 0:
+            _raise(rc)
+        return counts_to_bytes(buf.data, buf.n)
+    finally:
+        free(buf.data)
+        scratch_free(&sc)
+
+
+def areas(list rles, uint64_t[::1] out):
+    """Foreground pixel count of each RLE dict into `out`."""
+    cdef _Strings st = _unpack(rles)
+    cdef Py_ssize_t k, n = st.n
+    cdef int rc = 0
+    if out.shape[0] < n:
+        raise ValueError("output buffer too small")
+    with nogil:
+        for k in range(n):
+            rc = string_area(st.ptr[k], st.length[k], st.h[k] * st.w[k], &out[k])
+            if rc < 0:
+                break
+    if rc < 0:
+        _raise(rc, f"RLE {k}")
+
+
+def bboxes(list rles, double[:, ::1] out):
+    """Tight [x, y, w, h] box of each RLE dict into out[k]."""
+    cdef _Strings st = _unpack(rles)
+    cdef Py_ssize_t k, n = st.n
+    cdef int rc = 0
+    if out.shape[0] < n or out.shape[1] != 4:
+        raise ValueError("output buffer has the wrong shape")
+    with nogil:
+        for k in range(n):
+            rc = string_bbox(st.ptr[k], st.length[k], st.h[k], st.w[k], &out[k, 0])
+            if rc < 0:
+                break
+    if rc < 0:
+        _raise(rc, f"RLE {k}")

@@ -1,0 +1,90 @@
+"""Exceptions raised by maskcodecs.
+
+Every exception derives from :class:`MaskCodecError` and also from the builtin a caller of
+pycocotools would already catch (``ValueError`` or ``TypeError``), so existing ``except``
+clauses keep working.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "MaskCodecError",
+    "InvalidRLEError",
+    "CountsStringError",
+    "CountRangeError",
+    "SizeMismatchError",
+    "PolygonError",
+    "RLETypeError",
+    "MaskDtypeError",
+    "MaskShapeError",
+    "ImageTooLargeError",
+    "FormatError",
+    "error_for_code",
+]
+
+
+class MaskCodecError(Exception):
+    """Base class of every maskcodecs error."""
+
+
+class InvalidRLEError(MaskCodecError, ValueError):
+    """An RLE whose counts or size do not describe a mask (e.g. counts overrun h*w)."""
+
+
+class CountsStringError(InvalidRLEError):
+    """A compressed counts string that is malformed (bad character, truncated group...)."""
+
+
+class CountRangeError(InvalidRLEError, OverflowError):
+    """An uncompressed count that is negative or does not fit in 32 bits."""
+
+
+class SizeMismatchError(MaskCodecError, ValueError):
+    """Operands of one operation have different [h, w] sizes."""
+
+
+class PolygonError(MaskCodecError, ValueError):
+    """A polygon or box with non-finite or out-of-range coordinates."""
+
+
+class RLETypeError(MaskCodecError, TypeError):
+    """An RLE whose counts or size has the wrong Python type."""
+
+
+class MaskDtypeError(MaskCodecError, ValueError, TypeError):
+    """An array of a dtype that cannot be a mask (floats, objects...)."""
+
+
+class MaskShapeError(MaskCodecError, ValueError):
+    """An array or size of the wrong shape or a negative size."""
+
+
+class ImageTooLargeError(MaskCodecError, ValueError):
+    """A size whose pixel count cannot be represented (h*w >= 2**63) or a resource bomb."""
+
+
+class FormatError(MaskCodecError, ValueError):
+    """A malformed Encord, Labelbox or COCO document."""
+
+
+# Kernel error codes (negative return values of the nogil kernels) -> (exception, message).
+_CODES: dict[int, tuple[type[MaskCodecError], str]] = {
+    -2: (CountsStringError, "counts string contains a character outside '0'..'o' (48..111)"),
+    -3: (CountsStringError, "counts string ends inside a group (truncated string)"),
+    -4: (CountsStringError, "counts string has a group longer than 7 characters"),
+    -5: (CountsStringError, "counts string decodes to a count outside 0..2**32-1"),
+    -6: (InvalidRLEError, "RLE counts sum to more than h*w"),
+    -7: (PolygonError, "polygon coordinates must be finite and within +-4e8"),
+    -8: (ImageTooLargeError, "h*w is too large"),
+    -9: (SizeMismatchError, "RLE sizes differ"),
+    -10: (InvalidRLEError, "counts string contains a NUL byte"),
+}
+
+
+def error_for_code(code: int, context: str = "") -> Exception:
+    """Return the exception for a negative kernel return code."""
+    if code == -1:
+        return MemoryError(f"{context}: out of memory" if context else "out of memory")
+    cls, msg = _CODES.get(code, (MaskCodecError, f"internal error (code {code})"))
+    if context:
+        msg = f"{context}: {msg}"
+    return cls(msg)

@@ -1,0 +1,407 @@
+"""Drop-in replacement for ``pycocotools.mask``.
+
+Same names, argument order, return types, dtypes, shapes, memory order and dict key order
+as pycocotools 2.0.11, with the differences listed in ``docs/compatibility.md`` (crashes and
+garbage results fixed, C-ordered input accepted, the GIL released).
+
+Examples
+--------
+>>> import numpy as np
+>>> from maskcodecs import mask as mask_utils
+>>> m = np.zeros((4, 3), dtype=np.uint8, order="F")
+>>> m[0, 2] = m[1, 1] = m[2, 1] = 1
+>>> rle = mask_utils.encode(m)
+>>> rle
+{'size': [4, 3], 'counts': b'521O2'}
+>>> int(mask_utils.area(rle))
+3
+>>> mask_utils.toBbox(rle).tolist()
+[1.0, 0.0, 2.0, 3.0]
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union, overload
+
+import numpy as np
+
+from maskcodecs import _rle_core as _core
+from maskcodecs._types import RLE
+from maskcodecs.errors import (
+    CountRangeError,
+    InvalidRLEError,
+    MaskCodecError,
+    MaskDtypeError,
+    MaskShapeError,
+    RLETypeError,
+)
+
+__all__ = ["encode", "decode", "area", "toBbox", "iou", "merge", "frPyObjects",
+           "frPoly", "frBbox", "frUncompressedRLE"]
+
+
+class UnsupportedInputError(MaskCodecError, TypeError):
+    """An input of a kind pycocotools does not accept either."""
+
+
+# ---------------------------------------------------------------------------------------------
+# masks
+# ---------------------------------------------------------------------------------------------
+
+def _as_mask_bytes(bimask: Any, ndim: int | None = None) -> np.ndarray:
+    """View a mask as uint8 without copying where possible (bool/uint8/int8 are viewed)."""
+    a = bimask if isinstance(bimask, np.ndarray) else np.asarray(bimask)
+    if ndim is not None and a.ndim != ndim:
+        raise MaskShapeError(f"expected a {ndim}-D mask, got {a.ndim}-D")
+    dt = a.dtype
+    if dt == np.bool_ or dt == np.uint8 or dt == np.int8:
+        return a.view(np.uint8) if dt != np.uint8 else a
+    if dt.kind in "iu":
+        # wider integers: any nonzero value is foreground
+        return (a != 0).view(np.uint8)
+    raise MaskDtypeError(
+        f"mask dtype must be bool or an integer type, got {dt} "
+        "(pycocotools accepts only uint8 and bool)")
+
+
+def encode(bimask: Any) -> RLE | list[RLE]:
+    """Encode binary masks to compressed RLE.
+
+    Parameters
+    ----------
+    bimask : array_like, shape (h, w) or (h, w, n)
+        Masks of bool or any integer dtype, in any memory order; nonzero is foreground.
+
+    Returns
+    -------
+    dict or list of dict
+        ``{'size': [h, w], 'counts': bytes}`` for a 2-D mask, a list for a 3-D stack.
+
+    Raises
+    ------
+    MaskShapeError
+        If the array is not 2-D or 3-D.
+    MaskDtypeError
+        If the dtype is not bool or integer.
+    """
+    a = _as_mask_bytes(bimask)
+    if a.ndim == 3:
+        return _core.encode_masks(a)
+    if a.ndim == 2:
+        h, w = a.shape
+        return {"size": [h, w], "counts": _core.encode_one(a)}
+    raise MaskShapeError(f"encode expects a 2-D (h, w) or 3-D (h, w, n) mask, got {a.ndim}-D")
+
+
+def _check_rle(obj: Any) -> None:
+    if not isinstance(obj, dict):
+        raise RLETypeError(f"expected an RLE dict, got {type(obj).__name__}")
+
+
+def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
+    """Decode compressed RLEs to masks.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 ``(h, w, n)`` Fortran-ordered for a list, ``(h, w)`` (a Fortran-ordered
+        view) for a single dict.
+
+    Raises
+    ------
+    InvalidRLEError
+        If counts overrun h*w or the string is malformed (ValueError subclass).
+    SizeMismatchError
+        If the RLEs in a list have different sizes.
+    """
+    if type(rleObjs) is list:
+        n = len(rleObjs)
+        if n == 0:
+            return np.zeros((0, 0, 0), dtype=np.uint8, order="F")
+        _check_rle(rleObjs[0])
+        h, w = _size(rleObjs[0])
+        out = np.empty((h, w, n), dtype=np.uint8, order="F")
+        _core.decode_into(rleObjs, out.reshape(-1, order="F"), h, w, False)
+        return out
+    _check_rle(rleObjs)
+    h, w = _size(rleObjs)
+    out = np.empty((h, w, 1), dtype=np.uint8, order="F")
+    _core.decode_into([rleObjs], out.reshape(-1, order="F"), h, w, False)
+    return out[:, :, 0]
+
+
+def _size(rle: Any) -> tuple[int, int]:
+    size = rle["size"]
+    try:
+        h, w = int(size[0]), int(size[1])
+    except (TypeError, ValueError, IndexError):
+        raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
+    if h < 0 or w < 0:
+        raise MaskShapeError(f"RLE size must be non-negative, got {size!r}")
+    return h, w
+
+
+def area(rleObjs: RLE | list[RLE]) -> Any:
+    """Foreground pixel count of each RLE.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.uint32
+        uint32 array (n,) for a list (uint64 if an area does not fit in 32 bits), a scalar
+        for a single dict.
+    """
+    if type(rleObjs) is list:
+        out = np.empty(len(rleObjs), dtype=np.uint64)
+        _core.areas(rleObjs, out)
+        if out.size and int(out.max()) > 0xFFFFFFFF:
+            return out
+        return out.astype(np.uint32)
+    _check_rle(rleObjs)
+    out = np.empty(1, dtype=np.uint64)
+    _core.areas([rleObjs], out)
+    if int(out[0]) > 0xFFFFFFFF:
+        return out[0]
+    return np.uint32(out[0])
+
+
+def toBbox(rleObjs: RLE | list[RLE]) -> np.ndarray:
+    """Tight bounding boxes ``[x, y, w, h]`` (float64) of RLEs: (n, 4) for a list, (4,)."""
+    if type(rleObjs) is list:
+        out = np.empty((len(rleObjs), 4), dtype=np.float64)
+        _core.bboxes(rleObjs, out)
+        return out
+    _check_rle(rleObjs)
+    out = np.empty((1, 4), dtype=np.float64)
+    _core.bboxes([rleObjs], out)
+    return out[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# merge / iou
+# ---------------------------------------------------------------------------------------------
+
+def merge(rleObjs: list[RLE], intersect: Any = 0) -> RLE:
+    """Union (default) or intersection of RLEs of one size.
+
+    Raises
+    ------
+    SizeMismatchError
+        If the sizes differ (pycocotools silently returns an empty 0x0 RLE).
+    """
+    if isinstance(rleObjs, dict):
+        raise RLETypeError("merge expects a list of RLE dicts, got a single dict")
+    if intersect is None:
+        raise RLETypeError("an integer is required for intersect")
+    flag = bool(int(intersect))
+    rles = rleObjs if type(rleObjs) is list else list(rleObjs)
+    h, w, counts = _core.merge_strings(rles, flag)
+    return {"size": [int(h), int(w)], "counts": counts}
+
+
+def _iou_kind(objs: Any) -> tuple[str, Any]:
+    if isinstance(objs, np.ndarray):
+        a = objs
+        if a.ndim == 1 and a.size == 4:
+            a = a.reshape(1, 4)
+        if a.ndim != 2 or (a.shape[0] and a.shape[1] != 4):
+            raise UnsupportedInputError(
+                "numpy ndarray input is only for *bounding boxes* and should have Nx4 dimension")
+        return "box", np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 4)
+    if type(objs) is list or isinstance(objs, list):
+        if len(objs) == 0:
+            return "empty", objs
+        if all(isinstance(o, dict) for o in objs):
+            return "rle", objs
+        if all(isinstance(o, (list, np.ndarray)) and len(o) == 4 for o in objs):
+            return "box", np.array(objs, dtype=np.float64).reshape(-1, 4)
+        raise UnsupportedInputError("list input can be bounding box (Nx4) or RLEs ([RLE])")
+    raise UnsupportedInputError(
+        "unrecognized type.  The following type: RLEs (rle), np.ndarray (box), and list "
+        "(box) are supported.")
+
+
+def iou(dt: Any, gt: Any, pyiscrowd: Any, *, threads: int | None = None) -> Any:
+    """Intersection over union of every (dt, gt) pair: (len(dt), len(gt)) float64, F-order.
+
+    Boxes ``[x, y, w, h]`` (list or (N, 4) array) or compressed RLEs. ``pyiscrowd[g]``
+    nonzero makes the union the detection's area. Returns ``[]`` when either side is
+    empty, as pycocotools does. Mask pairs of different sizes whose boxes overlap give -1.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Worker threads for RLE pairs (keyword-only extension; default 1).
+    """
+    crowd = np.array(pyiscrowd, dtype=np.uint8).reshape(-1)
+    kd, d = _iou_kind(dt)
+    kg, g = _iou_kind(gt)
+    assert len(crowd) == len(g), "iou(iscrowd=) must have the same length as gt"
+    m, n = len(d), len(g)
+    if m == 0 or n == 0:
+        return []
+    if kd != kg:
+        raise UnsupportedInputError(
+            "The dt and gt should have the same data type, either RLEs, list or np.ndarray")
+    out = np.empty((m, n), dtype=np.float64, order="F")
+    if kd == "box":
+        _core.box_iou_matrix(d, g, np.ascontiguousarray(crowd), out)
+        return out
+    plan = _core.iou_plan(d, g, crowd.tobytes())
+    nthreads = 1 if threads is None else max(1, int(threads))
+    if nthreads == 1 or n < 2:
+        plan.run(out, 0, n)
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, n, min(nthreads, n) + 1).astype(int)
+    with ThreadPoolExecutor(len(bounds) - 1) as ex:
+        list(ex.map(lambda k: plan.run(out, int(bounds[k]), int(bounds[k + 1])),
+                    range(len(bounds) - 1)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# frPyObjects and the _mask-level constructors
+# ---------------------------------------------------------------------------------------------
+
+def _as_siz(v: Any, name: str) -> int:
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise MaskShapeError(f"{name} must be an integer, got {v!r}") from None
+    if i < 0:
+        raise MaskShapeError(f"{name} must be non-negative, got {v!r}")
+    return i
+
+
+def _flatten_polys(polys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(polys)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    arrays = []
+    total = 0
+    for i, p in enumerate(polys):
+        a = np.asarray(p, dtype=np.float64)
+        if a.ndim != 1:
+            raise MaskShapeError(f"polygon {i} must be a flat list [x0, y0, x1, y1, ...]")
+        k = (a.shape[0] // 2) * 2
+        arrays.append(a[:k])
+        total += k
+        offsets[i + 1] = total
+    xy = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.float64)
+    return np.ascontiguousarray(xy, dtype=np.float64), offsets
+
+
+def frPoly(poly: Sequence[Any], h: Any, w: Any) -> list[RLE]:
+    """Rasterise polygons (one RLE each), bit-exact with pycocotools ``_mask.frPoly``."""
+    h = _as_siz(h, "h")
+    w = _as_siz(w, "w")
+    xy, offsets = _flatten_polys(poly)
+    strings = _core.polygons_to_strings(xy, offsets, h, w)
+    return [{"size": [h, w], "counts": s} for s in strings]
+
+
+def frBbox(bb: Any, h: Any, w: Any) -> list[RLE]:
+    """Rasterise ``[x, y, w, h]`` boxes, bit-exact with pycocotools ``_mask.frBbox``.
+
+    Any memory order and any real dtype are read correctly (pycocotools reads the raw
+    buffer as packed row-major float64).
+    """
+    h = _as_siz(h, "h")
+    w = _as_siz(w, "w")
+    a = np.asarray(bb, dtype=np.float64)
+    if a.ndim == 1 and a.shape[0] == 4:
+        a = a.reshape(1, 4)
+    if a.ndim != 2 or a.shape[1] != 4:
+        if a.ndim == 2 and a.shape[0] == 0:
+            return []
+        raise MaskShapeError(f"boxes must have shape (N, 4), got {a.shape}")
+    strings = _core.boxes_to_strings(a, h, w)
+    return [{"size": [h, w], "counts": s} for s in strings]
+
+
+def _counts_to_u32(counts: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(counts)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.int64)  # pycocotools truncates floats
+        if arr.dtype.kind not in "iub":
+            arr = np.array(counts, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise RLETypeError(f"uncompressed counts must be a list of integers: {e}") from None
+    arr = arr.reshape(-1)
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) > 0xFFFFFFFF):
+        bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
+        raise CountRangeError(f"Python integer {bad} out of bounds for uint32")
+    return np.ascontiguousarray(arr, dtype=np.uint32)
+
+
+def frUncompressedRLE(ucRles: list[dict[str, Any]], h: Any = None, w: Any = None) -> list[RLE]:
+    """Compress uncompressed RLEs (``counts`` a list of ints); each dict's own size is used."""
+    out: list[RLE] = []
+    for r in ucRles:
+        hh, ww = _size(r)
+        cnt = _counts_to_u32(r["counts"])
+        if int(cnt.sum(dtype=np.uint64)) > hh * ww:
+            raise InvalidRLEError(
+                f"uncompressed counts sum to {int(cnt.sum(dtype=np.uint64))}, more than "
+                f"h*w = {hh * ww}")
+        out.append({"size": [hh, ww], "counts": _core.string_from_counts(cnt)})
+    return out
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+@overload
+def frPyObjects(pyobj: dict[str, Any], h: Any, w: Any) -> RLE: ...
+@overload
+def frPyObjects(pyobj: Any, h: Any, w: Any) -> Union[RLE, list[RLE]]: ...
+
+
+def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
+    """Convert polygons, boxes or uncompressed RLE into compressed RLE.
+
+    Dispatch as pycocotools: an (N, 4) ndarray is boxes; a list of polygons gives one RLE
+    each; a list of uncompressed RLE dicts gives a list; a single uncompressed RLE dict
+    gives a dict. Fixed: a list of ``[x, y, w, h]`` lists is rasterised as boxes, and a
+    single flat polygon (or box) gives a single dict.
+    """
+    if isinstance(pyobj, np.ndarray):
+        return frBbox(pyobj, h, w)
+    if isinstance(pyobj, list):
+        if len(pyobj) == 0:
+            raise UnsupportedInputError("input type is not supported: empty list")
+        first = pyobj[0]
+        if isinstance(first, dict):
+            if "counts" in first and "size" in first:
+                return frUncompressedRLE(pyobj, h, w)
+            raise UnsupportedInputError("input type is not supported.")
+        if _is_number(first):
+            # one flat polygon or one box
+            if len(pyobj) == 4:
+                return frBbox([pyobj], h, w)[0]
+            return frPoly([pyobj], h, w)[0]
+        try:
+            lengths = [len(p) for p in pyobj]
+        except TypeError:
+            raise UnsupportedInputError("input type is not supported.") from None
+        if lengths[0] == 4 and all(n == 4 for n in lengths):
+            return frBbox(pyobj, h, w)
+        if lengths[0] >= 4:
+            return frPoly(pyobj, h, w)
+        raise UnsupportedInputError("input type is not supported.")
+    if isinstance(pyobj, dict) and "counts" in pyobj and "size" in pyobj:
+        if isinstance(pyobj["counts"], (bytes, str)):
+            # already compressed: pass through a normalised copy
+            return {"size": list(_size(pyobj)), "counts": _core_counts_bytes(pyobj["counts"])}
+        return frUncompressedRLE([pyobj], h, w)[0]
+    raise UnsupportedInputError("input type is not supported.")
+
+
+def _core_counts_bytes(c: Any) -> bytes:
+    b = c if isinstance(c, bytes) else str(c).encode("ascii")
+    # validate by parsing once
+    _core.counts_from_string(b)
+    return bytes(b)
