@@ -834,3 +834,11 @@ def bboxes(list rles, double[:, ::1] out):
                 break
     if rc < 0:
         _raise(rc, f"RLE {k}")
+
+
+# ---------------------------------------------------------------------------------------------
+# feature kernels (each included part owns its def entry points)
+# ---------------------------------------------------------------------------------------------
+include "_contours.pxi"
+include "_colour.pxi"
+include "_labelmap.pxi"

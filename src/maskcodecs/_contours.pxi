@@ -1,0 +1,1 @@
+# Part of _rle_core.pyx (included at its end). Owned by its feature module.
