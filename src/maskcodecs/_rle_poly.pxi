@@ -434,36 +434,37 @@ cdef int complete_counts(U32Buf* b, Py_ssize_t start, uint64_t hw) noexcept nogi
 
 cdef int merge_two(const uint32_t* A, Py_ssize_t am, const uint32_t* B, Py_ssize_t bm,
                    bint intersect, U32Buf* out) noexcept nogil:
-    cdef uint64_t c, ca, cb, cc = 0, ct = 1
+    # pycocotools stops when both current runs are empty (ct == 0), which truncates the
+    # result when both operands hold a zero-length run at the same place; we stop only when
+    # both are exhausted, which is the same for every input pycocotools merges correctly.
+    cdef uint64_t c, ca, cb, cc = 0
     cdef Py_ssize_t a = 1, b = 1
-    cdef bint v = False, va = False, vb = False, vp
+    cdef bint v = False, va = False, vb = False, vp, done = False
     out.n = 0
     if u32_reserve(out, am + bm + 2) < 0:
         return ERR_NOMEM
     ca = A[0]
     cb = B[0]
-    while ct > 0:
+    while not done:
         c = ca if ca < cb else cb
         cc += c
-        ct = 0
         ca -= c
         if ca == 0 and a < am:
             ca = A[a]
             a += 1
             va = not va
-        ct += ca
         cb -= c
         if cb == 0 and b < bm:
             cb = B[b]
             b += 1
             vb = not vb
-        ct += cb
+        done = ca == 0 and cb == 0 and a >= am and b >= bm
         vp = v
         if intersect:
             v = va and vb
         else:
             v = va or vb
-        if v != vp or ct == 0:
+        if v != vp or done:
             if push_run(out, cc) < 0:
                 return ERR_NOMEM
             cc = 0
