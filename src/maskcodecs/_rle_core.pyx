@@ -557,8 +557,7 @@ cdef class _Strings:
 
 
 cdef object _as_counts_bytes(object counts):
-    cdef type t = type(counts)
-    if t is bytes:
+    if type(counts) is bytes:
         return counts
     if isinstance(counts, str):
         try:
@@ -568,27 +567,41 @@ cdef object _as_counts_bytes(object counts):
                 "counts string contains a character outside '0'..'o' (48..111)") from None
     if isinstance(counts, bytes):
         return bytes(counts)
-    raise _counts_type_error(counts)
+    raise RLETypeError(f"Expected bytes, got {type(counts).__name__}")
 
 
-cdef object _counts_type_error(object counts):
-    return RLETypeError(f"Expected bytes, got {type(counts).__name__}")
+cdef int _fast_dim(object v, uint64_t* out) except -1:
+    """A non-negative int from a Python int (fast path) or anything int() accepts."""
+    cdef long long x
+    if type(v) is int:
+        x = v
+    else:
+        try:
+            x = int(v)
+        except (TypeError, ValueError):
+            raise MaskShapeError(f"RLE size must be two integers, got {v!r}") from None
+    if x < 0:
+        raise MaskShapeError(f"RLE size must be non-negative, got {v!r}")
+    out[0] = <uint64_t>x
+    return 0
 
 
-cdef object _size_of(object rle):
+cdef int _read_size(object rle, uint64_t* h, uint64_t* w) except -1:
     size = rle["size"]
-    try:
-        h = int(size[0])
-        w = int(size[1])
-    except (TypeError, ValueError, IndexError) as e:
-        raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
-    if len(size) != 2:
-        raise MaskShapeError(f"RLE size must be [h, w], got {size!r}")
-    if h < 0 or w < 0:
-        raise MaskShapeError(f"RLE size must be non-negative, got {size!r}")
-    if h * w >= <object>MAX_PIXELS:
+    if (type(size) is list or type(size) is tuple) and len(size) == 2:
+        _fast_dim(size[0], h)
+        _fast_dim(size[1], w)
+    else:
+        try:
+            if len(size) != 2:
+                raise TypeError
+            _fast_dim(size[0], h)
+            _fast_dim(size[1], w)
+        except (TypeError, IndexError, KeyError):
+            raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
+    if h[0] > 0xFFFFFFFF or w[0] > 0xFFFFFFFF or h[0] * w[0] >= MAX_PIXELS:
         raise ImageTooLargeError(f"RLE size {size!r} has too many pixels")
-    return h, w
+    return 0
 
 
 cdef _Strings _unpack(object rles, bint need_size=True):
@@ -596,6 +609,7 @@ cdef _Strings _unpack(object rles, bint need_size=True):
     cdef _Strings st = _Strings()
     cdef Py_ssize_t i, n = len(rles)
     cdef bytes b
+    cdef list keep = st.keep
     st.n = n
     st.ptr = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
     st.length = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
@@ -605,14 +619,14 @@ cdef _Strings _unpack(object rles, bint need_size=True):
         raise MemoryError()
     for i in range(n):
         rle = rles[i]
+        if not isinstance(rle, dict):
+            raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
         b = _as_counts_bytes(rle["counts"])
-        st.keep.append(b)
+        keep.append(b)
         st.ptr[i] = <const uint8_t*>PyBytes_AS_STRING(b)
         st.length[i] = PyBytes_GET_SIZE(b)
         if need_size:
-            hh, ww = _size_of(rle)
-            st.h[i] = hh
-            st.w[i] = ww
+            _read_size(rle, &st.h[i], &st.w[i])
         else:
             st.h[i] = 0
             st.w[i] = 0
