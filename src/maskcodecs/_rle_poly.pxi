@@ -471,6 +471,116 @@ cdef int merge_two(const uint32_t* A, Py_ssize_t am, const uint32_t* B, Py_ssize
     return 0
 
 
+cdef bint is_canonical(const uint32_t* c, Py_ssize_t m, uint64_t hw) noexcept nogil:
+    """Encoder-shaped counts: no zero-length run after the first, summing to h*w."""
+    cdef Py_ssize_t i
+    cdef uint64_t total = 0
+    if m == 0:
+        return False
+    total = c[0]
+    for i in range(1, m):
+        if c[i] == 0:
+            return False
+        total += c[i]
+    return total == hw
+
+
+cdef struct Cursor:
+    const uint32_t* c
+    Py_ssize_t m
+    Py_ssize_t i        # index of the next foreground run (odd)
+    uint64_t pos        # start position of run i
+    uint64_t start      # current foreground interval [start, end)
+    uint64_t end
+
+
+cdef inline bint cursor_next(Cursor* k) noexcept nogil:
+    if k.i >= k.m:
+        return False
+    k.pos += k.c[k.i - 1]
+    k.start = k.pos
+    k.end = k.pos + k.c[k.i]
+    k.pos = k.end
+    k.i += 2
+    return True
+
+
+cdef int union_canonical(const uint32_t* data, const Py_ssize_t* off, Py_ssize_t n,
+                         uint64_t hw, U32Buf* out) noexcept nogil:
+    """Union of n canonical RLEs by an n-way merge of their foreground intervals (a binary
+    heap on interval starts). Gives the encoder's output for the union, which is what the
+    pycocotools fold gives for canonical inputs; O(intervals * log n)."""
+    cdef Cursor* cur = <Cursor*>malloc(n * sizeof(Cursor))
+    cdef Py_ssize_t* heap = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
+    cdef Py_ssize_t i, hn = 0, j, child, top, tmp
+    cdef uint64_t cs = 0, ce = 0, last = 0
+    cdef bint open_ = False
+    cdef int rc = 0
+    if cur == NULL or heap == NULL:
+        free(cur)
+        free(heap)
+        return ERR_NOMEM
+    out.n = 0
+    for i in range(n):
+        cur[i].c = data + off[i]
+        cur[i].m = off[i + 1] - off[i]
+        cur[i].i = 1
+        cur[i].pos = 0
+        if cursor_next(&cur[i]):
+            # sift up
+            j = hn
+            heap[hn] = i
+            hn += 1
+            while j > 0 and cur[heap[(j - 1) >> 1]].start > cur[heap[j]].start:
+                tmp = heap[j]
+                heap[j] = heap[(j - 1) >> 1]
+                heap[(j - 1) >> 1] = tmp
+                j = (j - 1) >> 1
+    while hn > 0:
+        top = heap[0]
+        if open_ and cur[top].start <= ce:
+            if cur[top].end > ce:
+                ce = cur[top].end
+        else:
+            if open_:
+                if push_run(out, cs - last) < 0 or push_run(out, ce - cs) < 0:
+                    rc = ERR_NOMEM
+                    break
+                last = ce
+            cs = cur[top].start
+            ce = cur[top].end
+            open_ = True
+        if not cursor_next(&cur[top]):
+            hn -= 1
+            heap[0] = heap[hn]
+        # sift down
+        j = 0
+        while True:
+            child = 2 * j + 1
+            if child >= hn:
+                break
+            if child + 1 < hn and cur[heap[child + 1]].start < cur[heap[child]].start:
+                child += 1
+            if cur[heap[child]].start >= cur[heap[j]].start:
+                break
+            tmp = heap[j]
+            heap[j] = heap[child]
+            heap[child] = tmp
+            j = child
+    if rc == 0:
+        if open_:
+            if push_run(out, cs - last) < 0 or push_run(out, ce - cs) < 0:
+                rc = ERR_NOMEM
+            last = ce
+            if rc == 0 and last < hw and push_run(out, hw - last) < 0:
+                rc = ERR_NOMEM
+        elif push_run(out, hw) < 0:
+            rc = ERR_NOMEM
+    free(cur)
+    free(heap)
+    return rc
+
+
 def merge_strings(list rles, bint intersect):
     """Union or intersection of RLE dicts of one size: (h, w, counts bytes)."""
     cdef _Strings st = _unpack(rles)
@@ -478,6 +588,8 @@ def merge_strings(list rles, bint intersect):
     cdef U32Buf acc, nxt, tmp, res
     cdef int rc = 0
     cdef uint64_t h, w
+    cdef Py_ssize_t* offs
+    cdef bint canon, fold = False
     if n == 0:
         return 0, 0, b""
     h = st.h[0]
@@ -504,7 +616,33 @@ def merge_strings(list rles, bint intersect):
                 if h > st.h[0] * st.w[0]:
                     rc = ERR_OVERRUN
                 h = st.h[0]
-            elif rc >= 0:
+            elif rc >= 0 and not intersect and h * w > 0 and h * w <= U32MAX:
+                # fast path when every operand is canonical; else the literal fold below
+                offs = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
+                if offs == NULL:
+                    rc = ERR_NOMEM
+                else:
+                    offs[0] = 0
+                    offs[1] = acc.n
+                    canon = is_canonical(acc.data, acc.n, h * w)
+                    i = 1
+                    while rc >= 0 and i < n:
+                        rc = <int>parse_counts(st.ptr[i], st.length[i], &acc)
+                        offs[i + 1] = acc.n
+                        if rc >= 0 and canon:
+                            canon = is_canonical(acc.data + offs[i], acc.n - offs[i], h * w)
+                        i += 1
+                    if rc >= 0 and canon:
+                        rc = union_canonical(acc.data, offs, n, h * w, &res)
+                        tmp = acc
+                        acc = res
+                        res = tmp
+                    elif rc >= 0:
+                        # not canonical: back to the first operand, then fold
+                        acc.n = offs[1]
+                        fold = True
+                    free(offs)
+            if rc >= 0 and n > 1 and (intersect or fold or h * w == 0 or h * w > U32MAX):
                 rc = complete_counts(&acc, 0, h * w)
                 i = 1
                 while rc >= 0 and i < n:
@@ -608,15 +746,15 @@ cdef int parse_all(const uint8_t** ptr, const Py_ssize_t* length, uint64_t* hs, 
         return ERR_NOMEM
     p.off[0] = 0
     for i in range(nrle):
-        rc = string_bbox(ptr[i], length[i], hs[i], ws[i], p.bb + 4 * i)
-        if rc < 0:
-            free(buf.data)
-            return rc
         buf.n = 0
         m = parse_counts(ptr[i], length[i], &buf)
         if m < 0:
             free(buf.data)
             return <int>m
+        rc = counts_bbox(buf.data, m, hs[i], ws[i], p.bb + 4 * i)
+        if rc < 0:
+            free(buf.data)
+            return rc
         acc = 0
         a = 0
         for k in range(m):
