@@ -320,41 +320,12 @@ def polygons_to_strings(const double[::1] xy, const int64_t[::1] offsets, Py_ssi
                         Py_ssize_t w):
     """Counts strings of polygons; polygon i has coordinates xy[offsets[i]:offsets[i+1]]
     (x0, y0, x1, y1, ...; an odd trailing coordinate is ignored)."""
-    cdef Py_ssize_t i, npoly = offsets.shape[0] - 1, k
-    cdef Poly ps
-    cdef U32Buf buf
-    cdef CharBuf cb
-    cdef int rc = 0
-    cdef const double* base = &xy[0] if xy.shape[0] else NULL
-    if h < 0 or w < 0:
-        raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
-        raise ImageTooLargeError("image has too many pixels")
-    if npoly < 0:
+    cdef Py_ssize_t npoly = offsets.shape[0] - 1
+    if npoly <= 0:
         return []
-    memset(&ps, 0, sizeof(Poly))
-    memset(&cb, 0, sizeof(CharBuf))
-    buf.data = NULL
-    buf.n = 0
-    buf.cap = 0
-    try:
-        with nogil:
-            for i in range(npoly):
-                k = (offsets[i + 1] - offsets[i]) // 2
-                rc = poly_rasterise(&ps, base + offsets[i] if k else base, k, h, w, &buf)
-                if rc < 0:
-                    break
-                rc = charbuf_add(&cb, buf.data, buf.n)
-                if rc < 0:
-                    break
-        if rc < 0:
-            _raise(rc, f"polygon {i}")
-        return charbuf_to_list(&cb)
-    finally:
-        poly_free(&ps)
-        free(buf.data)
-        free(cb.data)
-        free(cb.ends)
+    if offsets[npoly] > xy.shape[0] or offsets[0] < 0:
+        raise ValueError("offsets out of range")
+    return _rasterise_all(&xy[0] if xy.shape[0] else NULL, &offsets[0], npoly, h, w)
 
 
 def boxes_to_strings(const double[:, :] bb, Py_ssize_t h, Py_ssize_t w):
@@ -889,3 +860,94 @@ def iou_plan(list dt, list gt, bytes crowd):
     if rc < 0:
         _raise(rc, "iou: gt")
     return plan
+
+
+def polygons_to_rles(list polys, Py_ssize_t h, Py_ssize_t w):
+    """RLE dicts of flat polygons (pycocotools frPoly): one pass from the Python lists into
+    one coordinate buffer, the rasteriser without the GIL, then the dicts. Lists and tuples
+    of numbers are read directly; anything else through numpy.asarray(float64), 1-D."""
+    cdef Py_ssize_t n = len(polys), i, j, k, total = 0, length
+    cdef object p
+    cdef list arrays = [None] * n
+    cdef double[::1] arr
+    cdef double* xy = NULL
+    cdef int64_t* off = NULL
+    cdef list res
+    import numpy as np
+    off = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    if off == NULL:
+        raise MemoryError()
+    try:
+        off[0] = 0
+        for i in range(n):
+            p = polys[i]
+            if type(p) is list or type(p) is tuple:
+                length = len(p)
+            else:
+                a = np.asarray(p, dtype=np.float64)
+                if a.ndim != 1:
+                    raise MaskShapeError(f"polygon {i} must be a flat list [x0, y0, x1, y1, ...]")
+                arrays[i] = a
+                length = a.shape[0]
+            total += (length // 2) * 2
+            off[i + 1] = total
+        xy = <double*>malloc((total + 1) * sizeof(double))
+        if xy == NULL:
+            raise MemoryError()
+        for i in range(n):
+            k = off[i + 1] - off[i]
+            if arrays[i] is None:
+                p = polys[i]
+                try:
+                    for j in range(k):
+                        xy[off[i] + j] = <double>p[j]
+                except (TypeError, ValueError):
+                    a = np.asarray(p, dtype=np.float64)
+                    if a.ndim != 1:
+                        raise MaskShapeError(
+                            f"polygon {i} must be a flat list [x0, y0, x1, y1, ...]") from None
+                    arrays[i] = a
+            if arrays[i] is not None:
+                arr = np.ascontiguousarray(arrays[i], dtype=np.float64)
+                for j in range(k):
+                    xy[off[i] + j] = arr[j]
+        res = _rasterise_all(xy, off, n, h, w)
+    finally:
+        free(xy)
+        free(off)
+    size = [h, w]
+    return [{"size": list(size), "counts": s} for s in res]
+
+
+cdef list _rasterise_all(const double* xy, const int64_t* off, Py_ssize_t npoly, Py_ssize_t h,
+                         Py_ssize_t w):
+    cdef Py_ssize_t i, k
+    cdef Poly ps
+    cdef U32Buf buf
+    cdef CharBuf cb
+    cdef int rc = 0
+    if h < 0 or w < 0:
+        raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
+    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+        raise ImageTooLargeError("image has too many pixels")
+    memset(&ps, 0, sizeof(Poly))
+    memset(&cb, 0, sizeof(CharBuf))
+    memset(&buf, 0, sizeof(U32Buf))
+    try:
+        with nogil:
+            for i in range(npoly):
+                k = (off[i + 1] - off[i]) // 2
+                rc = poly_rasterise(&ps, xy + off[i], k, h, w, &buf)
+                if rc < 0:
+                    break
+                rc = charbuf_add(&cb, buf.data, buf.n)
+                if rc < 0:
+                    break
+        if rc < 0:
+            _raise(rc, f"polygon {i}")
+        return charbuf_to_list(&cb)
+    finally:
+        poly_free(&ps)
+        free(buf.data)
+        free(cb.data)
+        free(cb.ends)

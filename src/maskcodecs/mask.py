@@ -274,31 +274,11 @@ def _as_siz(v: Any, name: str) -> int:
     return i
 
 
-def _flatten_polys(polys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    n = len(polys)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    arrays = []
-    total = 0
-    for i, p in enumerate(polys):
-        a = np.asarray(p, dtype=np.float64)
-        if a.ndim != 1:
-            raise MaskShapeError(f"polygon {i} must be a flat list [x0, y0, x1, y1, ...]")
-        k = (a.shape[0] // 2) * 2
-        arrays.append(a[:k])
-        total += k
-        offsets[i + 1] = total
-    xy = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.float64)
-    return np.ascontiguousarray(xy, dtype=np.float64), offsets
-
-
 def frPoly(poly: Sequence[Any], h: Any, w: Any) -> list[RLE]:
     """Rasterise polygons (one RLE each), bit-exact with pycocotools ``_mask.frPoly``."""
     h = _as_siz(h, "h")
     w = _as_siz(w, "w")
-    xy, offsets = _flatten_polys(poly)
-    strings = _core.polygons_to_strings(xy, offsets, h, w)
-    return [{"size": [h, w], "counts": s} for s in strings]
+    return _core.polygons_to_rles(poly if type(poly) is list else list(poly), h, w)
 
 
 def frBbox(bb: Any, h: Any, w: Any) -> list[RLE]:
