@@ -6,9 +6,11 @@
 # direction, same points for CHAIN_APPROX_NONE / CHAIN_APPROX_SIMPLE).
 #
 # Working buffer. The tracer writes marks next to the pixels, so it needs a private int8 image
-# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside). Building it is the only pass over
-# the whole input; C order is read row by row, Fortran order by 64x64 tiles, anything else with
-# strides. This is one byte per pixel, the same working copy OpenCV makes.
+# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside), one byte per pixel, the same
+# working copy OpenCV makes. It is built lazily, a few rows ahead of the scan (and of a trace
+# that walks down), so a row is usually still in cache when the scan reads it. C order is read
+# row by row, Fortran order in bands of 256 rows with 8x8 byte blocks transposed in registers,
+# anything else with strides.
 #
 # Marks (int8): 0 background, 1 foreground not yet on a traced border, 2 on a traced border,
 # -126 (0x82) on a traced border whose east neighbour was examined and found to be background.
@@ -159,46 +161,112 @@ cdef int64_t pixmap_get(const PixMap* m, int64_t key) noexcept nogil:
     return m.vals[i]
 
 
-cdef void fill_work(const uint8_t* base, Py_ssize_t h, Py_ssize_t w, Py_ssize_t s0,
-                    Py_ssize_t s1, int8_t* img) noexcept nogil:
-    """Copy the mask into the framed working image as 0/1 (any nonzero is 1)."""
-    cdef Py_ssize_t step = w + 2, x, y, xb, yb, xe, ye
+cdef struct Filler:
+    # lazily builds the framed working image, a few rows ahead of whoever reads it
+    const uint8_t* base
+    Py_ssize_t h
+    Py_ssize_t w
+    Py_ssize_t s0
+    Py_ssize_t s1
+    int8_t* img
+    Py_ssize_t filled     # working rows 0..filled-1 are built
+
+
+cdef inline uint64_t bytes01(uint64_t v) noexcept nogil:
+    """Each byte of v becomes 1 if it was nonzero, else 0."""
+    v |= v >> 4
+    v |= v >> 2
+    v |= v >> 1
+    return v & ONES8
+
+
+cdef inline void transpose8(uint64_t* a) noexcept nogil:
+    """Transpose the 8x8 byte matrix a[k] byte j -> a[j] byte k in place."""
+    cdef uint64_t t
+    cdef int k, j
+    for k in range(0, 8, 2):
+        t = ((a[k] >> 8) ^ a[k + 1]) & <uint64_t>0x00FF00FF00FF00FFu
+        a[k + 1] ^= t
+        a[k] ^= t << 8
+    for k in range(4):
+        j = k + (k & 2)                   # 0, 1, 4, 5
+        t = ((a[j] >> 16) ^ a[j + 2]) & <uint64_t>0x0000FFFF0000FFFFu
+        a[j + 2] ^= t
+        a[j] ^= t << 16
+    for k in range(4):
+        t = ((a[k] >> 32) ^ a[k + 4]) & <uint64_t>0x00000000FFFFFFFFu
+        a[k + 4] ^= t
+        a[k] ^= t << 32
+
+
+cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogil:
+    """Copy input rows y0..y1-1 (0 <= y0 <= y1 <= h) into working rows y0+1..y1 as 0/1."""
+    cdef Py_ssize_t step = f.w + 2, w = f.w, x, y, k, yb, s0 = f.s0, s1 = f.s1
     cdef const uint8_t* src
-    cdef const uint8_t* col
     cdef int8_t* dst
-    memset(img, 0, step)
-    memset(img + (h + 1) * step, 0, step)
-    for y in range(h):
-        dst = img + (y + 1) * step
+    cdef uint64_t a[8]
+    for y in range(y0, y1):
+        dst = f.img + (y + 1) * step
         dst[0] = 0
         dst[w + 1] = 0
     if s1 == 1:
-        for y in range(h):
-            src = base + y * s0
-            dst = img + (y + 1) * step + 1
+        for y in range(y0, y1):
+            src = f.base + y * s0
+            dst = f.img + (y + 1) * step + 1
             for x in range(w):
                 dst[x] = src[x] != 0
     elif s0 == 1:
-        # columns contiguous: transpose by tiles
-        yb = 0
-        while yb < h:
-            ye = yb + 64 if yb + 64 < h else h
-            xb = 0
-            while xb < w:
-                xe = xb + 64 if xb + 64 < w else w
-                for x in range(xb, xe):
-                    col = base + x * s1
-                    dst = img + step + x + 1
-                    for y in range(yb, ye):
-                        dst[y * step] = col[y] != 0
-                xb = xe
-            yb = ye
+        # columns contiguous: 8x8 byte blocks transposed in registers, column blocks outside
+        # so that each column is read as one sequential stream over the band
+        yb = y0 + ((y1 - y0) & ~(<Py_ssize_t>7))
+        x = 0
+        while x + 8 <= w:
+            y = y0
+            while y < yb:
+                for k in range(8):
+                    a[k] = bytes01(load64(f.base + (x + k) * s1 + y))
+                transpose8(a)
+                for k in range(8):
+                    memcpy(f.img + (y + k + 1) * step + x + 1, &a[k], 8)
+                y += 8
+            x += 8
+        while x < w:
+            for y in range(y0, yb):
+                f.img[(y + 1) * step + x + 1] = f.base[x * s1 + y] != 0
+            x += 1
+        y = yb
+        while y < y1:
+            dst = f.img + (y + 1) * step + 1
+            for x in range(w):
+                dst[x] = f.base[x * s1 + y] != 0
+            y += 1
     else:
-        for y in range(h):
-            src = base + y * s0
-            dst = img + (y + 1) * step + 1
+        for y in range(y0, y1):
+            src = f.base + y * s0
+            dst = f.img + (y + 1) * step + 1
             for x in range(w):
                 dst[x] = src[x * s1] != 0
+
+
+cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
+    """Build working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in 1..h
+    is input row r-1 (any nonzero is 1) between two zero frame pixels."""
+    cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1
+    if f.s1 != 1 and upto < r0 + 256:
+        upto = r0 + 256                   # transposing: work in bands of 256 rows
+    if upto > f.h + 2:
+        upto = f.h + 2
+    if upto <= r0:
+        return
+    if r0 == 0:
+        memset(f.img, 0, step)
+    y0 = r0 - 1 if r0 > 0 else 0
+    y1 = upto - 1 if upto - 1 < f.h else f.h
+    if y1 > y0:
+        fill_input_rows(f, y0, y1)
+    if upto == f.h + 2:
+        memset(f.img + (f.h + 1) * step, 0, step)
+    f.filled = upto
 
 
 cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t end,
@@ -222,7 +290,7 @@ cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t en
 
 cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t px, int64_t py,
                       bint hole, bint every, int stride, CtOut* o, PixMap* pm,
-                      int64_t owner) noexcept nogil:
+                      int64_t owner, Filler* f) noexcept nogil:
     """Follow one border from pixel i0 (working-image index, position (px, py) in input
     coordinates), mark it, append its points to the open contour of `o`; record every visited
     pixel in `pm` (when pm is not NULL) with value `owner`. stride is 1 (8-neighbours) or
@@ -246,6 +314,9 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     prev_s = s ^ 4
     last = 16 - stride
     while True:
+        # the neighbours of (px, py) are on working rows py..py+2
+        if py + 3 > f.filled:
+            fill_rows(f, py + 3 + 64)
         s_end = s
         while s < last:
             s += stride
@@ -293,12 +364,14 @@ cdef double contour_area(const int32_t* p, Py_ssize_t n) noexcept nogil:
     return 0.5 * acc
 
 
-cdef int trace_all(int8_t* img, Py_ssize_t h, Py_ssize_t w, bint external, bint every,
-                   int stride, CtOut* o, PixMap* pm) noexcept nogil:
+cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
+                   PixMap* pm) noexcept nogil:
     """Raster scan of the framed working image, tracing every border found (Suzuki's scan).
     external: outer borders that no traced outer border encloses, no holes. Otherwise every
     outer border and every hole border, holes with the index of the enclosing outer border."""
+    cdef Py_ssize_t h = f.h, w = f.w
     cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k
+    cdef int8_t* img = f.img
     cdef Py_ssize_t dl[16]
     cdef int8_t prev, p
     cdef int8_t* row
@@ -308,6 +381,8 @@ cdef int trace_all(int8_t* img, Py_ssize_t h, Py_ssize_t w, bint external, bint 
     for k in range(16):
         dl[k] = CT_DX[k & 7] + CT_DY[k & 7] * step
     for y in range(1, h + 1):
+        if y + 2 > f.filled:
+            fill_rows(f, y + 2)
         row = img + y * step
         prev = 0
         lx = 0
@@ -347,7 +422,7 @@ cdef int trace_all(int8_t* img, Py_ssize_t h, Py_ssize_t w, bint external, bint 
                 owner = par
             i0 = y * step + x - is_hole
             rc = trace_border(img, dl, i0, x - is_hole - 1, y - 1, is_hole, every, stride, o,
-                              NULL if external else pm, owner)
+                              NULL if external else pm, owner, f)
             if rc < 0:
                 return rc
             k = o.n - 1
@@ -368,6 +443,7 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
     """
     cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n
     cdef int8_t* img = NULL
+    cdef Filler f
     cdef CtOut o
     cdef PixMap pm
     cdef int rc = 0
@@ -386,9 +462,15 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
             img = <int8_t*>malloc(<size_t>(h + 2) * <size_t>(w + 2))
             if img == NULL:
                 raise MemoryError()
+            f.base = &m[0, 0]
+            f.h = h
+            f.w = w
+            f.s0 = m.strides[0]
+            f.s1 = m.strides[1]
+            f.img = img
+            f.filled = 0
             with nogil:
-                fill_work(&m[0, 0], h, w, m.strides[0], m.strides[1], img)
-                rc = trace_all(img, h, w, external, every, stride, &o, &pm)
+                rc = trace_all(&f, external, every, stride, &o, &pm)
             if rc < 0:
                 _raise(rc)
         else:
