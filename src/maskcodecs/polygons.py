@@ -37,15 +37,17 @@ COCO polygons
 -------------
 :func:`mask_to_polygons` returns ``[x0, y0, x1, y1, ...]`` lists of the same pixel-centre
 points. Rasterising such a polygon (``maskcodecs.mask.frPyObjects``, the pycocotools rule)
-gives back the region **minus roughly half of its border pixels**, because the polygon runs
-through the border pixel centres. Measured on real masks (COCO panoptic segments, the
-scikit-image horse, see ``tests/test_polygons.py``): the outer polygons of ``approx="simple"``
-rasterise to a mask with IoU about 0.95-0.99 against the original for objects of a few
-thousand pixels and lower for thin or small ones; every rasterised pixel lies inside the
-original mask (no pixel outside the region is added). Contours with fewer than 3 points
-(one pixel, or a straight line under ``approx="simple"``) are left out of the COCO output:
-pycocotools would read a 4-number list as a box and rasterises them to nothing anyway.
-COCO tools take the union of an annotation's polygons, so hole polygons
+does **not** give the region back exactly: the polygon runs through the centres of the border
+pixels, so part of the border pixels fall outside it. Measured by the test suite on the
+419 segments of the 22 real panoptic PNGs (COCO val2017 via panopticapi and Labelbox), outer
+polygons (``approx="simple"``; ``"none"`` gives the same figures) against the region with its
+holes filled: 2.2% of the region's pixels are lost and 0.25% (of the region's size) pixels
+outside it are added;
+IoU median 0.90 over all segments (min 0.18, for segments of a few pixels), median 0.95 and
+min 0.75 over the 182 segments of at least 2000 pixels; 0.969 on the scikit-image horse.
+Contours with fewer than 3 points (one pixel, or a straight line under ``approx="simple"``)
+are left out of the COCO output, as detectron2 does: pycocotools reads a 4-number list as a
+box. COCO tools take the union of an annotation's polygons, so hole polygons
 (``holes=True``) are returned as separate lists and are *not* subtracted by pycocotools.
 
 Memory: the kernel needs a working image of ``(h + 2) * (w + 2)`` bytes (the marks the border
@@ -132,22 +134,22 @@ def _trace(m: np.ndarray, external: bool, every: bool, connectivity: int,
     pts_b, starts_b, parents_b, holes_b, areas_b = _core.trace_contours(
         m, external, every, connectivity)
     pts = np.frombuffer(pts_b, dtype=np.int32).reshape(-1, 2)
-    starts = np.frombuffer(starts_b, dtype=np.int64)
+    starts = np.frombuffer(starts_b, dtype=np.int64).tolist()
     parents = np.frombuffer(parents_b, dtype=np.int64)
-    holes = np.frombuffer(holes_b, dtype=np.uint8).astype(bool)
-    areas = np.frombuffer(areas_b, dtype=np.float64)
-    n = len(holes)
-    keep = areas >= min_area if min_area > 0 else np.ones(n, dtype=bool)
-    # a hole whose region is dropped goes with it
-    has_parent = parents >= 0
-    keep[has_parent] &= keep[parents[has_parent]]
-    new_index = np.cumsum(keep) - 1
-    out: list[Contour] = []
-    for i in np.flatnonzero(keep).tolist():
-        p = int(parents[i])
-        out.append(Contour(pts[starts[i]:starts[i + 1]], bool(holes[i]),
-                           int(new_index[p]) if p >= 0 else -1, float(areas[i])))
-    return out
+    holes = np.frombuffer(holes_b, dtype=np.uint8).astype(bool).tolist()
+    areas_a = np.frombuffer(areas_b, dtype=np.float64)
+    areas = areas_a.tolist()
+    if min_area > 0:
+        keep = areas_a >= min_area
+        # a hole whose region is dropped goes with it
+        has_parent = parents >= 0
+        keep[has_parent] &= keep[parents[has_parent]]
+        parents = np.where(parents >= 0, (np.cumsum(keep) - 1)[parents], -1)
+        kept = np.flatnonzero(keep).tolist()
+    else:
+        kept = range(len(holes))
+    par = parents.tolist()
+    return [Contour(pts[starts[i]:starts[i + 1]], holes[i], par[i], areas[i]) for i in kept]
 
 
 def find_contours(mask: Any, /, *, mode: str = "external", approx: str = "simple",
