@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 from maskcodecs import mask as mc
 from maskcodecs.errors import (
     CountsStringError,
+    ImageTooLargeError,
     InvalidRLEError,
     MaskDtypeError,
     MaskShapeError,
@@ -202,6 +203,11 @@ def test_seeded_blobby_masks_match_cv2():
        st.sampled_from(COMBOS))
 def test_hypothesis_masks_match_cv2(m, combo):
     assert_same_as_cv2(m, *combo)
+    mode, approx = combo
+    want = [(_key(c.points), c.parent) for c in find_contours(m, mode=mode, approx=approx)]
+    for v in (np.asfortranarray(m), m.astype(np.uint8)[::-1][::-1], m.T.copy().T):
+        got = [(_key(c.points), c.parent) for c in find_contours(v, mode=mode, approx=approx)]
+        assert got == want
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,6 +443,13 @@ def test_bad_masks():
         find_contours(np.ones(4, dtype=bool))
     with pytest.raises(MaskDtypeError):
         find_contours(np.ones((2, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize("shape", [(2**31, 1), (1, 2**31)])
+def test_too_large_is_refused_before_allocating(shape):
+    huge = np.broadcast_to(np.uint8(1), shape)      # no memory behind it
+    with pytest.raises(ImageTooLargeError):
+        find_contours(huge)
 
 
 def test_bad_rles():
