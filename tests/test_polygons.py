@@ -266,6 +266,31 @@ def test_connectivity8_visits_border_pixels():
             _border_pixels(m, 4)
 
 
+@pytest.mark.parametrize("connectivity", [8, 4])
+def test_external_is_the_regions_touching_the_outside(connectivity):
+    """mode="external" gives one border for each region that touches the background around
+    the image, and none for regions inside holes."""
+    rng = np.random.default_rng(11)
+    bg_conn = 12 - connectivity
+    shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx)
+              and (bg_conn == 8 or not (dy and dx))]
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(3, 14, 2))
+        m = rng.random((h, w)) < 0.6
+        _, blab = cv2.connectedComponents(np.pad(~m, 1, constant_values=True).astype(np.uint8),
+                                          connectivity=bg_conn)
+        outside = blab == blab[0, 0]
+        _, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=connectivity)
+        lp = np.pad(lab, 1)
+        touching = set()
+        for dy, dx in shifts:
+            near = np.roll(np.roll(outside, dy, 0), dx, 1)
+            touching |= set(np.unique(lp[near & (lp > 0)]).tolist())
+        ext = find_contours(m, connectivity=connectivity)
+        labels = [int(lab[c.points[0, 1], c.points[0, 0]]) for c in ext]
+        assert sorted(labels) == sorted(touching)
+
+
 def test_diagonal_pixels_depend_on_connectivity():
     m = np.eye(3, dtype=bool)
     assert len(find_contours(m)) == 1

@@ -19,9 +19,11 @@ Boundary convention
 * ``approx="none"`` gives every border pixel in order (``cv2.CHAIN_APPROX_NONE``);
   ``approx="simple"`` keeps only the points where the direction of travel changes
   (``cv2.CHAIN_APPROX_SIMPLE``).
-* ``mode="external"`` gives the outer borders not inside any other traced border
-  (``cv2.RETR_EXTERNAL``); ``mode="ccomp"`` gives every outer border and every hole border,
-  each hole with the index of the outer border of the same region (``cv2.RETR_CCOMP``).
+* ``mode="external"`` gives the outer border of each region that touches the background
+  around the image, none for regions lying inside a hole of another region
+  (``cv2.RETR_EXTERNAL``); ``mode="ccomp"`` gives the outer border of every region and every
+  hole border, each hole with the index of the outer border of its region
+  (``cv2.RETR_CCOMP``).
 * Contours come in raster order of their first pixel (top to bottom, then left to right);
   a hole always comes after its outer border. Each contour starts at that first pixel.
 * ``area`` is the shoelace area of the closed point sequence (``cv2.contourArea``), so a
