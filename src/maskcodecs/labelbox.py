@@ -534,7 +534,7 @@ def read_ndjson(lines: Iterable[Any], /, *,
     >>> recs[0]["name"], recs[0]["rle"]["counts"]
     ('a', b'0120')
     """
-    objs = [o for o in (_loads(x) for x in lines if not (isinstance(x, str) and not x.strip()))]
+    objs = [_loads(x) for x in lines if not (isinstance(x, str) and not x.strip())]
     # group colour lines by composite so each image is split once
     groups: dict[Any, list[int]] = {}
     for i, o in enumerate(objs):
@@ -570,6 +570,8 @@ def _video_records(masks: Mapping[str, Any], base: dict[str, Any],
                    images: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
     instances = masks.get("instances") or []
     cols = [_pick(ins, "colorRGB", "colorRgb", "color_rgb") for ins in instances]
+    if any(c is None for c in cols):
+        raise FormatError("video mask instance without 'colorRGB'")
     for fr in masks.get("frames") or []:
         src = _pick(fr, "imBytes", "im_bytes")
         if src is not None:
