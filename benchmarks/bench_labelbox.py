@@ -61,3 +61,28 @@ def test_split_agrees_with_recipe(composite):
     img, colors = composite
     res = lb.split(img, colors)
     assert all(np.array_equal(a, b) for a, b in zip(res.masks, numpy_recipe(img, colors)))
+
+
+@pytest.mark.parametrize("impl", ["maskcodecs", "cv2"])
+def test_fill_polygons_4k(benchmark, impl):
+    """Labelbox ``Polygon.draw`` on a 4K canvas: 50 polygons of 40 vertices."""
+    rng = np.random.default_rng(1)
+    polys = []
+    for _ in range(50):
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 40))
+        r = rng.uniform(50, 400, 40)
+        c = rng.uniform(0, (W, H))
+        polys.append(np.stack([c[0] + r * np.cos(ang), c[1] + r * np.sin(ang)], 1))
+    canvas = np.zeros((H, W, 3), np.uint8)
+    if impl == "maskcodecs":
+        def run():
+            for p in polys:
+                lb.draw_polygon(canvas, p, color=(255, 255, 255))
+    else:
+        cv2 = pytest.importorskip("cv2")
+        pts = [np.trunc(p).astype(np.int32) for p in polys]
+
+        def run():
+            for p in pts:
+                cv2.fillPoly(canvas, [p], (255, 255, 255))
+    benchmark(run)

@@ -165,6 +165,14 @@ def test_split_edge_cases():
     assert (0, 0, 0) not in lb.split(img, [RED]).unrequested
     assert lb.split(img, [RED], background=None).unrequested[(0, 0, 0)] == 5
     assert lb.split(img, [(0, 0, 0)]).masks[0].sum() == 5
+    # an int colour means (v, v, v), as in Labelbox; (2, 0, 0) does not match 2
+    two = np.zeros((1, 3, 3), np.uint8)
+    two[0, 0] = 2
+    two[0, 1] = (2, 0, 0)
+    assert lb.split(two, [2]).masks[0].tolist() == [[True, False, False]]
+    assert lb.split(two, [np.uint8(2)]).colors == [(2, 2, 2)]
+    with pytest.raises(MaskShapeError):
+        lb.split(two, [True])
     # a repeated colour gets the same mask each time
     res = lb.split(img, [RED, GREEN, RED], output="rle")
     assert res.rles[0] == res.rles[2] and res.areas.tolist() == [4, 2, 4]

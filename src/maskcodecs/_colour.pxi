@@ -367,12 +367,29 @@ cdef inline void lb_put(LbCanvas* c, int64_t x, int64_t y) noexcept nogil:
 cdef inline void lb_hline(LbCanvas* c, int64_t x1, int64_t x2, int64_t y) noexcept nogil:
     cdef uint8_t* p
     cdef int64_t x
-    if c.nch == 1 and c.s1 == 1 and x2 >= x1:
-        memset(c.base + <Py_ssize_t>y * c.s0 + x1, c.color[0], x2 - x1 + 1)
+    cdef Py_ssize_t k, total, done, chunk
+    if x2 < x1:
+        return
+    p = c.base + <Py_ssize_t>y * c.s0 + <Py_ssize_t>x1 * c.s1
+    if c.s2 == 1 and c.s1 == c.nch:
+        # contiguous pixels: write one, then double the copied prefix
+        if c.nch == 1:
+            memset(p, c.color[0], x2 - x1 + 1)
+            return
+        for k in range(c.nch):
+            p[k] = c.color[k]
+        total = <Py_ssize_t>(x2 - x1 + 1) * c.nch
+        done = c.nch
+        while done < total:
+            chunk = done if done < total - done else total - done
+            memcpy(p + done, p, chunk)
+            done += chunk
         return
     x = x1
     while x <= x2:
-        lb_put(c, x, y)
+        for k in range(c.nch):
+            p[k * c.s2] = c.color[k]
+        p += c.s1
         x += 1
 
 
@@ -518,14 +535,13 @@ cdef int lb_fill_edges(LbCanvas* c, LbEdge* edges, Py_ssize_t ne) noexcept nogil
     """Fill between consecutive crossings of every row (OpenCV's FillEdgeCollection: the
     pairing only depends on the sorted crossing positions)."""
     cdef int64_t ymin, ymax, y, x1, x2, xa, xb, t
-    cdef Py_ssize_t i, j, na
+    cdef Py_ssize_t i, j, k, na
     cdef int64_t* xs
     cdef Py_ssize_t* order
     cdef LbEdge tmpe
     if ne < 2:
         return 0
-    # sort edges by y0 (insertion into an index array would be quadratic: use a simple
-    # bottom-up merge through a heap-free shell sort on the struct array)
+    # shell sort of the edges by y0 (their order within one y0 does not matter)
     j = 1
     while j < ne:
         j = 3 * j + 1
@@ -570,16 +586,20 @@ cdef int lb_fill_edges(LbCanvas* c, LbEdge* edges, Py_ssize_t ne) noexcept nogil
                 order[na] = i
                 na += 1
             i += 1
-        # crossings of this row, sorted (insertion sort: nearly sorted row to row)
+        # crossings of this row, sorted; `order` keeps the previous row's order, so the
+        # insertion sort only moves edges that crossed (or were just added)
         for t in range(na):
             xs[t] = edges[order[t]].x + (y - edges[order[t]].y0) * edges[order[t]].dx
         for t in range(1, na):
             xa = xs[t]
+            k = order[t]
             j = t
             while j > 0 and xs[j - 1] > xa:
                 xs[j] = xs[j - 1]
+                order[j] = order[j - 1]
                 j -= 1
             xs[j] = xa
+            order[j] = k
         t = 0
         while t + 1 < na:
             xa = xs[t]

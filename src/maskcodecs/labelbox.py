@@ -137,6 +137,8 @@ def load_composite(source: Composite, /) -> np.ndarray:
 
 
 def _color_key(c: Any) -> int:
+    if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+        c = (c, c, c)  # Labelbox broadcasts an int colour: R == G == B == c
     try:
         r, g, b = (int(v) for v in c)
     except (TypeError, ValueError):
@@ -198,8 +200,9 @@ def split(composite: Composite, /, colors: Iterable[Any], *, output: str = "mask
     ----------
     composite : array, bytes, path or PIL.Image.Image
         See :func:`load_composite`.
-    colors : iterable of (r, g, b)
+    colors : iterable of (r, g, b) or int
         The colours to extract. A colour may repeat (each occurrence gets the same mask).
+        An int ``v`` means ``(v, v, v)``, as Labelbox's ``Mask(color=v)`` matches it.
     output : {"mask", "rle"}
         ``"mask"``: ``(n, h, w)`` bool array in ``.masks``; ``"rle"``: COCO RLE dicts
         (column-major, compressed counts) in ``.rles``, built without any full mask.
