@@ -280,12 +280,23 @@ def colors_in(composite: Composite, /) -> dict[Color, int]:
     return {_key_color(int(k)): int(c) for k, c in zip(keys, counts)}
 
 
+def _decode(rle: Any) -> np.ndarray:
+    """One (h, w) uint8 mask of an RLE dict."""
+    return np.asarray(_mask.decode(rle))
+
+
+def _encode(m: np.ndarray) -> RLE:
+    """COCO RLE of one 2-D bool/uint8 mask (any memory order)."""
+    h, w = m.shape
+    return {"size": [h, w], "counts": _core.encode_one(m.view(np.uint8))}
+
+
 def _as_masks(masks_or_rles: Sequence[Any], height: int | None,
               width: int | None) -> list[np.ndarray]:
     out = []
     for m in masks_or_rles:
         if isinstance(m, dict):
-            a = _mask.decode(m)
+            a = _decode(m)
         else:
             a = np.asarray(m)
             if a.ndim != 2:
@@ -444,7 +455,7 @@ def read_mask_line(line: Mapping[str, Any] | str, /, *,
     if not isinstance(m, Mapping):
         raise FormatError("annotation line has no 'mask' object")
     if "png" in m:
-        return _mask.encode(np.asfortranarray(png_to_mask(base64.b64decode(m["png"]))))
+        return _encode(png_to_mask(base64.b64decode(m["png"])))
     color = _pick(m, "colorRGB", "colorRgb", "color_rgb")
     if color is None:
         raise FormatError("mask has neither 'png' nor a 'colorRGB' colour")
@@ -498,7 +509,7 @@ def write_mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None =
             raise ValueError("a url mask needs its color")
         out["mask"] = {"instanceURI": url, "colorRGB": list(_key_color(_color_key(color)))}
     else:
-        a = _mask.decode(mask) if isinstance(mask, dict) else mask
+        a = _decode(mask) if isinstance(mask, dict) else mask
         out["mask"] = {"png": base64.b64encode(mask_to_png(a)).decode("ascii")}
     return out
 
@@ -660,7 +671,8 @@ def read_export_v2(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any], /,
             if any(c is None for c in cols):
                 raise FormatError("composite_mask without 'color_rgb'")
             res = split(_fetch(images, url), cols, output=output)
-            got = res.rles if output == "rle" else list(res.masks if res.masks is not None else [])
+            got: Sequence[Any] = res.rles if res.rles is not None else list(
+                res.masks if res.masks is not None else ())
             results.update(zip(idxs, got))
         for i, (frame, o) in enumerate(items):
             yield {"data_row_id": rid, "feature_id": o.get("feature_id"),
@@ -768,5 +780,4 @@ def polygon_rle(points: Any, /, *, height: int, width: int) -> RLE:
     >>> polygon_rle([(1, 1), (3, 1), (3, 3), (1, 3)], height=5, width=5)
     {'size': [5, 5], 'counts': b'6320004'}
     """
-    m = polygon_mask(points, height=height, width=width)
-    return {"size": [height, width], "counts": _core.encode_one(m.view(np.uint8))}
+    return _encode(polygon_mask(points, height=height, width=width))
