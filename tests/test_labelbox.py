@@ -446,6 +446,25 @@ def test_panoptic_pngs_all_segments():
 
 
 @pytest.mark.realdata
+def test_panopticapi_pngs_give_the_published_rle_strings():
+    """Colour PNG -> COCO RLE, byte-exact against panopticapi's detection-format file."""
+    pan = load_json("panopticapi", "panoptic_examples.json")
+    det = load_json("panopticapi", "panoptic_coco_detection_format.json")
+    n = 0
+    for ann in pan["annotations"]:
+        path = realdata("panopticapi", "panoptic_examples", ann["file_name"])
+        ids = [s["id"] for s in ann["segments_info"]]
+        res = lb.split(path, [(i % 256, i // 256 % 256, i // 65536) for i in ids], output="rle",
+                       on_unrequested="raise")
+        ours = sorted(r["counts"].decode() for r in res.rles)
+        theirs = sorted(d["segmentation"]["counts"] for d in det["annotations"]
+                        if d["image_id"] == ann["image_id"])
+        assert ours == theirs
+        n += len(ids)
+    assert n == 50
+
+
+@pytest.mark.realdata
 def test_labelbox_mask_png():
     path = realdata("labelbox", "mask.png")
     res = lb.split(path, [(255, 255, 255), (0, 255, 255)], on_unrequested="raise")
