@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from maskcodecs import labelbox as lb
 from maskcodecs import mask as mc
 from maskcodecs.errors import (
+    CountsStringError,
     FormatError,
+    InvalidRLEError,
     MaskCodecError,
     MaskDtypeError,
     MaskShapeError,
@@ -269,6 +271,28 @@ def test_compose_round_trip_and_overlap():
         lb.compose([a], [RED, GREEN])
     with pytest.raises(MaskShapeError):
         lb.compose([a], [RED], height=3)
+    with pytest.raises(MaskShapeError):
+        lb.compose([coco(a), {"size": [3, 2], "counts": b"6"}], [RED, GREEN])
+    with pytest.raises(InvalidRLEError):
+        lb.compose([{"size": [2, 2], "counts": b"5"}], [RED])
+    with pytest.raises(CountsStringError):
+        lb.compose([{"size": [2, 2], "counts": "1\x7f"}], [RED])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_compose_rles_equals_masks_in_any_order(seed):
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 50, 2))
+    masks = [rng.random((h, w)) < rng.uniform(0, 1) for _ in range(int(rng.integers(1, 6)))]
+    cols = [tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in masks]
+    ref = np.zeros((h, w, 3), np.uint8)
+    for m, c in zip(masks, cols):
+        ref[m] = c
+    rles = [coco(m) for m in masks]
+    mixed = [r if k % 2 else m for k, (r, m) in enumerate(zip(rles, masks))]
+    for src in (masks, rles, mixed, [{"size": r["size"], "counts": r["counts"].decode()}
+                                     for r in rles]):
+        assert np.array_equal(lb.compose(src, cols), ref)
 
 
 # ---------------------------------------------------------------------------------------------
