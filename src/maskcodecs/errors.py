@@ -88,3 +88,7 @@ def error_for_code(code: int, context: str = "") -> Exception:
     if context:
         msg = f"{context}: {msg}"
     return cls(msg)
+
+
+class UnrequestedColorError(MaskCodecError, ValueError):
+    """A colour composite holds colours that were not requested (``on_unrequested="raise"``)."""
