@@ -88,3 +88,10 @@ def error_for_code(code: int, context: str = "") -> Exception:
     if context:
         msg = f"{context}: {msg}"
     return cls(msg)
+
+
+class OptionalDependencyError(MaskCodecError, ImportError):
+    """A feature needs an optional package or module that is not installed (e.g. Pillow)."""
+
+
+__all__.append("OptionalDependencyError")
