@@ -4,6 +4,7 @@ with pycocotools on real COCO files."""
 from __future__ import annotations
 
 import contextlib
+import doctest
 import io
 import json
 import sys
@@ -577,3 +578,8 @@ def test_read_image_modes(tmp_path) -> None:
     Image.fromarray(np.full((2, 3, 3), 7, np.uint8)).save(p)
     assert coco.read_image(p).shape == (2, 3, 3)
     assert coco.read_image(p, mode="L").shape == (2, 3)
+
+
+def test_docstring_examples() -> None:
+    result = doctest.testmod(coco, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -2,6 +2,8 @@
 differential round trips against pycocotools on the transposed mask."""
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pycocotools.mask as pcm
 import pytest
@@ -409,3 +411,8 @@ def test_hypothesis_against_pycocotools(m: np.ndarray) -> None:
     assert encord.to_coco(encord.to_dict(m)) == coco
     assert encord.from_coco(coco)["rleString"] == s
     assert encord.encode(np.asfortranarray(m)) == s
+
+
+def test_docstring_examples() -> None:
+    result = doctest.testmod(encord, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

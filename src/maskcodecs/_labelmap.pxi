@@ -181,20 +181,20 @@ cdef int scan_tile(LTable* t, uint64_t xb, Py_ssize_t bw, uint64_t h, int64_t ba
     cdef int64_t v
     for j in range(bw):
         col = t.tile + <Py_ssize_t>(<uint64_t>j * h)
-        y0 = 0
-        v = col[0]
-        for y in range(1, h + 1):
-            if y < h and col[y] == v:
+        y = 0
+        while y < h:
+            y0 = y
+            v = col[y]
+            y += 1
+            while y < h and col[y] == v:
+                y += 1
+            if skip_background and v == background:
                 continue
-            if not (skip_background and v == background):
-                i = ltable_slot(t, v)
-                if i < 0:
-                    return ERR_NOMEM
-                if slot_add(&t.slots[i], xb + <uint64_t>j, y0, y, h) < 0:
-                    return ERR_NOMEM
-            if y < h:
-                v = col[y]
-                y0 = y
+            i = ltable_slot(t, v)
+            if i < 0:
+                return ERR_NOMEM
+            if slot_add(&t.slots[i], xb + <uint64_t>j, y0, y, h) < 0:
+                return ERR_NOMEM
     return 0
 
 
@@ -206,19 +206,33 @@ cdef int scan_labels(const label_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
     cdef uint64_t xb = 0, y
     cdef const char* row
     cdef int64_t v
+    cdef int64_t* key
     cdef int rc
+    cdef bint by_columns = (s0 if s0 >= 0 else -s0) < (s1 if s1 >= 0 else -s1)
     rc = ltable_init(t, h, bw)
     if rc < 0:
         return rc
     while xb < w:
         nb = bw if xb + <uint64_t>bw <= w else <Py_ssize_t>(w - xb)
-        for y in range(h):
-            row = (<const char*>base) + <Py_ssize_t>y * s0 + <Py_ssize_t>xb * s1
+        if by_columns:
+            # columns closer in memory than rows: read each column down
             for j in range(nb):
-                v = <int64_t>(<const label_t*>(row + j * s1))[0]
-                if lut != NULL:
-                    v = lut[v] if 0 <= v < nlut else background
-                t.tile[<Py_ssize_t>(<uint64_t>j * h + y)] = v
+                row = (<const char*>base) + <Py_ssize_t>(xb + <uint64_t>j) * s1
+                key = t.tile + <Py_ssize_t>(<uint64_t>j * h)
+                for y in range(h):
+                    v = <int64_t>(<const label_t*>(row + <Py_ssize_t>y * s0))[0]
+                    if lut != NULL:
+                        v = lut[v] if 0 <= v < nlut else background
+                    key[y] = v
+        else:
+            # rows closer in memory: read each row of the block across
+            for y in range(h):
+                row = (<const char*>base) + <Py_ssize_t>y * s0 + <Py_ssize_t>xb * s1
+                for j in range(nb):
+                    v = <int64_t>(<const label_t*>(row + j * s1))[0]
+                    if lut != NULL:
+                        v = lut[v] if 0 <= v < nlut else background
+                    t.tile[<Py_ssize_t>(<uint64_t>j * h + y)] = v
         rc = scan_tile(t, xb, nb, h, background, skip_background)
         if rc < 0:
             return rc

@@ -60,7 +60,8 @@ __all__ = [
     "write_coco_json",
 ]
 
-ImageLike = Union[np.ndarray, str, "os.PathLike[str]", Any]
+# an ndarray, a path (str or os.PathLike) or a Pillow image
+ImageLike = Any
 Colour = Union[int, Sequence[int]]
 
 _NONE = np.iinfo(np.int64).min  # lookup-table key meaning "no category"
@@ -118,6 +119,15 @@ def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> n
     ------
     OptionalDependencyError
         If Pillow is not installed (an ``ImportError``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from PIL import Image
+    >>> p = os.path.join(tempfile.mkdtemp(), "m.png")
+    >>> Image.new("RGB", (3, 2), (9, 8, 7)).save(p)
+    >>> read_image(p).shape, read_image(p, mode="L").shape
+    ((2, 3, 3), (2, 3))
     """
     try:
         from PIL import Image
