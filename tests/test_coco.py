@@ -573,6 +573,20 @@ def test_ann_to_rle_errors(bad) -> None:
         coco.ann_to_rle(bad, 3, 3)
 
 
+def test_missing_pillow_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    p = tmp_path / "l.png"
+    Image.fromarray(np.eye(3, dtype=np.uint8)).save(p)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    for fn in (coco.read_image, coco.segments_from_label_map, coco.segments_from_colour_map,
+               coco.segments_from_mask_image):
+        with pytest.raises(OptionalDependencyError, match="Pillow") as ei:
+            fn(p)
+        assert isinstance(ei.value, ImportError)
+    # arrays need no Pillow
+    assert coco.segments_from_label_map(np.eye(3, dtype=np.uint8))[0].area == 3
+
+
 def test_read_image_modes(tmp_path) -> None:
     p = tmp_path / "c.png"
     Image.fromarray(np.full((2, 3, 3), 7, np.uint8)).save(p)

@@ -99,6 +99,17 @@ class Segment:
 # reading images (Pillow is optional)
 # ---------------------------------------------------------------------------------------------
 
+def _pillow() -> Any:
+    """The PIL.Image module, or a clear error when Pillow is missing."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise OptionalDependencyError(
+            "reading image files needs Pillow (pip install 'maskcodecs[image]'); "
+            "numpy arrays work without it") from e
+    return Image
+
+
 def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> np.ndarray:
     """Read a PNG, JPEG or any image Pillow can open into a numpy array.
 
@@ -129,12 +140,7 @@ def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> n
     >>> read_image(p).shape, read_image(p, mode="L").shape
     ((2, 3, 3), (2, 3))
     """
-    try:
-        from PIL import Image
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise OptionalDependencyError(
-            "reading image files needs Pillow (pip install 'maskcodecs[image]'); "
-            "numpy arrays work without it") from e
+    Image = _pillow()
     with Image.open(path) as im:
         if mode is not None and im.mode != mode:
             im = im.convert(mode)
@@ -156,13 +162,7 @@ def _image_array(image: Any, convert: Callable[[str], str | None]) -> np.ndarray
     if isinstance(image, np.ndarray):
         return image
     if _is_path(image):
-        try:
-            from PIL import Image
-        except ImportError as e:
-            raise OptionalDependencyError(
-                "reading image files needs Pillow (pip install 'maskcodecs[image]'); "
-                "numpy arrays work without it") from e
-        with Image.open(image) as im:
+        with _pillow().open(image) as im:
             target = convert(im.mode)
             return np.array(im.convert(target) if target and target != im.mode else im)
     mode = _pil_mode(image)
