@@ -92,3 +92,10 @@ def error_for_code(code: int, context: str = "") -> Exception:
 
 class UnrequestedColorError(MaskCodecError, ValueError):
     """A colour composite holds colours that were not requested (``on_unrequested="raise"``)."""
+
+
+class OptionalDependencyError(MaskCodecError, ImportError):
+    """A feature needs an optional package or module that is not installed (e.g. Pillow)."""
+
+
+__all__.append("OptionalDependencyError")
