@@ -1,9 +1,13 @@
 """maskcodecs: fast, exact segmentation-mask codecs.
 
 ``maskcodecs.mask`` is a drop-in for ``pycocotools.mask``; ``patch_pycocotools()`` makes
-pycocotools itself use it.
+pycocotools itself use it. ``maskcodecs.rle`` is the Pythonic COCO RLE tier; ``encord``,
+``labelbox``, ``coco`` and ``polygons`` handle the other formats (imported on first use).
 """
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from maskcodecs import mask, rle
 from maskcodecs._patch import PatchHandle, patch_pycocotools
@@ -12,4 +16,13 @@ from maskcodecs.errors import MaskCodecError
 
 __version__ = "0.1.0"
 
-__all__ = ["mask", "rle", "patch_pycocotools", "PatchHandle", "RLE", "MaskCodecError", "__version__"]
+_LAZY = ("encord", "labelbox", "coco", "polygons")
+
+__all__ = ["mask", "rle", "encord", "labelbox", "coco", "polygons", "patch_pycocotools",
+           "PatchHandle", "RLE", "MaskCodecError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"maskcodecs.{name}")
+    raise AttributeError(f"module 'maskcodecs' has no attribute {name!r}")

@@ -98,4 +98,4 @@ class OptionalDependencyError(MaskCodecError, ImportError):
     """A feature needs an optional package or module that is not installed (e.g. Pillow)."""
 
 
-__all__.append("OptionalDependencyError")
+__all__ += ["OptionalDependencyError", "UnrequestedColorError"]
