@@ -5,6 +5,11 @@ Unlike pycocotools, ``frPoly``/``frBbox``/``frUncompressedRLE`` return lists of 
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+from maskcodecs import rle as _rle
 from maskcodecs.mask import (
     area,
     decode,
@@ -18,5 +23,29 @@ from maskcodecs.mask import (
     toBbox,
 )
 
-__all__ = ["area", "decode", "encode", "frBbox", "frPoly", "frPyObjects", "frUncompressedRLE",
+class RLEs:
+    """Parsed RLEs (uncompressed uint32 counts with their sizes), as pycocotools' ``RLEs``."""
+
+    def __init__(self, items: list[tuple[int, int, np.ndarray]]) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _frString(rleObjs: list[dict[str, Any]]) -> RLEs:
+    """Parse compressed RLE dicts into an :class:`RLEs` (pycocotools ``_mask._frString``)."""
+    items = []
+    for r in rleObjs:
+        h, w = (int(v) for v in r["size"])
+        items.append((h, w, _rle.counts(r)))
+    return RLEs(items)
+
+
+def _toString(Rs: RLEs) -> list[dict[str, Any]]:
+    """Compressed RLE dicts of an :class:`RLEs` (pycocotools ``_mask._toString``)."""
+    return [_rle.from_counts(c, size=[h, w]) for h, w, c in Rs._items]
+
+
+__all__ = ["RLEs", "_frString", "_toString", "area", "decode", "encode", "frBbox", "frPoly", "frPyObjects", "frUncompressedRLE",
            "iou", "merge", "toBbox"]
