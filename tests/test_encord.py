@@ -416,3 +416,31 @@ def test_hypothesis_against_pycocotools(m: np.ndarray) -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(encord, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 17), st.integers(1, 19),
+       st.lists(st.integers(0, 30), min_size=0, max_size=25), st.booleans())
+def test_hypothesis_non_canonical_and_short_counts(h: int, w: int, counts: list[int],
+                                                   pad: bool) -> None:
+    """Zero-length runs anywhere and sums below h*w (tail = background) convert exactly."""
+    total = 0
+    kept = []
+    for c in counts:
+        if total + c > h * w:
+            break
+        kept.append(c)
+        total += c
+    if pad:
+        kept.append(h * w - total)
+    vals = (np.arange(len(kept)) % 2).astype(np.uint8)
+    flat = np.zeros(h * w, dtype=np.uint8)
+    flat[: sum(kept)] = np.repeat(vals, kept)
+    m = flat.reshape(w, h).T  # column-major stream -> h x w mask
+    got = encord.from_coco({"size": [h, w], "counts": kept})
+    assert got["rleString"] == ref_row_string(m)
+    assert (encord.from_dict(got) == m).all()
+    coco_rle = pcm.frPyObjects({"size": [h, w], "counts": kept}, h, w)
+    back = encord.to_coco(got)
+    assert back == pcm.encode(np.asfortranarray(m))
+    assert int(mask_utils.area(back)) == int(mask_utils.area(coco_rle))

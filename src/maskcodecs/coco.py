@@ -140,11 +140,7 @@ def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> n
     >>> read_image(p).shape, read_image(p, mode="L").shape
     ((2, 3, 3), (2, 3))
     """
-    Image = _pillow()
-    with Image.open(path) as im:
-        if mode is not None and im.mode != mode:
-            im = im.convert(mode)
-        return np.array(im)
+    return _image_array(os.fspath(path), lambda _stored: mode)
 
 
 def _is_path(x: Any) -> bool:
