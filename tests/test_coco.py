@@ -433,7 +433,13 @@ def test_write_coco_json_round_trip_through_pycocotools(tmp_path) -> None:
 def test_write_coco_json_is_atomic(tmp_path) -> None:
     path = tmp_path / "out.json"
     coco.write_coco_json(path, [], [], [])
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o640)
+    coco.write_coco_json(path, [], [], [], licenses=[{"id": 1}])
+    assert path.stat().st_mode & 0o777 == 0o640
     before = path.read_bytes()
+    assert json.loads(before) == {"licenses": [{"id": 1}], "images": [], "annotations": [],
+                                  "categories": []}
     with pytest.raises(TypeError):
         coco.write_coco_json(path, [{"id": object()}], [], [])
     assert path.read_bytes() == before

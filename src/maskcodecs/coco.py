@@ -548,8 +548,8 @@ def _json_default(o: Any) -> Any:
         return float(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
@@ -563,7 +563,8 @@ def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, 
 
     RLE ``counts`` given as bytes are written as str, numpy numbers as JSON numbers. The
     file is written to a temporary file in the same folder and renamed over ``path``, so
-    readers never see a partial file.
+    readers never see a partial file; a replaced file keeps its permissions, a new one
+    gets 0644.
 
     Parameters
     ----------
@@ -605,14 +606,18 @@ def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, 
     doc["annotations"] = list(annotations)
     doc["categories"] = list(categories)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=str(target.parent or Path(".")))
+    try:
+        mode = target.stat().st_mode & 0o777  # keep the permissions of the file replaced
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp would leave 0600
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(doc, f, default=_json_default, indent=indent,
                       separators=None if indent is not None else (",", ":"))
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:
