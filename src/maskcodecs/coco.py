@@ -687,14 +687,14 @@ def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
     if isinstance(segm, Mapping):
         if "counts" not in segm or "size" not in segm:
             raise FormatError("an RLE segmentation needs 'size' and 'counts'")
-        return _mask.frPyObjects(dict(segm), h, w)  # type: ignore[return-value]
+        return _mask.frPyObjects(dict(segm), h, w)
     if not isinstance(segm, (list, tuple)):
         raise FormatError(f"unsupported segmentation of type {type(segm).__name__}")
     if len(segm) == 0:
         return _empty_rle(h, w)
     if all(isinstance(p, Mapping) for p in segm):
         rles = [_mask.frPyObjects(dict(p), h, w) for p in segm]
-        return _mask.merge(rles)  # type: ignore[arg-type]
+        return _mask.merge(rles)
     if all(_is_number(v) for v in segm):
         segm = [segm]  # one flat polygon
     try:
