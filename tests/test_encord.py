@@ -444,3 +444,27 @@ def test_hypothesis_non_canonical_and_short_counts(h: int, w: int, counts: list[
     back = encord.to_coco(got)
     assert back == pcm.encode(np.asfortranarray(m))
     assert int(mask_utils.area(back)) == int(mask_utils.area(coco_rle))
+
+
+def test_exporter_expected_result_directly() -> None:
+    """Encord's COCO_EXPORTER_EXPECTED_RES, matched through encord_track_uuid == objectHash
+    (independent of the derived pairing file)."""
+    fx = load_json("encord_client_python", "coco_exporter_fixture.json")
+    expected = [a for a in fx["COCO_EXPORTER_EXPECTED_RES"]["annotations"]
+                if isinstance(a.get("segmentation"), dict)]
+    images = {im["id"]: im for im in fx["COCO_EXPORTER_EXPECTED_RES"]["images"]}
+    found = list(encord.iter_bitmasks(fx["LABELS_LIST"]))
+    assert len(expected) == len(found) == 9
+    used = set()
+    for exp in expected:
+        cands = [i for i, b in enumerate(found)
+                 if b.object_hash == exp["attributes"]["encord_track_uuid"]
+                 and b.to_coco()["counts"].decode() == exp["segmentation"]["counts"]]
+        assert len(cands) == 1
+        used.add(cands[0])
+        rle = found[cands[0]].to_coco()
+        im = images[exp["image_id"]]
+        assert rle["size"] == exp["segmentation"]["size"] == [im["height"], im["width"]]
+        assert float(mask_utils.area(rle)) == exp["area"]
+        assert mask_utils.toBbox(rle).tolist() == exp["bbox"]
+    assert used == set(range(9))
