@@ -36,6 +36,9 @@ def _discs(h: int, w: int, n: int, seed: int) -> np.ndarray:
 
 
 LABELS_VGA = _discs(480, 640, 20, 0)
+_PALETTE = np.random.default_rng(2).integers(1, 256, (21, 3), dtype=np.uint8)
+_PALETTE[0] = 0
+COLOURS_VGA = _PALETTE[LABELS_VGA]  # (480, 640, 3) uint8 panoptic-style colour map
 MASK_4K = _discs(2160, 3840, 5, 1) > 0
 STRING_4K = encord.encode(MASK_4K)
 
@@ -63,6 +66,24 @@ def test_label_map_vga(benchmark, impl: str) -> None:
     fn = labels_ours if impl == "maskcodecs" else labels_recipe
     out = benchmark(fn, LABELS_VGA)
     assert [r["counts"] for r in out] == [r["counts"] for r in labels_recipe(LABELS_VGA)]
+
+
+def colours_recipe(img: np.ndarray) -> list[dict]:
+    """panopticapi's rgb2id, then the label-map recipe."""
+    i = img.astype(np.uint32)
+    return labels_recipe(i[..., 0] + 256 * i[..., 1] + 256 * 256 * i[..., 2])
+
+
+def colours_ours(img: np.ndarray) -> list[dict]:
+    return [s.rle for s in coco.segments_from_colour_map(img)]
+
+
+@pytest.mark.benchmark(group="colourmap 480x640, 20 instances")
+@pytest.mark.parametrize("impl", ["maskcodecs", "rgb2id+unique+pycocotools"])
+def test_colour_map_vga(benchmark, impl: str) -> None:
+    fn = colours_ours if impl == "maskcodecs" else colours_recipe
+    out = benchmark(fn, COLOURS_VGA)
+    assert [r["counts"] for r in out] == [r["counts"] for r in colours_recipe(COLOURS_VGA)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -433,7 +433,13 @@ def test_write_coco_json_round_trip_through_pycocotools(tmp_path) -> None:
 def test_write_coco_json_is_atomic(tmp_path) -> None:
     path = tmp_path / "out.json"
     coco.write_coco_json(path, [], [], [])
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o640)
+    coco.write_coco_json(path, [], [], [], licenses=[{"id": 1}])
+    assert path.stat().st_mode & 0o777 == 0o640
     before = path.read_bytes()
+    assert json.loads(before) == {"licenses": [{"id": 1}], "images": [], "annotations": [],
+                                  "categories": []}
     with pytest.raises(TypeError):
         coco.write_coco_json(path, [{"id": object()}], [], [])
     assert path.read_bytes() == before
@@ -597,3 +603,15 @@ def test_read_image_modes(tmp_path) -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(coco, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_concurrent_calls_agree() -> None:
+    """The kernel releases the GIL and keeps no shared state: threads get the same results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    maps = [rng.integers(0, 6, (64, 48)).astype(np.int32) for _ in range(16)]
+    want = [as_tuples(coco.segments_from_label_map(m)) for m in maps]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda m: as_tuples(coco.segments_from_label_map(m)), maps * 4))
+    assert got == want * 4

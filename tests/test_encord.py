@@ -416,3 +416,55 @@ def test_hypothesis_against_pycocotools(m: np.ndarray) -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(encord, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 17), st.integers(1, 19),
+       st.lists(st.integers(0, 30), min_size=0, max_size=25), st.booleans())
+def test_hypothesis_non_canonical_and_short_counts(h: int, w: int, counts: list[int],
+                                                   pad: bool) -> None:
+    """Zero-length runs anywhere and sums below h*w (tail = background) convert exactly."""
+    total = 0
+    kept = []
+    for c in counts:
+        if total + c > h * w:
+            break
+        kept.append(c)
+        total += c
+    if pad:
+        kept.append(h * w - total)
+    vals = (np.arange(len(kept)) % 2).astype(np.uint8)
+    flat = np.zeros(h * w, dtype=np.uint8)
+    flat[: sum(kept)] = np.repeat(vals, kept)
+    m = flat.reshape(w, h).T  # column-major stream -> h x w mask
+    got = encord.from_coco({"size": [h, w], "counts": kept})
+    assert got["rleString"] == ref_row_string(m)
+    assert (encord.from_dict(got) == m).all()
+    coco_rle = pcm.frPyObjects({"size": [h, w], "counts": kept}, h, w)
+    back = encord.to_coco(got)
+    assert back == pcm.encode(np.asfortranarray(m))
+    assert int(mask_utils.area(back)) == int(mask_utils.area(coco_rle))
+
+
+def test_exporter_expected_result_directly() -> None:
+    """Encord's COCO_EXPORTER_EXPECTED_RES, matched through encord_track_uuid == objectHash
+    (independent of the derived pairing file)."""
+    fx = load_json("encord_client_python", "coco_exporter_fixture.json")
+    expected = [a for a in fx["COCO_EXPORTER_EXPECTED_RES"]["annotations"]
+                if isinstance(a.get("segmentation"), dict)]
+    images = {im["id"]: im for im in fx["COCO_EXPORTER_EXPECTED_RES"]["images"]}
+    found = list(encord.iter_bitmasks(fx["LABELS_LIST"]))
+    assert len(expected) == len(found) == 9
+    used = set()
+    for exp in expected:
+        cands = [i for i, b in enumerate(found)
+                 if b.object_hash == exp["attributes"]["encord_track_uuid"]
+                 and b.to_coco()["counts"].decode() == exp["segmentation"]["counts"]]
+        assert len(cands) == 1
+        used.add(cands[0])
+        rle = found[cands[0]].to_coco()
+        im = images[exp["image_id"]]
+        assert rle["size"] == exp["segmentation"]["size"] == [im["height"], im["width"]]
+        assert float(mask_utils.area(rle)) == exp["area"]
+        assert mask_utils.toBbox(rle).tolist() == exp["bbox"]
+    assert used == set(range(9))

@@ -140,11 +140,7 @@ def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> n
     >>> read_image(p).shape, read_image(p, mode="L").shape
     ((2, 3, 3), (2, 3))
     """
-    Image = _pillow()
-    with Image.open(path) as im:
-        if mode is not None and im.mode != mode:
-            im = im.convert(mode)
-        return np.array(im)
+    return _image_array(os.fspath(path), lambda _stored: mode)
 
 
 def _is_path(x: Any) -> bool:
@@ -552,8 +548,8 @@ def _json_default(o: Any) -> Any:
         return float(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
@@ -567,7 +563,8 @@ def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, 
 
     RLE ``counts`` given as bytes are written as str, numpy numbers as JSON numbers. The
     file is written to a temporary file in the same folder and renamed over ``path``, so
-    readers never see a partial file.
+    readers never see a partial file; a replaced file keeps its permissions, a new one
+    gets 0644.
 
     Parameters
     ----------
@@ -609,14 +606,18 @@ def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, 
     doc["annotations"] = list(annotations)
     doc["categories"] = list(categories)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=str(target.parent or Path(".")))
+    try:
+        mode = target.stat().st_mode & 0o777  # keep the permissions of the file replaced
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp would leave 0600
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(doc, f, default=_json_default, indent=indent,
                       separators=None if indent is not None else (",", ":"))
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -686,14 +687,14 @@ def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
     if isinstance(segm, Mapping):
         if "counts" not in segm or "size" not in segm:
             raise FormatError("an RLE segmentation needs 'size' and 'counts'")
-        return _mask.frPyObjects(dict(segm), h, w)  # type: ignore[return-value]
+        return _mask.frPyObjects(dict(segm), h, w)
     if not isinstance(segm, (list, tuple)):
         raise FormatError(f"unsupported segmentation of type {type(segm).__name__}")
     if len(segm) == 0:
         return _empty_rle(h, w)
     if all(isinstance(p, Mapping) for p in segm):
         rles = [_mask.frPyObjects(dict(p), h, w) for p in segm]
-        return _mask.merge(rles)  # type: ignore[arg-type]
+        return _mask.merge(rles)
     if all(_is_number(v) for v in segm):
         segm = [segm]  # one flat polygon
     try:
