@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from maskcodecs.cli._util import CliError, default_jobs
 
@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "coco-to-masks", help="COCO JSON to mask PNGs",
         description="Write one PNG per image: a label map (instance k of the image has value k; "
                     "uint8, or 16-bit beyond 255 instances), a colour map (annotation id as "
-                    "R+256G+65536B, the COCO panoptic convention) or one 0/255 PNG per "
+                    "R+256G+65536B, the COCO panoptic convention; instance number 1..n when an "
+                    "image's ids are not unique values in 1..2**24-1) or one 0/255 PNG per "
                     "instance (FILE_<annotation id>.png). Later annotations paint over "
                     "earlier ones.")
     p.add_argument("coco", metavar="COCO.json")

@@ -375,10 +375,11 @@ def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, 
         write_png(cfg.outdir / name, canvas)
     else:
         ids = np.zeros((h, w), dtype=np.uint32)
-        for a, m in zip(anns, masks):
-            aid = int(a.get("id", 0))
-            if not 0 < aid < 2**24:
-                raise DataError(f"annotation id {aid} cannot be a colour (needs 1..2**24-1)")
+        aids = [a.get("id") for a in anns]
+        if not all(isinstance(v, int) and 0 < v < 2**24 for v in aids) or len(set(aids)) < len(
+                aids):  # ids unusable as colours: number the instances 1..n instead
+            aids = list(range(1, len(anns) + 1))
+        for aid, m in zip(aids, masks):
             ids[m.view(bool)] = aid
         write_png(cfg.outdir / name, be.ids_to_rgb(ids))
     return [str(name)]

@@ -8,9 +8,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable
 
 try:  # optional speed-up
     import orjson as _orjson
