@@ -152,8 +152,9 @@ def test_subprocess_module_and_errors(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     out = tmp_path / "o.json"
     p = subprocess.run([sys.executable, "-m", "maskcodecs", "masks-to-coco",
-                        str(EXAMPLES / "masks"), "-o", str(out), "--categories", str(EXAMPLES / "categories.json"),
-                        "--jobs", "2"], env=env, capture_output=True, text=True, timeout=60)
+                        str(EXAMPLES / "masks"), "-o", str(out),
+                        "--categories", str(EXAMPLES / "categories.json"), "--jobs", "2"],
+                       env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "12 images, 48 annotations" in p.stderr
     p = subprocess.run([sys.executable, "-m", "maskcodecs", "validate", str(out)], env=env,
