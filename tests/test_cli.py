@@ -683,3 +683,21 @@ def test_png_written_bytes_are_pngs(tmp_path):
     raw = (tmp_path / "o" / "z.png").read_bytes()
     assert raw[:8] == b"\x89PNG\r\n\x1a\n"
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(raw))), np.eye(4, dtype=np.uint8))
+
+
+def test_progress_forced_and_quiet_by_default(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    assert run("masks-to-coco", EXAMPLES / "masks", "-o", out, "--jobs", "1", "--progress") == 0
+    err = capsys.readouterr().err
+    assert "12/12" in err and "wrote" in err
+    assert run("masks-to-coco", EXAMPLES / "masks", "-o", out, "--jobs", "1") == 0
+    assert "12/12" not in capsys.readouterr().err  # stderr is not a terminal here
+
+
+def test_panoptic_json_info_and_validate(capsys):
+    pan = realdata("labelbox", "coco", "panoptic.json")
+    assert run("info", pan, "--json") == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["format"] == "coco-panoptic" and s["panoptic_segments"] == 369
+    assert run("validate", pan) == 1
+    assert "masks-to-coco --kind panoptic" in capsys.readouterr().err

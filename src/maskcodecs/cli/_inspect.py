@@ -29,6 +29,14 @@ def _load(path: str, problems: list[dict[str, Any]] | None = None
         rows = doc if isinstance(doc, list) else [doc]
         return "encord", coco, {"label_rows": len(rows), "skipped_shapes": skipped}
     if isinstance(doc, dict) and isinstance(doc.get("images"), list):
+        anns = doc.get("annotations") or []
+        if anns and all(isinstance(a, dict) and "segments_info" in a for a in anns):
+            if problems is not None:
+                raise DataError(f"{path} is a COCO panoptic file: its segments live in PNGs; "
+                                "convert them with masks-to-coco --kind panoptic --images "
+                                f"{path} and validate the result")
+            n = sum(len(a["segments_info"]) for a in anns)
+            return "coco-panoptic", {**doc, "annotations": []}, {"panoptic_segments": n}
         return "coco", doc, {}
     raise DataError(f"{path}: neither a COCO file (no \"images\" list) nor Encord label rows")
 
