@@ -5,9 +5,13 @@ the CLI works before those modules exist) and otherwise falls back to an impleme
 on :mod:`maskcodecs.mask` / :mod:`maskcodecs.rle` / the core string codec. The fallbacks are
 correct; the feature modules are expected to be faster. Names probed (to rewire after merge):
 
-- ``maskcodecs.coco.label_map_to_rles(arr, *, background=0)`` -> ``{value: rle_dict}``
-- ``maskcodecs.polygons.mask_to_polygons(mask, /, *, holes=..., approx=..., min_area=...)``
-- ``maskcodecs.encord`` string helpers are not needed: the core ``transpose_string`` does it.
+- ``maskcodecs.coco.segments_from_label_map(labels, /, *, background=0)`` -> list of
+  segments with ``.value`` and ``.rle`` (one-pass label-map kernel)
+- ``maskcodecs.labelbox.split(composite, /, colors, *, output="rle", background=None)`` ->
+  result with ``.rles`` and ``.areas`` (one-pass exact colour split)
+- ``maskcodecs.polygons.mask_to_polygons(mask, /, *, holes=False, min_area=0.0)`` -> COCO
+  polygons (no fallback: polygon output is refused without it)
+- Encord strings need no feature module: the core ``transpose_string`` relabels the runs.
 
 All RLE dicts returned here have ``bytes`` counts (COCO, column-major).
 """
@@ -109,11 +113,12 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str
         raise FormatError(f"a label map must be 2-D, got shape {a.shape}")
     if a.dtype.kind not in "biu":
         raise FormatError(f"a label map must have an integer dtype, got {a.dtype}")
-    fast = _optional("coco", "label_map_to_rles")
+    fast = _optional("coco", "segments_from_label_map")
     if fast is not None:
-        res = fast(a, background=background)
-        if isinstance(res, dict):
-            return {int(k): v for k, v in sorted(res.items())}
+        try:
+            return {int(s.value): s.rle for s in fast(a, background=background)}
+        except (TypeError, AttributeError):  # an API other than the one probed: fall back
+            pass
     return _label_runs_fallback(a, background)
 
 
@@ -153,12 +158,11 @@ def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
     fast = _optional("labelbox", "split")
     if fast is not None:
         try:
-            res = fast(img, colours)
-            if isinstance(res, (list, tuple)) and len(res) == len(colours):
-                return [r if (r is None or isinstance(r, dict)) else None for r in res]
-        except TypeError:
+            res = fast(img, colours, output="rle", background=None)
+            return [r if int(n) else None for r, n in zip(res.rles, res.areas)]
+        except (TypeError, AttributeError):  # an API other than the one probed: fall back
             pass
-    per_id = label_map_to_rles(rgb_to_ids(img), background=-1)
+    per_id = _label_runs_fallback(rgb_to_ids(img), -1)
     out: list[dict[str, Any] | None] = []
     for r, g, b in colours:
         out.append(per_id.get(int(r) | (int(g) << 8) | (int(b) << 16)))
