@@ -258,6 +258,18 @@ def test_polygon_format(tmp_path, capsys):
         return
     assert rc == 0
     assert run("validate", out) == 0
+    doc = json.loads(out.read_text())
+    known = _script().make_examples()
+    names = {im["id"]: im["file_name"] for im in doc["images"]}
+    for a in doc["annotations"]:
+        assert isinstance(a["segmentation"], list) and a["iscrowd"] == 0
+        arr, _ = known[names[a["image_id"]]]
+        labels = arr if arr.ndim == 2 else be.rgb_to_ids(arr)
+        h, w = labels.shape
+        raster = pcm.decode(pcm.merge(pcm.frPyObjects(a["segmentation"], h, w))) > 0
+        best = max(((raster & (labels == v)).sum() / (raster | (labels == v)).sum())
+                   for v in np.unique(labels) if v)
+        assert best > 0.5
 
 
 # ---------------------------------------------------------------------------------------------
