@@ -214,6 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
+
+    Examples
+    --------
+    >>> main(["--version"])
+    maskcodecs ...
+    0
+    >>> main(["info", "no-such-file.json"])  # usage error: message on stderr
+    2
     """
     parser = build_parser()
     try:

@@ -107,6 +107,11 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str
     -------
     dict
         Values in increasing order, each to a compressed COCO RLE with ``bytes`` counts.
+
+    Examples
+    --------
+    >>> label_map_to_rles(np.array([[5, 5], [0, 9]], dtype=np.uint8))
+    {5: {'size': [2, 2], 'counts': b'01100'}, 9: {'size': [2, 2], 'counts': b'31'}}
     """
     a = np.asarray(arr)
     if a.ndim != 2:
@@ -218,6 +223,13 @@ def encord_string_to_coco(s: Any, h: int, w: int, /) -> dict[str, Any]:
     """COCO RLE of an Encord ``rleString`` (row-major runs) for an h x w mask.
 
     Counts that sum to less than h*w leave the tail empty (as Encord does); more is an error.
+
+    Examples
+    --------
+    >>> encord_string_to_coco("12310", 3, 4)
+    {'size': [3, 4], 'counts': b'22200OO'}
+    >>> coco_to_encord_string({"size": [3, 4], "counts": b"22200OO"})
+    '12310'
     """
     b = _as_bytes(s)
     c = np.frombuffer(_core.counts_from_string(b), dtype=np.uint32) if b else np.zeros(0, np.uint32)
