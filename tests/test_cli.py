@@ -396,6 +396,12 @@ def test_labelbox_mask_png_and_imbytes(tmp_path, capsys):
               "mask": {"instanceURI": "https://x/mask.png", "colorRGB": [0, 255, 255]}},
              {"dataRow": {"id": "r1"}, "name": "red",
               "mask": {"instanceURI": "https://x/mask.png", "colorRGB": [255, 0, 0]}}]
+    binary = np.zeros((32, 32), np.uint8)
+    binary[3:5, 6:9] = 1  # the SDK's own form: a 0/1 mode-L PNG of one instance
+    buf = io.BytesIO()
+    Image.fromarray(binary).save(buf, format="PNG")
+    lines.append({"dataRow": {"id": "r1"}, "name": "small",
+                  "mask": {"png": base64.b64encode(buf.getvalue()).decode()}})
     exp = tmp_path / "a.ndjson"
     exp.write_text("\n".join(json.dumps(x) for x in lines))
     out = tmp_path / "o.json"
@@ -403,7 +409,9 @@ def test_labelbox_mask_png_and_imbytes(tmp_path, capsys):
     assert "colour (255, 0, 0) of 'red' is absent" in capsys.readouterr().err
     doc = json.loads(out.read_text())
     assert [(a["area"], a["bbox"]) for a in doc["annotations"]] == [
-        (121, [0.0, 0.0, 11.0, 11.0]), (121, [20.0, 20.0, 11.0, 11.0])]
+        (121, [0.0, 0.0, 11.0, 11.0]), (121, [20.0, 20.0, 11.0, 11.0]),
+        (6, [6.0, 3.0, 3.0, 2.0])]
+    assert [c["name"] for c in doc["categories"]] == ["white", "cyan", "red", "small"]
     lines[1]["mask"]["instanceURI"] = "https://x/absent.png"
     exp.write_text("\n".join(json.dumps(x) for x in lines))
     assert run("labelbox-to-coco", exp, "--masks", png.parent, "-o", out, "--jobs", "1") == 1
@@ -535,7 +543,7 @@ def test_coco_masks_coco_round_trip(tmp_path, mode, kind):
                   for a in new["annotations"]) == key
 
 
-def test_coco_to_masks_instance_and_16bit(tmp_path):
+def test_coco_to_masks_instance_and_16bit(tmp_path, capsys):
     h, w = 20, 30
     anns = []
     for k in range(300):
@@ -567,6 +575,11 @@ def test_coco_to_masks_instance_and_16bit(tmp_path):
     assert run("coco-to-masks", src, "-o", tmp_path / "B", "--jobs", "1", "--skip-bad",
                "-q") == 0
     assert os.listdir(tmp_path / "B") == ["a"]
+    wrong = dict(coco, annotations=[{"id": 1, "image_id": 2, "category_id": 1,
+                                     "segmentation": {"size": [w, h], "counts": "0"}}])
+    src.write_text(json.dumps(wrong))
+    assert run("coco-to-masks", src, "-o", tmp_path / "W", "--jobs", "1") == 1
+    assert "segmentation size [30, 20] differs from the image [20, 30]" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,3 +726,40 @@ def test_panoptic_json_info_and_validate(capsys):
     assert s["format"] == "coco-panoptic" and s["panoptic_segments"] == 369
     assert run("validate", pan) == 1
     assert "masks-to-coco --kind panoptic" in capsys.readouterr().err
+
+
+def test_coco_to_encord_non_square_and_polygon_modes(tmp_path):
+    coco = {"images": [{"id": 1, "file_name": "a.png", "height": 3, "width": 4}],
+            "categories": [{"id": 2, "name": "Thing"}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 2,
+                 "segmentation": {"size": [3, 4], "counts": "22200OO"}},
+                {"id": 2, "image_id": 1, "category_id": 2,
+                 "segmentation": {"size": [3, 4], "counts": [2, 2, 2, 2, 2, 1, 1]}},
+                {"id": 3, "image_id": 1, "category_id": 2,
+                 "segmentation": [[0.5, 0.5, 3.5, 0.5, 3.5, 2.5]]}]}
+    src, rows = tmp_path / "c.json", tmp_path / "r.json"
+    src.write_text(json.dumps(coco))
+    assert run("coco-to-encord", src, "-o", rows, "-q") == 0
+    (row,) = json.loads(rows.read_text())
+    (du,) = row["data_units"].values()
+    objs = du["labels"]["objects"]
+    assert objs[0]["bitmask"] == {"top": 0, "left": 0, "height": 3, "width": 4,
+                                  "rleString": "12310"}
+    assert objs[1]["bitmask"]["rleString"] == "12310"
+    assert objs[2]["shape"] == "polygon" and objs[2]["polygon"]["1"] == {"x": 0.875, "y": 0.5 / 3}
+    assert objs[0]["name"] == "Thing" and objs[0]["shape"] == "bitmask"
+    assert run("coco-to-encord", src, "-o", rows, "-q", "--polygons", "bitmask") == 0
+    objs = json.loads(rows.read_text())[0]["data_units"][du["data_hash"]]["labels"]["objects"]
+    want = pcm.frPyObjects([[0.5, 0.5, 3.5, 0.5, 3.5, 2.5]], 3, 4)[0]
+    assert objs[2]["bitmask"]["rleString"] == be.coco_to_encord_string(want)
+    back = tmp_path / "b.json"
+    assert run("encord-to-coco", rows, "-o", back, "-q") == 0
+    got = json.loads(back.read_text())["annotations"]
+    assert [a["segmentation"]["counts"] for a in got[:2]] == ["22200OO", "22200OO"]
+    # a bitmask whose size is not the frame's is a data error naming the object
+    r = json.loads(rows.read_text())
+    list(r[0]["data_units"].values())[0]["labels"]["objects"][0]["bitmask"]["height"] = 4
+    rows.write_text(json.dumps(r[0]))  # a single row (not a list) is accepted too
+    assert run("encord-to-coco", rows, "-o", back) == 1
+    assert run("validate", rows) == 1

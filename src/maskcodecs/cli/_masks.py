@@ -356,9 +356,13 @@ def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, 
     masks = []
     for a in anns:
         try:
-            masks.append(be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w)))
+            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w))
         except (ValueError, TypeError, KeyError) as e:
             raise DataError(f"annotation {a.get('id')}: {e}") from None
+        if m.shape != (h, w):
+            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
+                            f"differs from the image [{h}, {w}]")
+        masks.append(m)
     if cfg.mode == "instance":
         written = []
         for a, m in zip(anns, masks):

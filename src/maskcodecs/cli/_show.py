@@ -40,6 +40,9 @@ def render(im: dict[str, Any], anns: list[dict[str, Any]], base: np.ndarray | No
             m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w)).view(bool)
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"annotation {a.get('id')}: {e}") from None
+        if m.shape != (h, w):
+            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
+                            f"differs from the image [{h}, {w}]")
         canvas[m] = (1 - alpha) * canvas[m] + alpha * cols[k]
         if outline:
             canvas[_outline(m)] = cols[k]

@@ -290,7 +290,8 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
         return
     size = batch or max(1, min(16, len(items) // (jobs * 4) or 1))
     window = jobs * 3
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
+    ex = ProcessPoolExecutor(max_workers=jobs)
+    try:
         pending: collections.deque[Any] = collections.deque()
         it = _batches(items, size)
         for b in it:
@@ -304,6 +305,8 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
             nxt = next(it, None)
             if nxt is not None:
                 pending.append((nxt, ex.submit(_run_batch, fn, nxt)))
+    finally:  # a stopped run (error, Ctrl-C) does not wait for the queued batches
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask_map(fn: Callable[[Any], Any], items: list[Any], scheduler: str | None,
