@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import load_json, realdata
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402
@@ -183,6 +186,26 @@ def test_label_map_kernel_vs_pycocotools(seed):
     for v in vals:
         assert got[v]["counts"].decode() == coco_rle(arr == v)
         assert got[v]["size"] == [h, w]
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)),
+              elements=st.integers(0, 4)))
+def test_label_map_fallback_property(arr):
+    got = be._label_runs_fallback(arr, 0)
+    assert sorted(got) == [int(v) for v in np.unique(arr) if v]
+    for v, r in got.items():
+        assert r["counts"].decode() == coco_rle(arr == v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 24), st.integers(1, 24))))
+def test_encord_string_property(m):
+    # Encord rleString = COCO string codec over the row-major mask (= COCO RLE of m.T)
+    s = be.coco_to_encord_string({"size": list(m.shape), "counts": coco_rle(m)})
+    assert s == coco_rle(m.T)
+    back = be.encord_string_to_coco(s, *m.shape)
+    assert back["counts"].decode() == coco_rle(m)
 
 
 def test_label_map_edges():
