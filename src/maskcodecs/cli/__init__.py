@@ -16,10 +16,11 @@ __all__ = ["main", "build_parser"]
 _CATEGORIES_HELP = """\
 JSON table from mask values to COCO categories, e.g.
 {"categories": [{"id": 1, "name": "disc"}, {"id": 2, "name": "square"}],
- "values": {"1": "disc", "2": 2, "#ff0000": "disc", "255,0,0": {"category": 1, "iscrowd": 0},
-            "255": null},
+ "values": {"1": "disc", "2": 2, "#00ff00": "disc", "0,0,255": {"category": 2, "iscrowd": 1},
+            "254": null},
  "default": "disc"}.
-Keys are label values, panoptic ids or colours ("#rrggbb" / "r,g,b"; colour = R+256G+65536B);
+Keys are label values, panoptic ids or colours ("#rrggbb" / "r,g,b"; colour = R+256G+65536B,
+so "#ff0000" is the same key as 255; a binary mask's instance has value 1);
 a null value drops that value; values missing from the table are an error unless "default" is
 given; "label_divisor": 1000 looks up value // 1000 (panoptic class*1000+instance ids).
 A plain {"1": "disc", ...} object also works. Without a table every instance is category 1
