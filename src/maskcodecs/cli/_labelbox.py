@@ -1,0 +1,259 @@
+"""labelbox-to-coco: Labelbox NDJSON / export-v2 records + composite colour PNGs -> COCO.
+
+Spec Part 2 (L4, L5): every instance owns one RGB colour of a composite PNG shared by the
+data row; its mask is the set of pixels whose R, G and B all equal that colour.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import io
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from maskcodecs.cli import _backend as be
+from maskcodecs.cli._util import (
+    BadItems,
+    CocoWriter,
+    DataError,
+    Progress,
+    UsageError,
+    load_json,
+    load_json_or_ndjson,
+    ordered_map,
+    pil,
+)
+
+_COMPOSITE = re.compile(r"/masks/([^/]+)/index/(\d+)")
+
+
+def _colour(v: Any) -> tuple[int, int, int] | None:
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)) and len(v) == 3 and all(
+            isinstance(c, int) and 0 <= c <= 255 for c in v):
+        return int(v[0]), int(v[1]), int(v[2])
+    raise DataError(f"colour {v!r} is not [r, g, b] with 0..255 integers")
+
+
+def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Group records by data row: [{key, file_name, height, width, instances}], skipped."""
+    rows: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, int] = {}
+
+    def row(key: str, name: str | None = None, h: Any = None, w: Any = None) -> dict[str, Any]:
+        r = rows.setdefault(key, {"key": key, "file_name": name or key, "height": h,
+                                  "width": w, "instances": []})
+        if name and r["file_name"] == key:
+            r["file_name"] = name
+        return r
+
+    for rec in records:
+        if not isinstance(rec, dict):
+            raise DataError("every record must be a JSON object")
+        if "projects" in rec or "data_row" in rec:  # export v2
+            dr = rec.get("data_row") or {}
+            media = rec.get("media_attributes") or {}
+            key = str(dr.get("id") or dr.get("global_key"))
+            r = row(key, dr.get("external_id") or dr.get("global_key"),
+                    media.get("height"), media.get("width"))
+            for proj in (rec.get("projects") or {}).values():
+                for label in proj.get("labels") or []:
+                    ann = label.get("annotations") or {}
+                    if ann.get("frames"):
+                        skipped["video frames"] = skipped.get("video frames", 0) + 1
+                    for obj in ann.get("objects") or []:
+                        cm = obj.get("composite_mask")
+                        m = obj.get("mask")
+                        if cm:
+                            r["instances"].append({"name": obj.get("name") or obj.get("value"),
+                                                   "url": cm.get("url"),
+                                                   "colour": _colour(cm.get("color_rgb"))})
+                        elif isinstance(m, dict) and m.get("url"):
+                            r["instances"].append({"name": obj.get("name"), "url": m["url"],
+                                                   "colour": None})
+                        else:
+                            kind = str(obj.get("annotation_kind", "other"))
+                            skipped[kind] = skipped.get(kind, 0) + 1
+            continue
+        dr = rec.get("dataRow") or {}
+        key = str(dr.get("id") or dr.get("globalKey") or dr.get("global_key"))
+        mask = rec.get("mask")
+        if "masks" in rec:
+            skipped["video masks"] = skipped.get("video masks", 0) + 1
+            continue
+        if not isinstance(mask, dict):
+            skipped["non-mask"] = skipped.get("non-mask", 0) + 1
+            continue
+        r = row(key)
+        colour = mask.get("colorRGB", mask.get("colorRgb"))
+        inst: dict[str, Any] = {"name": rec.get("name") or rec.get("schemaId"),
+                                "colour": _colour(colour)}
+        if mask.get("instanceURI") or mask.get("instanceUri"):
+            inst["url"] = mask.get("instanceURI") or mask.get("instanceUri")
+        elif mask.get("imBytes"):
+            inst["bytes"] = mask["imBytes"]
+        elif mask.get("png"):  # binary 0/1 mask of this instance alone
+            inst["bytes"] = mask["png"]
+            inst["colour"] = None
+        else:
+            raise DataError(f"data row {key}: mask has no instanceURI, imBytes or png")
+        r["instances"].append(inst)
+    return [r for r in rows.values() if r["instances"]], skipped
+
+
+def resolve(url: str, masks: Path, url_map: dict[str, str]) -> Path:
+    """Local file of a mask URL (see labelbox-to-coco --help)."""
+    if url in url_map:
+        p = Path(url_map[url])
+        return p if p.is_absolute() else masks / p
+    path = PurePosixPath(urlparse(url).path)
+    cands = [path.name, path.name + ".png"]
+    m = _COMPOSITE.search(str(path))
+    if m:
+        cands += [f"{m.group(1)}.png", f"{m.group(1)}_{m.group(2)}.png"]
+    for c in cands:
+        if c and (masks / c).is_file():
+            return masks / c
+    raise DataError(f"no local file for mask URL {url} in {masks} (tried {', '.join(cands)}; "
+                    "use --url-map)")
+
+
+def _read_rgb(src: Path | bytes) -> np.ndarray:
+    Image = pil()
+    try:
+        with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
+            im.load()
+            if im.mode in ("RGB", "RGBA"):
+                return np.asarray(im)[..., :3]
+            if im.mode in ("L", "1", "P") and isinstance(src, bytes):
+                return np.asarray(im.convert("L"))
+            return np.asarray(im.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as e:
+        name = "embedded PNG" if isinstance(src, bytes) else src.name
+        raise DataError(f"cannot read {name} ({e})") from None
+
+
+@dataclass
+class LabelboxConfig:
+    masks: Path
+    url_map: dict[str, str]
+
+
+def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
+    """Masks of one data row: {"height", "width", "anns": [(name, rle or None)]}."""
+    cache: dict[Any, np.ndarray] = {}
+    shape = None
+    results: list[dict[str, Any] | None] = [None] * len(task["instances"])
+    groups: dict[Any, list[int]] = {}
+    for k, inst in enumerate(task["instances"]):
+        src = ("url", inst["url"]) if "url" in inst else ("bytes", inst["bytes"])
+        groups.setdefault(src, []).append(k)
+    for src, ks in groups.items():
+        if src[0] == "url":
+            img = _read_rgb(resolve(src[1], cfg.masks, cfg.url_map))
+        else:
+            try:
+                raw = base64.b64decode(src[1], validate=True)
+            except ValueError:
+                raise DataError("embedded mask is not valid base64") from None
+            img = _read_rgb(raw)
+        cache[src] = img
+        if shape is None:
+            shape = img.shape[:2]
+        elif img.shape[:2] != shape:
+            raise DataError(f"composite masks of one data row differ in size: {img.shape[:2]} "
+                            f"vs {shape}")
+        with_colour = [k for k in ks if task["instances"][k]["colour"] is not None]
+        for k in ks:
+            if task["instances"][k]["colour"] is None:  # single-instance mask: nonzero
+                fg = img if img.ndim == 2 else img.max(axis=2)
+                results[k] = be.label_map_to_rles((fg != 0).view(np.uint8)).get(
+                    1, None)
+        if with_colour:
+            rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
+            split = be.split_colours(rgb, [task["instances"][k]["colour"] for k in with_colour])
+            for k, r in zip(with_colour, split):
+                results[k] = r
+    h, w = shape if shape is not None else (0, 0)
+    if task.get("height") and task.get("width") and (int(task["height"]), int(task["width"])) \
+            != (h, w):
+        raise DataError(f"mask is {h}x{w} (h x w) but the data row says "
+                        f"{task['height']}x{task['width']}")
+    present = [r for r in results if r is not None]
+    areas, boxes = be.rle_area_bbox(present)
+    it = iter(zip(present, areas, boxes))
+    anns = []
+    for inst, r in zip(task["instances"], results):
+        if r is None:
+            anns.append((inst["name"], inst["colour"], None))
+            continue
+        rr, area, box = next(it)
+        anns.append((inst["name"], inst["colour"],
+                     {"segmentation": {"size": [h, w], "counts": rr["counts"].decode("ascii")},
+                      "area": area, "bbox": box, "iscrowd": 0}))
+    return {"height": h, "width": w, "anns": anns}
+
+
+def run_labelbox_to_coco(args: argparse.Namespace) -> int:
+    records = load_json_or_ndjson(args.export, "Labelbox export")
+    masks = Path(args.masks)
+    if not masks.is_dir():
+        raise UsageError(f"mask folder not found: {masks}")
+    url_map = {}
+    if args.url_map:
+        url_map = load_json(args.url_map, "URL map")
+        if not isinstance(url_map, dict):
+            raise DataError(f"{args.url_map}: expected an object URL -> file")
+    tasks, skipped = _gather(records)
+    if not tasks:
+        raise DataError(f"{args.export}: no mask annotations found")
+    cfg = LabelboxConfig(masks=masks.resolve(), url_map={k: str(v) for k, v in url_map.items()})
+    bad = BadItems(args.skip_bad, args.report)
+    cats: dict[str, int] = {}
+    images = []
+    missing = 0
+    prog = Progress(len(tasks), "labelbox-to-coco", args.progress)
+    with CocoWriter(args.output) as out:
+        try:
+            for pos, (task, ok, res) in enumerate(ordered_map(
+                    functools.partial(convert_row, cfg), tasks, jobs=args.jobs,
+                    engine=args.engine, scheduler=args.scheduler)):
+                prog.update()
+                if not ok:
+                    bad.fail(f"data row {task['key']}", res)
+                    continue
+                image_id = pos + 1
+                images.append({"id": image_id, "file_name": task["file_name"],
+                               "height": res["height"], "width": res["width"],
+                               "labelbox_data_row": task["key"]})
+                batch = []
+                for name, colour, ann in res["anns"]:
+                    name = str(name)
+                    cats.setdefault(name, len(cats) + 1)
+                    if ann is None:
+                        missing += 1
+                        sys.stderr.write(f"warning: data row {task['key']}: colour {colour} of "
+                                         f"{name!r} is absent from its mask; skipped\n")
+                        continue
+                    batch.append({"image_id": image_id, "category_id": cats[name], **ann})
+                out.add(batch)
+        finally:
+            prog.close()
+        if not images:
+            raise DataError("no data row could be converted")
+        out.finish(images, [{"id": i, "name": n} for n, i in cats.items()],
+                   info={"description": f"labelbox-to-coco {args.export}"})
+    bad.finish()
+    if not args.quiet:
+        extra = ", ".join(f"{n} {s}" for s, n in sorted(skipped.items()))
+        sys.stderr.write(f"wrote {args.output}: {len(images)} images, {out.count} annotations"
+                         + (f" (skipped: {extra})" if extra else "") + "\n")
+    return 0

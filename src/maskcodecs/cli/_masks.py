@@ -1,0 +1,424 @@
+"""masks-to-coco and coco-to-masks: image masks <-> COCO JSON."""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from maskcodecs.cli import _backend as be
+from maskcodecs.cli._util import (
+    BadItems,
+    CocoWriter,
+    DataError,
+    Progress,
+    UsageError,
+    load_json,
+    ordered_map,
+    pil,
+    write_png,
+)
+
+MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
+KINDS = ("auto", "binary", "label", "color", "panoptic")
+
+
+# ---------------------------------------------------------------------------------------------
+# categories table
+# ---------------------------------------------------------------------------------------------
+
+def parse_key(key: Any) -> int:
+    """A table key to an integer value: ``"7"``, ``"#ff8000"``, ``"255,128,0"`` or [r, g, b].
+
+    Colours become panoptic ids ``R + 256*G + 65536*B``.
+    """
+    if isinstance(key, bool):
+        raise ValueError(f"bad key {key!r}")
+    if isinstance(key, int):
+        return key
+    if isinstance(key, (list, tuple)) and len(key) == 3:
+        r, g, b = (int(v) for v in key)
+        return r | (g << 8) | (b << 16)
+    s = str(key).strip()
+    if s.startswith("#") and len(s) == 7:
+        v = int(s[1:], 16)
+        return (v >> 16) | (v & 0xFF00) | ((v & 0xFF) << 16)
+    if "," in s:
+        return parse_key([p for p in s.split(",")])
+    return int(s)
+
+
+@dataclass
+class CategoryTable:
+    """Values (label values or colours) to COCO categories; see ``--categories``."""
+
+    categories: list[dict[str, Any]] = field(default_factory=lambda: [{"id": 1, "name": "object"}])
+    values: dict[int, tuple[int, int | None] | None] = field(default_factory=dict)
+    default: tuple[int, int | None] | None = (1, None)
+    has_default: bool = True
+    divisor: int | None = None
+    source: str = ""
+
+    def lookup(self, value: int) -> tuple[int, int | None] | None:
+        """Return ``(category_id, iscrowd or None)`` for a value, or None to drop it."""
+        key = value // self.divisor if self.divisor else value
+        if key in self.values:
+            return self.values[key]
+        if self.has_default:
+            return self.default
+        raise DataError(f"value {value} has no category in {self.source} "
+                        "(add it to \"values\" or set \"default\")")
+
+    @classmethod
+    def load(cls, path: str) -> CategoryTable:
+        doc = load_json(path, "categories")
+        if isinstance(doc, list):
+            doc = {"categories": doc}
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}: expected a JSON object")
+        cats = doc.get("categories")
+        values = doc.get("values")
+        if cats is None and values is None:  # a plain {key: name} mapping
+            values, cats = doc, []
+        cats = [dict(c) for c in (cats or [])]
+        by_name: dict[str, int] = {}
+        for c in cats:
+            if "id" not in c or "name" not in c:
+                raise DataError(f"{path}: every category needs an id and a name: {c}")
+            by_name[str(c["name"])] = int(c["id"])
+        table = cls(categories=cats, values={}, default=None, has_default=False, source=path)
+
+        def cat_of(spec: Any, where: str) -> tuple[int, int | None] | None:
+            if spec is None:
+                return None
+            crowd = None
+            if isinstance(spec, dict):
+                crowd = spec.get("iscrowd")
+                spec = spec.get("category", spec.get("category_id", spec.get("name")))
+            if isinstance(spec, int) and not isinstance(spec, bool):
+                cid = spec
+                if cid not in by_name.values():
+                    by_name[str(cid)] = cid
+                    table.categories.append({"id": cid, "name": str(cid)})
+            elif isinstance(spec, str):
+                if spec not in by_name:
+                    by_name[spec] = max(by_name.values(), default=0) + 1
+                    table.categories.append({"id": by_name[spec], "name": spec})
+                cid = by_name[spec]
+            else:
+                raise DataError(f"{path}: bad category {spec!r} for {where}")
+            return cid, (None if crowd is None else int(crowd))
+
+        # categories may carry their own keys: {"id":1,"name":"a","values":[1,"#ff0000"]}
+        for c in cats:
+            for k in list(c.pop("values", [])) + ([c.pop("value")] if "value" in c else []) + (
+                    [c.pop("color")] if "color" in c else []):
+                try:
+                    table.values[parse_key(k)] = (int(c["id"]), c.get("iscrowd"))
+                except (TypeError, ValueError):
+                    raise DataError(f"{path}: bad value key {k!r}") from None
+        if not isinstance(values or {}, dict):
+            raise DataError(f"{path}: \"values\" must be an object")
+        for k, spec in (values or {}).items():
+            try:
+                key = parse_key(k)
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: bad value key {k!r} (use 7, \"#rrggbb\" or "
+                                "\"r,g,b\")") from None
+            table.values[key] = cat_of(spec, f"value {k}")
+        if "default" in doc:
+            table.has_default = True
+            table.default = cat_of(doc["default"], "default")
+        if doc.get("label_divisor"):
+            table.divisor = int(doc["label_divisor"])
+        if not table.categories:
+            raise DataError(f"{path}: no categories")
+        return table
+
+
+# ---------------------------------------------------------------------------------------------
+# reading mask images
+# ---------------------------------------------------------------------------------------------
+
+def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
+    """Return (array, is_jpeg, mode): 2-D for grey/label/palette images, (h, w, 3) for RGB."""
+    Image = pil()
+    try:
+        with Image.open(path) as im:
+            im.load()
+            fmt, mode = im.format, im.mode
+            if mode == "1":
+                a = np.array(im, dtype=np.uint8)
+            elif mode in ("L", "P") or mode.startswith("I"):
+                a = np.asarray(im)
+            elif mode == "LA":
+                a = np.asarray(im.getchannel(0))
+            elif mode in ("RGB", "RGBA"):
+                a = np.asarray(im)[..., :3]
+            else:
+                a = np.asarray(im.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DataError(f"cannot read image ({e})") from None
+    if a.ndim == 3 and a.shape[0] * a.shape[1] and (a[..., 0] == a[..., 1]).all() and (
+            a[..., 0] == a[..., 2]).all():
+        a = a[..., 0]
+    return a, fmt == "JPEG", mode
+
+
+def _is_binary(a: np.ndarray) -> bool:
+    if a.dtype == np.uint8:
+        present = np.flatnonzero(np.bincount(a.ravel(), minlength=256))
+    else:
+        present = np.unique(a)
+    nz = present[present != 0]
+    return nz.size == 0 or (nz.size == 1 and int(nz[0]) in (1, 255))
+
+
+def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
+                 ) -> tuple[str, np.ndarray, dict[int, dict[str, Any]]]:
+    """Resolve the kind and return (kind, label array, {value: rle})."""
+    if kind == "auto":
+        if is_jpeg or (a.ndim == 2 and _is_binary(a)):
+            kind = "binary"
+        else:
+            kind = "label" if a.ndim == 2 else "color"
+    if kind == "binary":
+        g = a.max(axis=2) if a.ndim == 3 else a
+        if is_jpeg or int(g.max(initial=0)) > 1:
+            fg = (g > threshold).view(np.uint8)
+        else:
+            fg = (g != 0).view(np.uint8)
+        labels = fg
+    elif kind == "label":
+        if a.ndim != 2:
+            raise DataError("is a colour image; use --kind color or --kind panoptic")
+        labels = a
+    else:  # color / panoptic: R + 256 G + 65536 B
+        labels = be.rgb_to_ids(a) if a.ndim == 3 else (a.astype(np.uint32) * 0x010101)
+    return kind, labels, be.label_map_to_rles(labels, background=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# masks-to-coco worker
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class MasksConfig:
+    root: Path
+    kind: str
+    threshold: int
+    fmt: str
+    iscrowd: str
+    table: CategoryTable | None
+
+
+def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
+    """Read one mask image and return its size and annotations (without ids)."""
+    a, is_jpeg, _mode = read_mask_image(cfg.root / rel)
+    h, w = a.shape[:2]
+    kind, labels, rles = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold)
+    table = cfg.table or CategoryTable()
+    values, cats = [], []
+    for v in rles:
+        c = table.lookup(v)
+        if c is not None:
+            values.append(v)
+            cats.append(c)
+    kept = [rles[v] for v in values]
+    areas, boxes = be.rle_area_bbox(kept)
+    anns = []
+    for v, (cid, crowd), r, area, box in zip(values, cats, kept, areas, boxes):
+        seg: Any = {"size": [h, w], "counts": r["counts"].decode("ascii")}
+        auto_crowd = 0
+        if cfg.fmt == "polygon":
+            polys = be.rle_to_polygons(np.ascontiguousarray(labels == v).view(np.uint8))
+            if polys:
+                seg = polys
+            else:
+                auto_crowd = 1
+        if cfg.iscrowd == "auto":
+            iscrowd = auto_crowd if crowd is None else crowd
+        else:
+            iscrowd = int(cfg.iscrowd)
+        anns.append({"category_id": cid, "segmentation": seg, "area": area,
+                     "bbox": box, "iscrowd": iscrowd})
+    return {"height": h, "width": w, "kind": kind, "anns": anns}
+
+
+def _list_masks(root: Path) -> list[str]:
+    if not root.exists():
+        raise UsageError(f"mask folder not found: {root}")
+    if not root.is_dir():
+        raise UsageError(f"not a folder: {root}")
+    rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.suffix.lower() in MASK_SUFFIXES and p.is_file()
+                  and not p.name.startswith("."))
+    if not rels:
+        raise DataError(f"no PNG or JPEG files in {root}")
+    return rels
+
+
+def _image_index(path: str) -> dict[str, dict[str, Any]]:
+    doc = load_json(path, "images")
+    ims = doc.get("images") if isinstance(doc, dict) else None
+    if not isinstance(ims, list):
+        raise DataError(f"{path}: no \"images\" list")
+    idx: dict[str, dict[str, Any]] = {}
+    for im in ims:
+        fn = str(im.get("file_name", ""))
+        p = PurePosixPath(fn.replace("\\", "/"))
+        idx.setdefault(str(p.with_suffix("")), im)
+        idx.setdefault(p.stem, im)
+    return idx
+
+
+def run_masks_to_coco(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    rels = _list_masks(root)
+    if args.format == "polygon" and not be.polygons_available():
+        raise UsageError("--format polygon needs maskcodecs.polygons, which is not available "
+                         "in this installation; use --format rle")
+    table = CategoryTable.load(args.categories) if args.categories else None
+    index = _image_index(args.images) if args.images else None
+    cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
+                      fmt=args.format, iscrowd=args.iscrowd, table=table)
+    bad = BadItems(args.skip_bad, args.report)
+    images: list[dict[str, Any]] = []
+    kinds: dict[str, int] = {}
+    prog = Progress(len(rels), "masks-to-coco", args.progress)
+    with CocoWriter(args.output) as out:
+        try:
+            for pos, (rel, ok, res) in enumerate(ordered_map(
+                    functools.partial(process_mask, cfg), rels, jobs=args.jobs,
+                    engine=args.engine, scheduler=args.scheduler)):
+                prog.update()
+                if not ok:
+                    bad.fail(rel, res)
+                    continue
+                entry = {"id": pos + 1, "file_name": rel, "height": res["height"],
+                         "width": res["width"]}
+                if index is not None:
+                    p = PurePosixPath(rel)
+                    im = index.get(str(p.with_suffix(""))) or index.get(p.stem)
+                    if im is None:
+                        bad.fail(rel, f"no image entry with this file name in {args.images}")
+                        continue
+                    if (int(im.get("height", -1)), int(im.get("width", -1))) != (
+                            res["height"], res["width"]):
+                        bad.fail(rel, f"mask is {res['height']}x{res['width']} (h x w) but the "
+                                      f"image entry {im.get('id')} is "
+                                      f"{im.get('height')}x{im.get('width')}")
+                        continue
+                    entry = dict(im)
+                images.append(entry)
+                kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
+                out.add({"image_id": entry["id"], **a} for a in res["anns"])
+        finally:
+            prog.close()
+        if not images:
+            raise DataError("no image could be converted")
+        cats = table.categories if table else [{"id": 1, "name": "object"}]
+        out.finish(images, cats, info={"description": f"masks-to-coco {root}",
+                                       "kinds": kinds})
+    bad.finish()
+    if not args.quiet:
+        sys.stderr.write(f"wrote {args.output}: {len(images)} images, {out.count} annotations\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# coco-to-masks
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ToMasksConfig:
+    outdir: Path
+    mode: str
+
+
+def _out_name(file_name: str, image_id: Any) -> PurePosixPath:
+    p = PurePosixPath(str(file_name).replace("\\", "/"))
+    if not file_name or p.is_absolute() or ".." in p.parts:
+        p = PurePosixPath(p.name or str(image_id))
+    return p.with_suffix(".png")
+
+
+def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, Any]]]
+                 ) -> list[str]:
+    """Write the mask PNG(s) of one image; return the written relative paths."""
+    im, anns = task
+    h, w = int(im["height"]), int(im["width"])
+    name = _out_name(im.get("file_name", ""), im["id"])
+    masks = []
+    for a in anns:
+        try:
+            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w))
+        except (ValueError, TypeError, KeyError) as e:
+            raise DataError(f"annotation {a.get('id')}: {e}") from None
+        if m.shape != (h, w):
+            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
+                            f"differs from the image [{h}, {w}]")
+        masks.append(m)
+    if cfg.mode == "instance":
+        written = []
+        for a, m in zip(anns, masks):
+            rel = name.with_name(f"{name.stem}_{a.get('id')}.png")
+            write_png(cfg.outdir / rel, m * np.uint8(255))
+            written.append(str(rel))
+        return written
+    if cfg.mode == "label":
+        if len(anns) > 65535:
+            raise DataError(f"{len(anns)} instances do not fit a 16-bit label map")
+        canvas = np.zeros((h, w), dtype=np.uint8 if len(anns) <= 255 else np.uint16)
+        for k, m in enumerate(masks, 1):
+            canvas[m.view(bool)] = k
+        write_png(cfg.outdir / name, canvas)
+    else:
+        ids = np.zeros((h, w), dtype=np.uint32)
+        aids = [a.get("id") for a in anns]
+        if not all(isinstance(v, int) and 0 < v < 2**24 for v in aids) or len(set(aids)) < len(
+                aids):  # ids unusable as colours: number the instances 1..n instead
+            aids = list(range(1, len(anns) + 1))
+        for aid, m in zip(aids, masks):
+            ids[m.view(bool)] = aid
+        write_png(cfg.outdir / name, be.ids_to_rgb(ids))
+    return [str(name)]
+
+
+def run_coco_to_masks(args: argparse.Namespace) -> int:
+    doc = load_json(args.coco, "COCO")
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
+        raise DataError(f"{args.coco}: not a COCO file (no \"images\" list)")
+    outdir = Path(args.output)
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output exists and is not a folder: {outdir}")
+    if not outdir.parent.is_dir():
+        raise UsageError(f"parent folder does not exist: {outdir.parent}")
+    outdir.mkdir(exist_ok=True)
+    by_image: dict[Any, list[dict[str, Any]]] = {}
+    for a in doc.get("annotations") or []:
+        by_image.setdefault(a.get("image_id"), []).append(a)
+    tasks = [(im, by_image.get(im.get("id"), [])) for im in doc["images"]]
+    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
+    bad = BadItems(args.skip_bad, args.report)
+    n = 0
+    prog = Progress(len(tasks), "coco-to-masks", args.progress)
+    try:
+        for task, ok, res in ordered_map(functools.partial(render_image, cfg), tasks,
+                                         jobs=args.jobs, engine=args.engine,
+                                         scheduler=args.scheduler):
+            prog.update()
+            if not ok:
+                bad.fail(f"image {task[0].get('id')} ({task[0].get('file_name')})", res)
+                continue
+            n += len(res)
+    finally:
+        prog.close()
+    bad.finish()
+    if not args.quiet:
+        sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")
+    return 0

@@ -1,0 +1,93 @@
+"""show: a PNG overlay of one COCO image's masks."""
+from __future__ import annotations
+
+import argparse
+import colorsys
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskcodecs.cli import _backend as be
+from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_json, pil
+
+
+def palette(n: int) -> np.ndarray:
+    """n distinct, bright RGB colours (golden-ratio hues), uint8 (n, 3)."""
+    out = np.empty((n, 3), dtype=np.uint8)
+    for k in range(n):
+        r, g, b = colorsys.hsv_to_rgb((k * 0.618033988749895) % 1.0, 0.75, 1.0)
+        out[k] = (int(r * 255), int(g * 255), int(b * 255))
+    return out
+
+
+def _outline(m: np.ndarray) -> np.ndarray:
+    """Pixels of a boolean mask with a 4-neighbour outside the mask (or the border)."""
+    p = np.pad(m, 1, constant_values=False)
+    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return m & ~inner
+
+
+def render(im: dict[str, Any], anns: list[dict[str, Any]], base: np.ndarray | None, *,
+           alpha: float = 0.5, outline: bool = False) -> np.ndarray:
+    """(h, w, 3) uint8 overlay of the annotations' masks on ``base`` (or black)."""
+    h, w = int(im["height"]), int(im["width"])
+    canvas = np.zeros((h, w, 3), dtype=np.float32) if base is None else base.astype(np.float32)
+    cols = palette(len(anns)).astype(np.float32)
+    for k, a in enumerate(anns):
+        try:
+            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w)).view(bool)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"annotation {a.get('id')}: {e}") from None
+        if m.shape != (h, w):
+            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
+                            f"differs from the image [{h}, {w}]")
+        canvas[m] = (1 - alpha) * canvas[m] + alpha * cols[k]
+        if outline:
+            canvas[_outline(m)] = cols[k]
+    return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UsageError("--alpha must be in 0..1")
+    Image = pil()
+    coco = load_json(args.coco, "COCO")
+    if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
+        raise DataError(f"{args.coco}: not a COCO file (no \"images\" list)")
+    im = next((i for i in coco["images"] if str(i.get("id")) == args.image), None)
+    if im is None:
+        im = next((i for i in coco["images"] if i.get("file_name") == args.image
+                   or Path(str(i.get("file_name"))).name == args.image), None)
+    if im is None:
+        raise DataError(f"no image with id or file name {args.image!r} in {args.coco}")
+    anns = [a for a in coco.get("annotations") or [] if a.get("image_id") == im["id"]]
+    base = None
+    if args.image_file:
+        if not Path(args.image_file).is_file():
+            raise UsageError(f"image file not found: {args.image_file}")
+        try:
+            with Image.open(args.image_file) as pic:
+                base = np.asarray(pic.convert("RGB"))
+        except OSError as e:
+            raise DataError(f"cannot read {args.image_file} ({e})") from None
+        if base.shape[:2] != (int(im["height"]), int(im["width"])):
+            raise DataError(f"{args.image_file} is {base.shape[0]}x{base.shape[1]} (h x w) but "
+                            f"image {im['id']} is {im['height']}x{im['width']}")
+    out = Image.fromarray(render(im, anns, base, alpha=args.alpha, outline=args.outline))
+    if args.labels:
+        from PIL import ImageDraw
+
+        names = {c.get("id"): str(c.get("name")) for c in coco.get("categories") or []}
+        draw = ImageDraw.Draw(out)
+        for a, col in zip(anns, palette(len(anns))):
+            x, y = (float(v) for v in (a.get("bbox") or [0, 0])[:2])
+            draw.text((x + 1, y + 1), names.get(a.get("category_id"),
+                                                str(a.get("category_id"))),
+                      fill=tuple(int(c) for c in col))
+    with atomic_output(args.output) as f:
+        out.save(f, format="PNG")
+    if not args.quiet:
+        sys.stderr.write(f"wrote {args.output}: image {im['id']}, {len(anns)} masks\n")
+    return 0

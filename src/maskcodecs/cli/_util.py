@@ -1,0 +1,367 @@
+"""Plumbing shared by the subcommands: errors, JSON, atomic output, progress, parallel map."""
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Callable
+
+try:  # optional speed-up
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+try:  # optional nicer progress bar
+    from tqdm import tqdm as _tqdm
+except ImportError:  # pragma: no cover - depends on the environment
+    _tqdm = None
+
+
+class CliError(Exception):
+    """An error reported as one line on stderr, with an exit code (1 data, 2 usage)."""
+
+    code = 1
+
+
+class UsageError(CliError):
+    """Bad options or missing input paths (exit code 2)."""
+
+    code = 2
+
+
+class DataError(CliError):
+    """Bad input data (exit code 1)."""
+
+    code = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------------------------
+
+def _default(o: Any) -> Any:
+    if isinstance(o, bytes):
+        return o.decode("ascii")
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes (orjson when installed)."""
+    if _orjson is not None:
+        return _orjson.dumps(obj, default=_default)
+    return json.dumps(obj, default=_default, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def load_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
+    """Read a JSON file; missing file -> UsageError, bad JSON -> DataError."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} file not found: {p}")
+    try:
+        data = p.read_bytes()
+        return _orjson.loads(data) if _orjson is not None else json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{p}: not valid JSON ({e})") from None
+
+
+def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> list[Any]:
+    """Read a JSON document (a list is returned as is, an object as [object]) or NDJSON lines."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} file not found: {p}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+        return doc if isinstance(doc, list) else [doc]
+    except ValueError:
+        pass
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError as e:
+                raise DataError(f"{p}:{i}: not valid JSON ({e})") from None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic output
+# ---------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write to a temporary file beside ``path``; ``os.replace`` it there only on success."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"output directory does not exist: {parent}")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{p.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class CocoWriter:
+    """Stream annotations into a COCO JSON file; images and categories are written at the end.
+
+    Annotations go to a spool file beside the output (memory stays bounded by one image's
+    annotations); :meth:`finish` assembles ``{"info", "images", "annotations", "categories"}``
+    and moves it into place atomically. Ids are assigned here, in order, from 1.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"output directory does not exist: {parent}")
+        fd, self._spool_name = tempfile.mkstemp(dir=parent, prefix=f".{self.path.name}.",
+                                                suffix=".spool")
+        self._spool = os.fdopen(fd, "w+b")
+        self.count = 0
+        self.next_id = 1
+
+    def add(self, anns: Iterable[dict[str, Any]]) -> None:
+        for a in anns:
+            if "id" not in a:
+                a = {"id": self.next_id, **a}
+                self.next_id += 1
+            self._spool.write(b",\n" if self.count else b"")
+            self._spool.write(dumps(a))
+            self.count += 1
+
+    def finish(self, images: Sequence[dict[str, Any]], categories: Sequence[dict[str, Any]],
+               info: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+        self._spool.flush()
+        self._spool.seek(0)
+        with atomic_output(self.path) as f:
+            f.write(b'{"info":' + dumps(info or {}) + b',\n"images":[')
+            for i, im in enumerate(images):
+                f.write((b",\n" if i else b"\n") + dumps(im))
+            f.write(b'],\n"annotations":[\n')
+            while True:
+                chunk = self._spool.read(1 << 20)
+                if not chunk:
+                    break
+                f.write(chunk)
+            f.write(b'],\n"categories":' + dumps(list(categories)))
+            for k, v in (extra or {}).items():
+                f.write(b",\n" + dumps(k) + b":" + dumps(v))
+            f.write(b"}\n")
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._spool.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._spool_name)
+
+    def __enter__(self) -> CocoWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def write_png(path: Path, arr: Any) -> None:
+    """Write an array as PNG atomically (Pillow)."""
+    Image = pil()
+    img = Image.fromarray(arr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as f:
+        img.save(f, format="PNG")
+
+
+def pil() -> Any:
+    """Import Pillow or fail with an install hint."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UsageError("this command needs Pillow: pip install 'maskcodecs[image]'") from None
+    return Image
+
+
+# ---------------------------------------------------------------------------------------------
+# progress
+# ---------------------------------------------------------------------------------------------
+
+class Progress:
+    """Counts and rates on stderr: tqdm if installed, else one refreshed line; off when quiet."""
+
+    def __init__(self, total: int, desc: str, enabled: bool | None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.total, self.desc, self.n = total, desc, 0
+        self.t0 = self._last = time.perf_counter()
+        self._bar = None
+        if self.enabled and _tqdm is not None:
+            self._bar = _tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(k)
+            return
+        now = time.perf_counter()
+        if now - self._last >= 0.2 or self.n == self.total:
+            self._last = now
+            rate = self.n / max(now - self.t0, 1e-9)
+            sys.stderr.write(f"\r{self.desc}: {self.n}/{self.total} ({rate:.1f}/s)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# parallel map
+# ---------------------------------------------------------------------------------------------
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_batch(fn: Callable[[Any], Any], batch: list[Any]) -> list[tuple[bool, Any]]:
+    """Apply ``fn`` to each item; an exception becomes ``(False, message)`` for that item."""
+    out: list[tuple[bool, Any]] = []
+    for item in batch:
+        try:
+            out.append((True, fn(item)))
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - reported per item, with its file name
+            out.append((False, f"{type(e).__name__}: {e}" if not isinstance(e, CliError)
+                        else str(e)))
+    return out
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield list(items[i:i + size])
+
+
+def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
+                engine: str = "local", scheduler: str | None = None,
+                batch: int | None = None) -> Iterator[tuple[Any, bool, Any]]:
+    """Yield ``(item, ok, result_or_message)`` in input order, with bounded work in flight.
+
+    ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one)
+    for ``jobs > 1`` or the Dask engine.
+    """
+    items = list(items)
+    if not items:
+        return
+    if engine == "dask":
+        yield from _dask_map(fn, items, scheduler, batch or 8)
+        return
+    if jobs <= 1 or len(items) == 1:
+        for item in items:
+            ok, res = _run_batch(fn, [item])[0]
+            yield item, ok, res
+        return
+    size = batch or max(1, min(16, len(items) // (jobs * 4) or 1))
+    window = jobs * 3
+    ex = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        pending: collections.deque[Any] = collections.deque()
+        it = _batches(items, size)
+        for b in it:
+            pending.append((b, ex.submit(_run_batch, fn, b)))
+            if len(pending) >= window:
+                break
+        while pending:
+            b, fut = pending.popleft()
+            for item, (ok, res) in zip(b, fut.result()):
+                yield item, ok, res
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, ex.submit(_run_batch, fn, nxt)))
+    finally:  # a stopped run (error, Ctrl-C) does not wait for the queued batches
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_map(fn: Callable[[Any], Any], items: list[Any], scheduler: str | None,
+              size: int) -> Iterator[tuple[Any, bool, Any]]:
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--engine dask needs dask.distributed: "
+                         "pip install 'dask[distributed]'") from None
+    if not scheduler:
+        raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    try:
+        client = Client(scheduler, timeout=30, set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        raise DataError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
+    try:
+        nworkers = max(1, len(client.scheduler_info().get("workers", {})))
+        window = nworkers * 3
+        pending: collections.deque[Any] = collections.deque()
+        it = _batches(items, size)
+        for b in it:
+            pending.append((b, client.submit(_run_batch, fn, b, pure=False)))
+            if len(pending) >= window:
+                break
+        while pending:
+            b, fut = pending.popleft()
+            res = fut.result()
+            fut.release()
+            for item, (ok, r) in zip(b, res):
+                yield item, ok, r
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, client.submit(_run_batch, fn, nxt, pure=False)))
+    finally:
+        client.close()
+
+
+class BadItems:
+    """Collects failed items for --skip-bad (stderr + --report FILE)."""
+
+    def __init__(self, skip: bool, report: str | None) -> None:
+        self.skip, self.report = skip, report
+        self.items: list[tuple[str, str]] = []
+
+    def fail(self, name: str, message: str) -> None:
+        if not self.skip:
+            raise DataError(f"{name}: {message} (use --skip-bad to skip failing items)")
+        self.items.append((name, message))
+
+    def finish(self) -> None:
+        if self.items:
+            sys.stderr.write(f"skipped {len(self.items)} bad item(s):\n")
+            for name, msg in self.items:
+                sys.stderr.write(f"  {name}: {msg}\n")
+        if self.report:
+            with atomic_output(self.report, "w") as f:
+                json.dump({"skipped": [{"item": n, "error": m} for n, m in self.items]}, f,
+                          indent=1)
