@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["maskcodecs.mask", "maskcodecs.rle", "maskcodecs._patch", "maskcodecs.encord",
-           "maskcodecs.coco", "maskcodecs.labelbox", "maskcodecs.polygons"]
+           "maskcodecs.coco", "maskcodecs.labelbox", "maskcodecs.polygons",
+           "maskcodecs.cli", "maskcodecs.cli._backend"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,24 +1,14 @@
 """Every format operation the command line needs, behind one small adapter.
 
-Each function first tries the feature module written for it (imported lazily and guarded, so
-the CLI works before those modules exist) and otherwise falls back to an implementation built
-on :mod:`maskcodecs.mask` / :mod:`maskcodecs.rle` / the core string codec. The fallbacks are
-correct; the feature modules are expected to be faster. Names probed (to rewire after merge):
-
-- ``maskcodecs.coco.segments_from_label_map(labels, /, *, background=0)`` -> list of
-  segments with ``.value`` and ``.rle`` (one-pass label-map kernel)
-- ``maskcodecs.labelbox.split(composite, /, colors, *, output="rle", background=None)`` ->
-  result with ``.rles`` and ``.areas`` (one-pass exact colour split)
-- ``maskcodecs.polygons.mask_to_polygons(mask, /, *, holes=False, min_area=0.0)`` -> COCO
-  polygons (no fallback: polygon output is refused without it)
-- Encord strings need no feature module: the core ``transpose_string`` relabels the runs.
+The format work itself lives in the feature modules (the label-map and colour kernels
+of :mod:`maskcodecs.coco` and :mod:`maskcodecs.labelbox`, :mod:`maskcodecs.polygons`, and the
+core string codec for Encord); this module only adapts their results to what the commands need.
 
 All RLE dicts returned here have ``bytes`` counts (COCO, column-major).
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,69 +19,9 @@ from maskcodecs.errors import FormatError, InvalidRLEError, MaskCodecError
 
 __all__ = [
     "label_map_to_rles", "rgb_to_ids", "ids_to_rgb", "split_colours",
-    "rle_to_polygons", "polygons_available", "encord_string_to_coco", "coco_to_encord_string",
+    "rle_to_polygons", "encord_string_to_coco", "coco_to_encord_string",
     "segmentation_to_rle", "decode_rle", "rle_area_bbox",
 ]
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """Return ``maskcodecs.<module>.<name>`` when that feature module exists, else None."""
-    try:
-        mod = importlib.import_module(f"maskcodecs.{module}")
-    except ImportError:
-        return None
-    fn = getattr(mod, name, None)
-    return fn if callable(fn) else None
-
-
-# ---------------------------------------------------------------------------------------------
-# label maps and colour maps
-# ---------------------------------------------------------------------------------------------
-
-_MAX_RUN = 2**32 - 1
-
-
-def _label_runs_fallback(arr: np.ndarray, background: int) -> dict[int, dict[str, Any]]:
-    """Per-value COCO RLEs of a label map from one column-major run scan (no per-value pass)."""
-    h, w = arr.shape
-    n = h * w
-    if n == 0:
-        return {}
-    if n > _MAX_RUN:  # runs could need splitting: use the per-value encoder instead
-        vals = np.unique(arr)
-        return {int(v): _rle.encode(arr == v) for v in vals if v != background}
-    flat = arr.T.ravel()  # column-major order, one copy
-    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    starts = np.empty(change.size + 1, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = change
-    ends = np.empty_like(starts)
-    ends[:-1] = change
-    ends[-1] = n
-    vals = flat[starts]
-    keep = vals != background
-    vals, starts, ends = vals[keep], starts[keep], ends[keep]
-    if vals.size == 0:
-        return {}
-    order = np.argsort(vals, kind="stable")
-    vals, starts, ends = vals[order], starts[order], ends[order]
-    cut = np.flatnonzero(vals[1:] != vals[:-1]) + 1
-    lo = np.concatenate(([0], cut))
-    hi = np.concatenate((cut, [vals.size]))
-    out: dict[int, dict[str, Any]] = {}
-    for a, b in zip(lo.tolist(), hi.tolist()):
-        s = starts[a:b]
-        e = ends[a:b]
-        k = b - a
-        tail = n - int(e[-1])
-        c = np.empty(2 * k + (1 if tail else 0), dtype=np.uint32)
-        c[0] = s[0]
-        c[2:2 * k:2] = s[1:] - e[:-1]
-        c[1:2 * k:2] = e - s
-        if tail:
-            c[-1] = tail
-        out[int(vals[a])] = {"size": [h, w], "counts": _core.string_from_counts(c)}
-    return out
-
 
 def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str, Any]]:
     """Return ``{value: rle}`` for every value of a 2-D label map except ``background``.
@@ -118,13 +48,9 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str
         raise FormatError(f"a label map must be 2-D, got shape {a.shape}")
     if a.dtype.kind not in "biu":
         raise FormatError(f"a label map must have an integer dtype, got {a.dtype}")
-    fast = _optional("coco", "segments_from_label_map")
-    if fast is not None:
-        try:
-            return {int(s.value): s.rle for s in fast(a, background=background)}
-        except (TypeError, AttributeError):  # an API other than the one probed: fall back
-            pass
-    return _label_runs_fallback(a, background)
+    from maskcodecs.coco import segments_from_label_map
+
+    return {int(s.value): s.rle for s in segments_from_label_map(a, background=background)}
 
 
 def rle_area_bbox(rles: list[dict[str, Any]], /) -> tuple[list[int], list[list[float]]]:
@@ -158,44 +84,25 @@ def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
                   ) -> list[dict[str, Any] | None]:
     """RLE of the pixels exactly equal (R, G and B) to each colour; None where absent.
 
-    Tries ``maskcodecs.labelbox.split`` first.
+    Uses the one-pass exact colour split of :func:`maskcodecs.labelbox.split`.
     """
-    fast = _optional("labelbox", "split")
-    if fast is not None:
-        try:
-            res = fast(img, colours, output="rle", background=None)
-            return [r if int(n) else None for r, n in zip(res.rles, res.areas)]
-        except (TypeError, AttributeError):  # an API other than the one probed: fall back
-            pass
-    per_id = _label_runs_fallback(rgb_to_ids(img), -1)
-    out: list[dict[str, Any] | None] = []
-    for r, g, b in colours:
-        out.append(per_id.get(int(r) | (int(g) << 8) | (int(b) << 16)))
-    return out
+    from maskcodecs.labelbox import split
+
+    res = split(img, colours, output="rle", background=None)
+    return [r if int(n) else None for r, n in zip(res.rles, res.areas)]
 
 
 # ---------------------------------------------------------------------------------------------
 # polygons
 # ---------------------------------------------------------------------------------------------
 
-def polygons_available() -> bool:
-    """Whether polygon output is possible (needs ``maskcodecs.polygons``)."""
-    return _optional("polygons", "mask_to_polygons") is not None
-
-
 def rle_to_polygons(mask: np.ndarray, /, *, min_area: float = 0.0) -> list[list[float]]:
     """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` of a 2-D mask (outer boundaries).
 
-    Raises
-    ------
-    FormatError
-        When ``maskcodecs.polygons`` is not installed: polygons are never guessed.
     """
-    fn = _optional("polygons", "mask_to_polygons")
-    if fn is None:
-        raise FormatError("polygon output needs maskcodecs.polygons, which is not available "
-                          "in this installation; use --format rle")
-    polys = fn(mask, holes=False, min_area=min_area)
+    from maskcodecs.polygons import mask_to_polygons
+
+    polys = mask_to_polygons(mask, holes=False, min_area=min_area)
     out = []
     for p in polys:
         flat = np.asarray(p, dtype=np.float64).reshape(-1)

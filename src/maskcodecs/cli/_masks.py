@@ -279,9 +279,6 @@ def _image_index(path: str) -> dict[str, dict[str, Any]]:
 def run_masks_to_coco(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     rels = _list_masks(root)
-    if args.format == "polygon" and not be.polygons_available():
-        raise UsageError("--format polygon needs maskcodecs.polygons, which is not available "
-                         "in this installation; use --format rle")
     table = CategoryTable.load(args.categories) if args.categories else None
     index = _image_index(args.images) if args.images else None
     cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
