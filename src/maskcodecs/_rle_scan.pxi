@@ -24,12 +24,85 @@ cdef inline uint64_t zero_bytes(uint64_t v) noexcept nogil:
     return (v - ONES8) & ~v & HIGH8
 
 
+cdef extern from *:
+    """
+    /* 64-byte block tests for the run scanners. SSE2 is part of the x86-64 baseline and NEON
+       of the arm64 baseline, so no CPU-specific flags are needed; other targets use SWAR.
+       Each returns nonzero iff the block holds a byte of the kind looked for. */
+    #include <string.h>
+    #include <stdint.h>
+    #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+    #include <emmintrin.h>
+    #define MC_SIMD 1
+    static inline int mc_block_any_nonzero(const unsigned char* p) {
+        __m128i a = _mm_loadu_si128((const __m128i*)p), b = _mm_loadu_si128((const __m128i*)(p + 16));
+        __m128i c = _mm_loadu_si128((const __m128i*)(p + 32)), d = _mm_loadu_si128((const __m128i*)(p + 48));
+        __m128i o = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(o, _mm_setzero_si128())) != 0xFFFF;
+    }
+    static inline int mc_block_any_zero(const unsigned char* p) {
+        __m128i a = _mm_loadu_si128((const __m128i*)p), b = _mm_loadu_si128((const __m128i*)(p + 16));
+        __m128i c = _mm_loadu_si128((const __m128i*)(p + 32)), d = _mm_loadu_si128((const __m128i*)(p + 48));
+        __m128i m = _mm_min_epu8(_mm_min_epu8(a, b), _mm_min_epu8(c, d));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(m, _mm_setzero_si128())) != 0;
+    }
+    static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
+        __m128i e0 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)p), _mm_loadu_si128((const __m128i*)q));
+        __m128i e1 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 16)), _mm_loadu_si128((const __m128i*)(q + 16)));
+        __m128i e2 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 32)), _mm_loadu_si128((const __m128i*)(q + 32)));
+        __m128i e3 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 48)), _mm_loadu_si128((const __m128i*)(q + 48)));
+        return _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(e0, e1), _mm_and_si128(e2, e3))) != 0xFFFF;
+    }
+    #elif defined(__ARM_NEON) || defined(_M_ARM64)
+    #include <arm_neon.h>
+    #define MC_SIMD 1
+    static inline int mc_block_any_nonzero(const unsigned char* p) {
+        uint8x16_t o = vorrq_u8(vorrq_u8(vld1q_u8(p), vld1q_u8(p + 16)),
+                                vorrq_u8(vld1q_u8(p + 32), vld1q_u8(p + 48)));
+        return vmaxvq_u8(o) != 0;
+    }
+    static inline int mc_block_any_zero(const unsigned char* p) {
+        uint8x16_t m = vminq_u8(vminq_u8(vld1q_u8(p), vld1q_u8(p + 16)),
+                                vminq_u8(vld1q_u8(p + 32), vld1q_u8(p + 48)));
+        return vminvq_u8(m) == 0;
+    }
+    static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
+        uint8x16_t x = vorrq_u8(vorrq_u8(veorq_u8(vld1q_u8(p), vld1q_u8(q)),
+                                         veorq_u8(vld1q_u8(p + 16), vld1q_u8(q + 16))),
+                                vorrq_u8(veorq_u8(vld1q_u8(p + 32), vld1q_u8(q + 32)),
+                                         veorq_u8(vld1q_u8(p + 48), vld1q_u8(q + 48))));
+        return vmaxvq_u8(x) != 0;
+    }
+    #else
+    #define MC_SIMD 0
+    static inline uint64_t mc_ld(const unsigned char* p) { uint64_t v; memcpy(&v, p, 8); return v; }
+    static inline uint64_t mc_z(uint64_t v) {
+        return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL; }
+    static inline int mc_block_any_nonzero(const unsigned char* p) {
+        uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_ld(p + k); return o != 0; }
+    static inline int mc_block_any_zero(const unsigned char* p) {
+        uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_z(mc_ld(p + k)); return o != 0; }
+    static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
+        uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_ld(p + k) ^ mc_ld(q + k); return o != 0; }
+    #endif
+    """
+    int mc_block_any_nonzero(const uint8_t* p) nogil
+    int mc_block_any_zero(const uint8_t* p) nogil
+    int mc_block_differs(const uint8_t* p, const uint8_t* q) nogil
+    int MC_SIMD
+
+
 cdef uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
     """First index >= i with p[index] != 0, or n."""
-    while i + 32 <= n:
-        if (load64(p + i) | load64(p + i + 8) | load64(p + i + 16) | load64(p + i + 24)) != 0:
+    # a run often ends within a few bytes: look at one word before the block loop
+    if i + 8 <= n and load64(p + i) != 0:
+        while p[i] == 0:
+            i += 1
+        return i
+    while i + 64 <= n:
+        if mc_block_any_nonzero(p + i):
             break
-        i += 32
+        i += 64
     while i + 8 <= n:
         if load64(p + i) != 0:
             break
@@ -41,11 +114,14 @@ cdef uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept no
 
 cdef uint64_t find_zero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
     """First index >= i with p[index] == 0, or n."""
-    while i + 32 <= n:
-        if (zero_bytes(load64(p + i)) | zero_bytes(load64(p + i + 8))
-                | zero_bytes(load64(p + i + 16)) | zero_bytes(load64(p + i + 24))) != 0:
+    if i + 8 <= n and zero_bytes(load64(p + i)) != 0:
+        while p[i] != 0:
+            i += 1
+        return i
+    while i + 64 <= n:
+        if mc_block_any_zero(p + i):
             break
-        i += 32
+        i += 64
     while i + 8 <= n:
         if zero_bytes(load64(p + i)) != 0:
             break
@@ -156,20 +232,18 @@ cdef int encode_rows(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
         if cur != prev:
             if scan_push(sc, <uint32_t>x, 0) < 0:
                 return ERR_NOMEM
-    # rows 1..h-1: compare with the row above, 32 bytes at a time
+    # rows 1..h-1: compare with the row above, 64 bytes at a time
     for y in range(1, h):
         a = base + <Py_ssize_t>y * s0
         b = a - s0
         x = 0
-        while x + 32 <= w:
-            if ((load64(a + x) ^ load64(b + x)) | (load64(a + x + 8) ^ load64(b + x + 8))
-                    | (load64(a + x + 16) ^ load64(b + x + 16))
-                    | (load64(a + x + 24) ^ load64(b + x + 24))) != 0:
-                for xx in range(x, x + 32):
+        while x + 64 <= w:
+            if mc_block_differs(a + x, b + x):
+                for xx in range(x, x + 64):
                     if (a[xx] != 0) != (b[xx] != 0):
                         if scan_push(sc, <uint32_t>xx, <uint32_t>y) < 0:
                             return ERR_NOMEM
-            x += 32
+            x += 64
         while x < w:
             if (a[x] != 0) != (b[x] != 0):
                 if scan_push(sc, <uint32_t>x, <uint32_t>y) < 0:
