@@ -274,6 +274,8 @@ cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t en
     """First index >= x where row differs from v, or end."""
     cdef uint64_t pat = (<uint64_t>(<uint8_t>v)) * ONES8
     cdef const uint8_t* r = <const uint8_t*>row
+    if x < end and row[x] != v:
+        return x
     while x + 32 <= end:
         if ((load64(r + x) ^ pat) | (load64(r + x + 8) ^ pat) | (load64(r + x + 16) ^ pat)
                 | (load64(r + x + 24) ^ pat)) != 0:
