@@ -162,14 +162,18 @@ cdef int64_t pixmap_get(const PixMap* m, int64_t key) noexcept nogil:
 
 
 cdef struct Filler:
-    # lazily builds the framed working image, a few rows ahead of whoever reads it
+    # builds the framed working image lazily, row by row, as the scan and the traces need it
     const uint8_t* base
     Py_ssize_t h
     Py_ssize_t w
     Py_ssize_t s0
     Py_ssize_t s1
     int8_t* img
-    Py_ssize_t filled     # working rows 0..filled-1 are built
+    Py_ssize_t filled     # working rows 0..filled-1 are processed
+    Py_ssize_t* lo        # per working row: first and last foreground column (working
+    Py_ssize_t* hi        # coordinates); lo > hi for a row without foreground
+    uint8_t* written      # per working row: its bytes are in img (an empty row may be left
+                          # unwritten until a trace reads it)
 
 
 cdef inline uint64_t bytes01(uint64_t v) noexcept nogil:
@@ -248,12 +252,64 @@ cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogi
                 dst[x] = src[x * s1] != 0
 
 
+cdef inline Py_ssize_t find_last_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """Index of the last nonzero byte of p[0..n), or -1."""
+    cdef Py_ssize_t i = n
+    while i >= 32:
+        if (load64(p + i - 8) | load64(p + i - 16) | load64(p + i - 24)
+                | load64(p + i - 32)) != 0:
+            break
+        i -= 32
+    while i >= 8 and load64(p + i - 8) == 0:
+        i -= 8
+    while i > 0 and p[i - 1] == 0:
+        i -= 1
+    return i - 1
+
+
+cdef void process_row(Filler* f, Py_ssize_t r) noexcept nogil:
+    """Row-contiguous input: find the foreground span of working row r; write the row only
+    if it has foreground (zeros outside the span, 0/1 inside)."""
+    cdef Py_ssize_t w = f.w, a, b, x
+    cdef const uint8_t* src
+    cdef int8_t* dst
+    f.lo[r] = 1
+    f.hi[r] = 0
+    f.written[r] = 0
+    if r == 0 or r == f.h + 1:
+        return
+    src = f.base + (r - 1) * f.s0
+    a = <Py_ssize_t>find_nonzero(src, 0, <uint64_t>w)
+    if a >= w:
+        return
+    b = find_last_nonzero(src, w)
+    dst = f.img + r * (w + 2)
+    memset(dst, 0, a + 1)
+    for x in range(a, b + 1):
+        dst[x + 1] = src[x] != 0
+    memset(dst + b + 2, 0, w - b)
+    f.lo[r] = a + 1
+    f.hi[r] = b + 1
+    f.written[r] = 1
+
+
 cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
-    """Build working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in 1..h
-    is input row r-1 (any nonzero is 1) between two zero frame pixels."""
-    cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1
-    if f.s1 != 1 and upto < r0 + 256:
-        upto = r0 + 256                   # transposing: work in bands of 256 rows
+    """Process working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in
+    1..h is input row r-1 (any nonzero is 1) between two zero frame pixels."""
+    cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1, r
+    if f.s1 == 1:
+        if upto > f.h + 2:
+            upto = f.h + 2
+        r = r0
+        while r < upto:
+            process_row(f, r)
+            r += 1
+        if upto > r0:
+            f.filled = upto
+        return
+    # transposed or strided input: whole bands of 256 rows, all written
+    if upto < r0 + 256:
+        upto = r0 + 256
     if upto > f.h + 2:
         upto = f.h + 2
     if upto <= r0:
@@ -266,7 +322,26 @@ cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
         fill_input_rows(f, y0, y1)
     if upto == f.h + 2:
         memset(f.img + (f.h + 1) * step, 0, step)
+    for r in range(r0, upto):
+        f.written[r] = 1
+        if r == 0 or r == f.h + 1:
+            f.lo[r] = 1
+            f.hi[r] = 0
+        else:
+            f.lo[r] = 1
+            f.hi[r] = f.w
     f.filled = upto
+
+
+cdef inline void need_rows(Filler* f, Py_ssize_t r) noexcept nogil:
+    """Make working rows r-1..r+1 readable (1 <= r <= h)."""
+    cdef Py_ssize_t k
+    if r + 2 > f.filled:
+        fill_rows(f, r + 2)
+    for k in range(r - 1, r + 2):
+        if not f.written[k]:
+            memset(f.img + k * (f.w + 2), 0, f.w + 2)
+            f.written[k] = 1
 
 
 cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t end,
@@ -298,7 +373,8 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     pixel in `pm` (when pm is not NULL) with value `owner`. stride is 1 (8-neighbours) or
     2 (4-neighbours)."""
     cdef int s, s_end, prev_s, last
-    cdef Py_ssize_t i1, i3, i4 = 0
+    cdef Py_ssize_t i1, i3, i4 = 0, row = py + 1
+    need_rows(f, row)
     s_end = 0 if hole else 4
     s = s_end
     while True:
@@ -317,8 +393,9 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     last = 16 - stride
     while True:
         # the neighbours of (px, py) are on working rows py..py+2
-        if py + 3 > f.filled:
-            fill_rows(f, py + 3 + 64)
+        if py + 1 != row:
+            row = py + 1
+            need_rows(f, row)
         s_end = s
         while s < last:
             s += stride
@@ -372,7 +449,7 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     external: outer borders that no traced outer border encloses, no holes. Otherwise every
     outer border and every hole border, holes with the index of the enclosing outer border."""
     cdef Py_ssize_t h = f.h, w = f.w
-    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k
+    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k, end
     cdef int8_t* img = f.img
     cdef Py_ssize_t dl[16]
     cdef int8_t prev, p
@@ -383,15 +460,22 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     for k in range(16):
         dl[k] = CT_DX[k & 7] + CT_DY[k & 7] * step
     for y in range(1, h + 1):
-        if y + 2 > f.filled:
-            fill_rows(f, y + 2)
+        if y + 1 > f.filled:
+            fill_rows(f, y + 1)
+        if f.lo[y] > f.hi[y]:
+            continue                      # no foreground: no border starts here
         row = img + y * step
         prev = 0
         lx = 0
-        x = 1
-        while x < width:
-            x = skip_equal(row, x, width, prev)
-            if x >= width:
+        # outside [lo, hi] the row is background and stays so (marks are on foreground
+        # only): start at lo, stop after the first background pixel past hi
+        x = f.lo[y]
+        end = f.hi[y] + 2
+        if end > width:
+            end = width
+        while x < end:
+            x = skip_equal(row, x, end, prev)
+            if x >= end:
                 break
             p = row[x]
             is_hole = False
@@ -456,6 +540,7 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
         raise ImageTooLargeError("mask is too large for contour tracing (h, w < 2**31 - 16)")
     memset(&o, 0, sizeof(CtOut))
     memset(&pm, 0, sizeof(PixMap))
+    memset(&f, 0, sizeof(Filler))
     try:
         if ctout_new_contour(&o) < 0:   # reserve the arrays; the dummy record is dropped
             raise MemoryError()
@@ -471,6 +556,11 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
             f.s1 = m.strides[1]
             f.img = img
             f.filled = 0
+            f.lo = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
+            f.hi = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
+            f.written = <uint8_t*>malloc(h + 2)
+            if f.lo == NULL or f.hi == NULL or f.written == NULL:
+                raise MemoryError()
             with nogil:
                 rc = trace_all(&f, external, every, stride, &o, &pm)
             if rc < 0:
@@ -485,5 +575,8 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
                 PyByteArray_FromStringAndSize(<char*>o.area, n * sizeof(double)))
     finally:
         free(img)
+        free(f.lo)
+        free(f.hi)
+        free(f.written)
         ctout_free(&o)
         pixmap_free(&pm)
