@@ -60,6 +60,7 @@ def assert_same_as_cv2(m: np.ndarray, mode: str, approx: str) -> int:
         cv_parent = int(hier[j][3]) if len(hier) else -1
         assert c.is_hole == (cv_parent >= 0)
         if c.is_hole:
+            assert 0 <= c.parent < len(ours)
             assert _key(ours[c.parent].points) == _key(theirs[cv_parent])
             assert not ours[c.parent].is_hole
         else:
@@ -245,6 +246,7 @@ def test_connectivity4_properties():
             labels = set(lab[c.points[:, 1], c.points[:, 0]].tolist())
             assert len(labels) == 1 and 0 not in labels
             if c.is_hole:
+                assert 0 <= c.parent < len(cs) and not cs[c.parent].is_hole
                 p = cs[c.parent].points
                 assert lab[p[0, 1], p[0, 0]] in labels
         got = {(int(x), int(y)) for c in cs for x, y in c.points.tolist()}

@@ -46,7 +46,8 @@ cdef struct CtOut:
 
 
 cdef struct PixMap:
-    # open-addressing map: border pixel index -> index of the outer contour of its region
+    # open-addressing map: traced pixel index (first pixels of runs only) -> index of the
+    # outer contour of its region
     int64_t* keys
     int64_t* vals
     Py_ssize_t cap        # power of two
@@ -369,8 +370,9 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
                       bint hole, bint every, int stride, CtOut* o, PixMap* pm,
                       int64_t owner, Filler* f) noexcept nogil:
     """Follow one border from pixel i0 (working-image index, position (px, py) in input
-    coordinates), mark it, append its points to the open contour of `o`; record every visited
-    pixel in `pm` (when pm is not NULL) with value `owner`. stride is 1 (8-neighbours) or
+    coordinates), mark it, append its points to the open contour of `o`; record the visited
+    pixels that have background on their west (the first pixels of runs) in `pm` (when pm is
+    not NULL) with value `owner`. stride is 1 (8-neighbours) or
     2 (4-neighbours)."""
     cdef int s, s_end, prev_s, last
     cdef Py_ssize_t i1, i3, i4 = 0, row = py + 1
@@ -385,7 +387,7 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     if s == s_end:
         # no neighbour in the searched directions: an isolated pixel
         img[i0] = MARK_RIGHT
-        if pm != NULL and pixmap_put(pm, i0, owner) < 0:
+        if pm != NULL and img[i0 - 1] == 0 and pixmap_put(pm, i0, owner) < 0:
             return ERR_NOMEM
         return ctout_push(o, px, py)
     i3 = i0
@@ -407,7 +409,7 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
             img[i3] = MARK_RIGHT
         elif img[i3] == 1:
             img[i3] = MARK_NEW
-        if pm != NULL and pixmap_put(pm, i3, owner) < 0:
+        if pm != NULL and img[i3 - 1] == 0 and pixmap_put(pm, i3, owner) < 0:
             return ERR_NOMEM
         if every or s != prev_s:
             if ctout_push(o, px, py) < 0:
@@ -449,13 +451,14 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     external: outer borders that no traced outer border encloses, no holes. Otherwise every
     outer border and every hole border, holes with the index of the enclosing outer border."""
     cdef Py_ssize_t h = f.h, w = f.w
-    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k, end
+    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k, end, run_start = 0
+    cdef int64_t run_owner = -2
     cdef int8_t* img = f.img
     cdef Py_ssize_t dl[16]
     cdef int8_t prev, p
     cdef int8_t* row
     cdef bint is_hole
-    cdef int64_t owner, par
+    cdef int64_t owner
     cdef int rc
     for k in range(16):
         dl[k] = CT_DX[k & 7] + CT_DY[k & 7] * step
@@ -479,6 +482,9 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
                 break
             p = row[x]
             is_hole = False
+            if prev == 0:
+                run_start = x                 # a run of foreground starts here
+                run_owner = -2                # its region's outer border: not known yet
             if not (prev == 0 and p == 1):
                 if p != 0 or prev < 1:
                     prev = p
@@ -500,12 +506,16 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
                 return ERR_NOMEM
             owner = o.n - 1
             if is_hole:
+                # pixel x-1 is in the run that starts at run_start, whose first pixel has been
+                # traced (it has background on its west): the region's outer border is the
+                # owner recorded for it
+                if run_owner == -2:
+                    run_owner = pixmap_get(pm, y * step + run_start)
                 o.hole[owner] = 1
-                par = -1
-                if lx > 0:
-                    par = pixmap_get(pm, y * step + lx)
-                o.parent[owner] = par
-                owner = par
+                o.parent[owner] = run_owner
+                owner = run_owner
+            else:
+                run_owner = owner
             i0 = y * step + x - is_hole
             rc = trace_border(img, dl, i0, x - is_hole - 1, y - 1, is_hole, every, stride, o,
                               NULL if external else pm, owner, f)
