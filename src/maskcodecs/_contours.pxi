@@ -126,7 +126,7 @@ cdef int pixmap_put(PixMap* m, int64_t key, int64_t val) noexcept nogil:
         oldcap = m.cap
         ok = m.keys
         ov = m.vals
-        m.cap = oldcap * 2 if oldcap else 1024
+        m.cap = oldcap * 2 if oldcap else 4096
         m.bits = 0
         while (<Py_ssize_t>1 << m.bits) < m.cap:
             m.bits += 1
@@ -253,14 +253,38 @@ cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogi
                 dst[x] = src[x * s1] != 0
 
 
-cdef inline Py_ssize_t find_last_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+cdef inline Py_ssize_t row_first_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """Index of the first nonzero byte of p[0..n), or n."""
+    cdef Py_ssize_t i = 0
+    cdef uint8_t acc
+    cdef int k
+    # 64-byte blocks: a fixed-length OR reduction the compiler turns into vector code
+    while i + 64 <= n:
+        acc = 0
+        for k in range(64):
+            acc |= p[i + k]
+        if acc != 0:
+            break
+        i += 64
+    while i + 8 <= n and load64(p + i) == 0:
+        i += 8
+    while i < n and p[i] == 0:
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t row_last_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     """Index of the last nonzero byte of p[0..n), or -1."""
     cdef Py_ssize_t i = n
-    while i >= 32:
-        if (load64(p + i - 8) | load64(p + i - 16) | load64(p + i - 24)
-                | load64(p + i - 32)) != 0:
+    cdef uint8_t acc
+    cdef int k
+    while i >= 64:
+        acc = 0
+        for k in range(64):
+            acc |= p[i - 64 + k]
+        if acc != 0:
             break
-        i -= 32
+        i -= 64
     while i >= 8 and load64(p + i - 8) == 0:
         i -= 8
     while i > 0 and p[i - 1] == 0:
@@ -280,10 +304,10 @@ cdef void process_row(Filler* f, Py_ssize_t r) noexcept nogil:
     if r == 0 or r == f.h + 1:
         return
     src = f.base + (r - 1) * f.s0
-    a = <Py_ssize_t>find_nonzero(src, 0, <uint64_t>w)
+    a = row_first_nonzero(src, w)
     if a >= w:
         return
-    b = find_last_nonzero(src, w)
+    b = row_last_nonzero(src, w)
     dst = f.img + r * (w + 2)
     memset(dst, 0, a + 1)
     for x in range(a, b + 1):
@@ -350,13 +374,18 @@ cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t en
     """First index >= x where row differs from v, or end."""
     cdef uint64_t pat = (<uint64_t>(<uint8_t>v)) * ONES8
     cdef const uint8_t* r = <const uint8_t*>row
+    cdef uint8_t acc, u = <uint8_t>v
+    cdef int k
     if x < end and row[x] != v:
         return x
-    while x + 32 <= end:
-        if ((load64(r + x) ^ pat) | (load64(r + x + 8) ^ pat) | (load64(r + x + 16) ^ pat)
-                | (load64(r + x + 24) ^ pat)) != 0:
+    # 64-byte blocks: a fixed-length OR reduction the compiler turns into vector code
+    while x + 64 <= end:
+        acc = 0
+        for k in range(64):
+            acc |= r[x + k] ^ u
+        if acc != 0:
             break
-        x += 32
+        x += 64
     while x + 8 <= end:
         if load64(r + x) != pat:
             break
