@@ -3,6 +3,7 @@
 Inputs (built once, outside the timed calls):
   * 12 MP (3000 x 4000) uint8 mask with 5 large ellipses, one with a hole;
   * 1024 x 1024 uint8 mask with 12 ellipses of mixed sizes;
+  * 1024 x 1024 uint8 mask with one small object (a typical instance mask);
   * the same 12 MP mask in Fortran order (cv2 needs C order: it pays the conversion).
 
 Run:  PYTHONPATH=src python -m pytest benchmarks/bench_polygons.py --benchmark-only
@@ -36,6 +37,8 @@ MASKS = {
     "12MP": _blobs(3000, 4000, 5, 0),
     "1024": _blobs(1024, 1024, 12, 1),
 }
+MASKS["1024-sparse"] = np.zeros((1024, 1024), dtype=np.uint8)
+MASKS["1024-sparse"][400:560, 300:520] = _blobs(160, 220, 3, 2)
 MASKS["12MP-F"] = np.asfortranarray(MASKS["12MP"])
 
 STYLES = {
