@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from maskcodecs import mask as mc
 from maskcodecs.errors import (
+    ContourOptionError,
     CountsStringError,
     ImageTooLargeError,
     InvalidRLEError,
@@ -21,7 +22,6 @@ from maskcodecs.errors import (
 )
 from maskcodecs.polygons import (
     Contour,
-    ContourOptionError,
     find_contours,
     mask_to_polygons,
     rle_to_polygons,
@@ -394,6 +394,18 @@ def test_memory_orders_and_dtypes_agree():
     got = [(_key(c.points), c.is_hole, c.parent)
            for c in find_contours(base.tolist(), mode="ccomp")]
     assert got == want
+
+
+def test_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(12)
+    masks = [rng.random((300, 200)) < 0.5 for _ in range(8)]
+    want = [[_key(c.points) for c in find_contours(m, mode="ccomp")] for m in masks]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda m: [_key(c.points) for c in find_contours(m, mode="ccomp")],
+                          masks * 2))
+    assert got == want * 2
 
 
 def test_input_is_not_modified():

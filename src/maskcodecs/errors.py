@@ -88,3 +88,10 @@ def error_for_code(code: int, context: str = "") -> Exception:
     if context:
         msg = f"{context}: {msg}"
     return cls(msg)
+
+
+class ContourOptionError(MaskCodecError, ValueError):
+    """An unknown contour mode, approximation or connectivity (maskcodecs.polygons)."""
+
+
+__all__.append("ContourOptionError")

@@ -79,7 +79,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs._types import RLE
-from maskcodecs.errors import CountsStringError, MaskCodecError, RLETypeError
+from maskcodecs.errors import ContourOptionError, CountsStringError, RLETypeError
 from maskcodecs.mask import _as_mask_bytes, _check_rle, _size, frUncompressedRLE
 
 __all__ = ["Contour", "find_contours", "mask_to_polygons", "rle_to_polygons",
@@ -87,10 +87,6 @@ __all__ = ["Contour", "find_contours", "mask_to_polygons", "rle_to_polygons",
 
 _MODES = {"external": True, "ccomp": False, "two-level": False}
 _APPROX = {"simple": False, "none": True}
-
-
-class ContourOptionError(MaskCodecError, ValueError):
-    """An unknown contour mode, approximation or connectivity."""
 
 
 class Contour(NamedTuple):
