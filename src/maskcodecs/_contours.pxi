@@ -6,11 +6,13 @@
 # direction, same points for CHAIN_APPROX_NONE / CHAIN_APPROX_SIMPLE).
 #
 # Working buffer. The tracer writes marks next to the pixels, so it needs a private int8 image
-# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside), one byte per pixel, the same
-# working copy OpenCV makes. It is built lazily, a few rows ahead of the scan (and of a trace
-# that walks down), so a row is usually still in cache when the scan reads it. C order is read
-# row by row, Fortran order in bands of 256 rows with 8x8 byte blocks transposed in registers,
-# anything else with strides.
+# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside), the same working copy OpenCV
+# makes. It is built lazily, row by row, as the scan and the traces reach it. With contiguous
+# rows (C order) a row is first searched for its foreground span [lo, hi]: a row without
+# foreground is never written (unless a trace reads it as a neighbour row, then it is zeroed)
+# and never scanned, and the scan of the others is limited to their span. Rows are processed
+# just before the scan reads them, so they are still in cache. Fortran order is built in bands
+# of 256 rows with 8x8 byte blocks transposed in registers; any other layout with strides.
 #
 # Marks (int8): 0 background, 1 foreground not yet on a traced border, 2 on a traced border,
 # -126 (0x82) on a traced border whose east neighbour was examined and found to be background.
@@ -205,7 +207,8 @@ cdef inline void transpose8(uint64_t* a) noexcept nogil:
 
 
 cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogil:
-    """Copy input rows y0..y1-1 (0 <= y0 <= y1 <= h) into working rows y0+1..y1 as 0/1."""
+    """Copy input rows y0..y1-1 (0 <= y0 <= y1 <= h) into working rows y0+1..y1 as 0/1, for
+    input whose rows are not contiguous (Fortran order: transposed by blocks; else strided)."""
     cdef Py_ssize_t step = f.w + 2, w = f.w, x, y, k, yb, s0 = f.s0, s1 = f.s1
     cdef const uint8_t* src
     cdef int8_t* dst
@@ -214,13 +217,7 @@ cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogi
         dst = f.img + (y + 1) * step
         dst[0] = 0
         dst[w + 1] = 0
-    if s1 == 1:
-        for y in range(y0, y1):
-            src = f.base + y * s0
-            dst = f.img + (y + 1) * step + 1
-            for x in range(w):
-                dst[x] = src[x] != 0
-    elif s0 == 1:
+    if s0 == 1:
         # columns contiguous: 8x8 byte blocks transposed in registers, column blocks outside
         # so that each column is read as one sequential stream over the band
         yb = y0 + ((y1 - y0) & ~(<Py_ssize_t>7))
