@@ -518,3 +518,19 @@ def test_uncompressed_rle():
         n += 1
     runs.append(n)
     assert rle_to_polygons({"size": [6, 5], "counts": runs}) == mask_to_polygons(m)
+
+
+def test_orientation_and_start_points():
+    m = np.zeros((6, 6), dtype=np.uint8)
+    m[1:5, 1:5] = 1
+    m[2:4, 2:4] = 0
+    outer, hole = find_contours(m, mode="ccomp", approx="none")
+    assert outer.points[0].tolist() == [1, 1]       # top-left pixel of the region
+    assert hole.points[0].tolist() == [1, 2]        # left of the hole's top-left pixel (2, 2)
+
+    def signed(p):
+        x, y = p[:, 0].astype(float), p[:, 1].astype(float)
+        return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+    # y grows downwards: negative = counter-clockwise on screen
+    assert signed(outer.points) < 0 < signed(hole.points)

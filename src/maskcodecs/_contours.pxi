@@ -398,8 +398,7 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     """Follow one border from pixel i0 (working-image index, position (px, py) in input
     coordinates), mark it, append its points to the open contour of `o`; record the visited
     pixels that have background on their west (the first pixels of runs) in `pm` (when pm is
-    not NULL) with value `owner`. stride is 1 (8-neighbours) or
-    2 (4-neighbours)."""
+    not NULL) with value `owner`. stride is 1 (8-neighbours) or 2 (4-neighbours)."""
     cdef int s, s_end, prev_s, last
     cdef Py_ssize_t i1, i3, i4 = 0, row = py + 1
     need_rows(f, row)

@@ -24,8 +24,11 @@ Boundary convention
   (``cv2.RETR_EXTERNAL``); ``mode="ccomp"`` gives the outer border of every region and every
   hole border, each hole with the index of the outer border of its region
   (``cv2.RETR_CCOMP``).
-* Contours come in raster order of their first pixel (top to bottom, then left to right);
-  a hole always comes after its outer border. Each contour starts at that first pixel.
+* Contours come in the order a raster scan (top to bottom, then left to right) meets them;
+  a hole always comes after the outer border of its region. An outer border starts at the
+  top-left pixel of its region, a hole border at the foreground pixel just left of the
+  hole's top-left pixel; outer borders run counter-clockwise on screen (down the left
+  side first), hole borders clockwise, as in OpenCV.
 * ``area`` is the shoelace area of the closed point sequence (``cv2.contourArea``), so a
   single pixel or a one-pixel-wide line has area 0 and a filled ``n x m`` rectangle has
   ``(n - 1) * (m - 1)``. It is the same for both ``approx`` values.
@@ -53,7 +56,8 @@ box. COCO tools take the union of an annotation's polygons, so hole polygons
 (``holes=True``) are returned as separate lists and are *not* subtracted by pycocotools.
 
 Memory: the kernel needs a working image of ``(h + 2) * (w + 2)`` bytes (the marks the border
-follower writes); the input itself is never copied, whatever its memory order. ``bool``,
+follower writes), of which rows without foreground are usually never written; the input
+itself is never copied, whatever its memory order. ``bool``,
 ``uint8`` and ``int8`` masks are read in place; wider integer masks are first turned into a
 ``uint8`` copy (``mask != 0``).
 
