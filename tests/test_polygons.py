@@ -143,6 +143,22 @@ def test_rle_to_polygons_on_real_rles():
 
 
 @pytest.mark.realdata
+def test_rle_to_polygons_on_real_uncompressed_crowd_rles():
+    doc = load_json("labelbox", "coco", "rle.json")
+    rles = [a["segmentation"] for a in doc["annotations"] if isinstance(a["segmentation"], dict)]
+    assert len(rles) == 10
+    for rle in rles:
+        assert isinstance(rle["counts"], list)
+        h, w = rle["size"]
+        m = mc.decode(mc.frPyObjects(rle, h, w))
+        for holes in (False, True):
+            got = rle_to_polygons(rle, holes=holes, approx="none")
+            assert got == mask_to_polygons(m, holes=holes, approx="none")
+            assert len(got) >= 1
+        assert_same_as_cv2(m, "ccomp", "simple")
+
+
+@pytest.mark.realdata
 def test_rasterised_polygons_agree_with_region():
     """frPyObjects(our polygons) against the region with holes filled (OpenCV's filled
     RETR_EXTERNAL contours). Pixel-centre polygons lose part of the border pixels, so this
