@@ -227,6 +227,22 @@ def test_hypothesis_masks_match_cv2(m, combo):
         assert got == want
 
 
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.bool_, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20)),
+       st.booleans(), st.sampled_from(["simple", "none"]), st.sampled_from([8, 4]))
+def test_rle_tracing_equals_mask_tracing(m, holes, approx, connectivity):
+    rle = mc.encode(np.asfortranarray(m.astype(np.uint8)))
+    opts = {"holes": holes, "approx": approx, "connectivity": connectivity}
+    assert rle_to_polygons(rle, **opts) == mask_to_polygons(m, **opts)
+
+
+def test_rle_with_short_counts_is_background_after():
+    # counts that stop before h*w: the rest is background, as decode does
+    rle = {"size": [4, 4], "counts": [1, 3, 1, 3]}
+    m = mc.decode(mc.frPyObjects(rle, 4, 4))
+    assert rle_to_polygons(rle, approx="none") == mask_to_polygons(m, approx="none") != []
+
+
 # ---------------------------------------------------------------------------------------------
 # connectivity=4
 # ---------------------------------------------------------------------------------------------

@@ -177,6 +177,7 @@ cdef struct Filler:
     Py_ssize_t* hi        # coordinates); lo > hi for a row without foreground
     uint8_t* written      # per working row: its bytes are in img (an empty row may be left
                           # unwritten until a trace reads it)
+    Scratch* sc           # RLE input: the row events of the runs (base is then unused)
 
 
 cdef inline uint64_t bytes01(uint64_t v) noexcept nogil:
@@ -290,17 +291,27 @@ cdef inline Py_ssize_t row_last_nonzero(const uint8_t* p, Py_ssize_t n) noexcept
 
 
 cdef void process_row(Filler* f, Py_ssize_t r) noexcept nogil:
-    """Row-contiguous input: find the foreground span of working row r; write the row only
-    if it has foreground (zeros outside the span, 0/1 inside)."""
-    cdef Py_ssize_t w = f.w, a, b, x
+    """Row-contiguous or RLE input: find the foreground span of working row r; write the row
+    only if it has foreground (zeros outside the span, 0/1 inside). Rows are processed in
+    order, each once (the RLE state row is advanced by the events of each row)."""
+    cdef Py_ssize_t w = f.w, a, b, x, k, k1
     cdef const uint8_t* src
     cdef int8_t* dst
+    cdef Scratch* sc = f.sc
     f.lo[r] = 1
     f.hi[r] = 0
     f.written[r] = 0
     if r == 0 or r == f.h + 1:
         return
-    src = f.base + (r - 1) * f.s0
+    if sc != NULL:
+        k = sc.bucket[r - 1]
+        k1 = sc.bucket[r]
+        while k < k1:
+            sc.row[sc.order[k]] ^= 1
+            k += 1
+        src = sc.row
+    else:
+        src = f.base + (r - 1) * f.s0
     a = row_first_nonzero(src, w)
     if a >= w:
         return
@@ -319,7 +330,7 @@ cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
     """Process working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in
     1..h is input row r-1 (any nonzero is 1) between two zero frame pixels."""
     cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1, r
-    if f.s1 == 1:
+    if f.s1 == 1 or f.sc != NULL:
         if upto > f.h + 2:
             upto = f.h + 2
         r = r0
@@ -555,49 +566,33 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     return 0
 
 
-def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connectivity):
-    """Trace the borders of a 2-D mask (any strides, nonzero = foreground).
-
-    Returns (points, starts, parents, holes, areas) as bytearrays: int32 x, y pairs; int64
-    start index of each contour's points (one more entry than contours); int64 parent index
-    (-1 for outer borders); uint8 hole flags; float64 shoelace areas.
-    """
-    cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n
-    cdef int8_t* img = NULL
-    cdef Filler f
+cdef tuple trace_filler(Filler* f, bint external, bint every, int connectivity):
+    """Allocate the working image for f.h x f.w, trace, return the result bytearrays."""
+    cdef Py_ssize_t h = f.h, w = f.w, n
     cdef CtOut o
     cdef PixMap pm
     cdef int rc = 0
     cdef int stride = 1 if connectivity == 8 else 2
-    if connectivity != 8 and connectivity != 4:
-        raise ValueError("connectivity must be 4 or 8")
-    if h >= 0x7FFFFFF0 or w >= 0x7FFFFFF0 or <uint64_t>(h + 2) * <uint64_t>(w + 2) >= MAX_PIXELS:
-        raise ImageTooLargeError("mask is too large for contour tracing (h, w < 2**31 - 16)")
     memset(&o, 0, sizeof(CtOut))
     memset(&pm, 0, sizeof(PixMap))
-    memset(&f, 0, sizeof(Filler))
+    f.img = NULL
+    f.lo = NULL
+    f.hi = NULL
+    f.written = NULL
+    f.filled = 0
     try:
         if ctout_new_contour(&o) < 0:   # reserve the arrays; the dummy record is dropped
             raise MemoryError()
         o.n = 0
         if h > 0 and w > 0:
-            img = <int8_t*>malloc(<size_t>(h + 2) * <size_t>(w + 2))
-            if img == NULL:
-                raise MemoryError()
-            f.base = &m[0, 0]
-            f.h = h
-            f.w = w
-            f.s0 = m.strides[0]
-            f.s1 = m.strides[1]
-            f.img = img
-            f.filled = 0
+            f.img = <int8_t*>malloc(<size_t>(h + 2) * <size_t>(w + 2))
             f.lo = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
             f.hi = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
             f.written = <uint8_t*>malloc(h + 2)
-            if f.lo == NULL or f.hi == NULL or f.written == NULL:
+            if f.img == NULL or f.lo == NULL or f.hi == NULL or f.written == NULL:
                 raise MemoryError()
             with nogil:
-                rc = trace_all(&f, external, every, stride, &o, &pm)
+                rc = trace_all(f, external, every, stride, &o, &pm)
             if rc < 0:
                 _raise(rc)
         else:
@@ -609,9 +604,69 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
                 PyByteArray_FromStringAndSize(<char*>o.hole, n * sizeof(uint8_t)),
                 PyByteArray_FromStringAndSize(<char*>o.area, n * sizeof(double)))
     finally:
-        free(img)
+        free(f.img)
         free(f.lo)
         free(f.hi)
         free(f.written)
         ctout_free(&o)
         pixmap_free(&pm)
+
+
+cdef check_trace_args(Py_ssize_t h, Py_ssize_t w, int connectivity):
+    if connectivity != 8 and connectivity != 4:
+        raise ValueError("connectivity must be 4 or 8")
+    if h < 0 or w < 0:
+        raise MaskShapeError("negative size")
+    if h >= 0x7FFFFFF0 or w >= 0x7FFFFFF0 or <uint64_t>(h + 2) * <uint64_t>(w + 2) >= MAX_PIXELS:
+        raise ImageTooLargeError("mask is too large for contour tracing (h, w < 2**31 - 16)")
+
+
+def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connectivity):
+    """Trace the borders of a 2-D mask (any strides, nonzero = foreground).
+
+    Returns (points, starts, parents, holes, areas) as bytearrays: int32 x, y pairs; int64
+    start index of each contour's points (one more entry than contours); int64 parent index
+    (-1 for outer borders); uint8 hole flags; float64 shoelace areas.
+    """
+    cdef Filler f
+    check_trace_args(m.shape[0], m.shape[1], connectivity)
+    memset(&f, 0, sizeof(Filler))
+    f.h = m.shape[0]
+    f.w = m.shape[1]
+    if f.h > 0 and f.w > 0:
+        f.base = &m[0, 0]
+        f.s0 = m.strides[0]
+        f.s1 = m.strides[1]
+    return trace_filler(&f, external, every, connectivity)
+
+
+def trace_rle_contours(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w, bint external,
+                       bint every, int connectivity):
+    """Trace the borders of the h x w mask of a COCO counts string (column-major runs),
+    without decoding it: the rows of the working image are built from the runs' row events.
+    Returns what trace_contours returns."""
+    cdef Filler f
+    cdef Scratch sc
+    cdef int rc = 0
+    cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    check_trace_args(h, w, connectivity)
+    memset(&f, 0, sizeof(Filler))
+    memset(&sc, 0, sizeof(Scratch))
+    f.h = h
+    f.w = w
+    try:
+        with nogil:
+            if h == 0 or w == 0:
+                rc = decode_linear(sp, s.shape[0], NULL, 0, 1)     # validation only
+            else:
+                rc = column_events(sp, s.shape[0], h, w, &sc)
+                if rc == 0:
+                    rc = sort_events_by_row(&sc, h)
+                if rc == 0:
+                    rc = ensure_row(&sc, w)
+        if rc < 0:
+            _raise(rc)
+        f.sc = &sc
+        return trace_filler(&f, external, every, connectivity)
+    finally:
+        scratch_free(&sc)

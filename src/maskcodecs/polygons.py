@@ -131,10 +131,9 @@ def _options(mode: str, approx: str, connectivity: int) -> tuple[bool, bool, int
     return external, every, int(connectivity)
 
 
-def _trace(m: np.ndarray, external: bool, every: bool, connectivity: int,
-           min_area: float) -> list[Contour]:
-    pts_b, starts_b, parents_b, holes_b, areas_b = _core.trace_contours(
-        m, external, every, connectivity)
+def _contours(raw: tuple[bytearray, ...], min_area: float) -> list[Contour]:
+    """Contour records from the kernel's bytearrays, filtered by area."""
+    pts_b, starts_b, parents_b, holes_b, areas_b = raw
     pts = np.frombuffer(pts_b, dtype=np.int32).reshape(-1, 2)
     starts = np.frombuffer(starts_b, dtype=np.int64).tolist()
     parents = np.frombuffer(parents_b, dtype=np.int64)
@@ -200,7 +199,7 @@ def find_contours(mask: Any, /, *, mode: str = "external", approx: str = "simple
     """
     external, every, conn = _options(mode, approx, connectivity)
     m = _as_mask_bytes(mask, 2)
-    return _trace(m, external, every, conn, float(min_area))
+    return _contours(_core.trace_contours(m, external, every, conn), float(min_area))
 
 
 def _to_coco(contours: list[Contour]) -> list[list[float]]:
@@ -257,8 +256,8 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
                     min_area: float = 0.0) -> list[list[float]]:
     """Convert a COCO RLE to COCO segmentation polygons.
 
-    The RLE is decoded straight into a C-ordered buffer by the kernel, then traced as
-    :func:`mask_to_polygons` does.
+    The mask is never decoded: the kernel builds the rows of its working image straight
+    from the runs. The result equals ``mask_to_polygons(maskcodecs.mask.decode(rle))``.
 
     Parameters
     ----------
@@ -291,7 +290,7 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     >>> rle_to_polygons(mask_utils.encode(m))
     [[1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 1.0]]
     """
-    _options("external", approx, connectivity)
+    external, every, conn = _options("ccomp" if holes else "external", approx, connectivity)
     _check_rle(rle)
     h, w = _size(rle)
     counts = rle["counts"]
@@ -305,7 +304,5 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     elif not isinstance(counts, (bytes, bytearray)):
         raise RLETypeError(
             f"RLE counts must be bytes, str or a list, got {type(counts).__name__}")
-    buf = np.empty(h * w, dtype=np.uint8)
-    _core.decode_string(bytes(counts), buf, h, w, True)
-    return mask_to_polygons(buf.reshape(h, w), holes=holes, approx=approx,
-                            connectivity=connectivity, min_area=min_area)
+    raw = _core.trace_rle_contours(bytes(counts), h, w, external, every, conn)
+    return _to_coco(_contours(raw, float(min_area)))
