@@ -3,6 +3,7 @@
 Inputs (built once, outside the timed calls):
   * 12 MP (3000 x 4000) uint8 mask with 5 large ellipses, one with a hole;
   * 1024 x 1024 uint8 mask with 12 ellipses of mixed sizes;
+  * 1024 x 1024 uint8 mask with one small object (a typical instance mask);
   * the same 12 MP mask in Fortran order (cv2 needs C order: it pays the conversion).
 
 Run:  PYTHONPATH=src python -m pytest benchmarks/bench_polygons.py --benchmark-only
@@ -36,6 +37,8 @@ MASKS = {
     "12MP": _blobs(3000, 4000, 5, 0),
     "1024": _blobs(1024, 1024, 12, 1),
 }
+MASKS["1024-sparse"] = np.zeros((1024, 1024), dtype=np.uint8)
+MASKS["1024-sparse"][400:560, 300:520] = _blobs(160, 220, 3, 2)
 MASKS["12MP-F"] = np.asfortranarray(MASKS["12MP"])
 
 STYLES = {
@@ -67,3 +70,32 @@ def test_find_contours(benchmark, size, style, impl):
         res = benchmark(_cv2, m, cv_mode, cv_method)
         n = len(res[0])
     assert n == len(find_contours(m, mode=mode, approx=approx))
+
+
+# COCO RLE -> polygons: ours traces from the runs; the usual route decodes (Fortran order; here
+# with maskcodecs.mask.decode, faster than pycocotools' and warning-free under numpy 2), makes
+# the mask C-contiguous and calls cv2.findContours.
+RLES = {}
+
+
+def _rle(size):
+    if size not in RLES:
+        from maskcodecs import mask as mc
+
+        RLES[size] = mc.encode(np.asfortranarray(MASKS[size]))
+    return RLES[size]
+
+
+@pytest.mark.parametrize("impl", ["maskcodecs", "decode+cv2"])
+@pytest.mark.parametrize("size", ["12MP", "1024"])
+def test_rle_to_polygons(benchmark, size, impl):
+    from maskcodecs import mask as mc
+    from maskcodecs.polygons import rle_to_polygons
+
+    rle = _rle(size)
+    benchmark.group = f"rle->contours {size} external-simple"
+    if impl == "maskcodecs":
+        benchmark(rle_to_polygons, rle)
+    else:
+        benchmark(lambda: cv2.findContours(np.ascontiguousarray(mc.decode(rle)),
+                                           cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))

@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from maskcodecs import mask as mc
 from maskcodecs.errors import (
+    ContourOptionError,
     CountsStringError,
     ImageTooLargeError,
     InvalidRLEError,
@@ -21,7 +22,6 @@ from maskcodecs.errors import (
 )
 from maskcodecs.polygons import (
     Contour,
-    ContourOptionError,
     find_contours,
     mask_to_polygons,
     rle_to_polygons,
@@ -60,6 +60,7 @@ def assert_same_as_cv2(m: np.ndarray, mode: str, approx: str) -> int:
         cv_parent = int(hier[j][3]) if len(hier) else -1
         assert c.is_hole == (cv_parent >= 0)
         if c.is_hole:
+            assert 0 <= c.parent < len(ours)
             assert _key(ours[c.parent].points) == _key(theirs[cv_parent])
             assert not ours[c.parent].is_hole
         else:
@@ -142,6 +143,22 @@ def test_rle_to_polygons_on_real_rles():
 
 
 @pytest.mark.realdata
+def test_rle_to_polygons_on_real_uncompressed_crowd_rles():
+    doc = load_json("labelbox", "coco", "rle.json")
+    rles = [a["segmentation"] for a in doc["annotations"] if isinstance(a["segmentation"], dict)]
+    assert len(rles) == 10
+    for rle in rles:
+        assert isinstance(rle["counts"], list)
+        h, w = rle["size"]
+        m = mc.decode(mc.frPyObjects(rle, h, w))
+        for holes in (False, True):
+            got = rle_to_polygons(rle, holes=holes, approx="none")
+            assert got == mask_to_polygons(m, holes=holes, approx="none")
+            assert len(got) >= 1
+        assert_same_as_cv2(m, "ccomp", "simple")
+
+
+@pytest.mark.realdata
 def test_rasterised_polygons_agree_with_region():
     """frPyObjects(our polygons) against the region with holes filled (OpenCV's filled
     RETR_EXTERNAL contours). Pixel-centre polygons lose part of the border pixels, so this
@@ -210,6 +227,22 @@ def test_hypothesis_masks_match_cv2(m, combo):
         assert got == want
 
 
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.bool_, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=20)),
+       st.booleans(), st.sampled_from(["simple", "none"]), st.sampled_from([8, 4]))
+def test_rle_tracing_equals_mask_tracing(m, holes, approx, connectivity):
+    rle = mc.encode(np.asfortranarray(m.astype(np.uint8)))
+    opts = {"holes": holes, "approx": approx, "connectivity": connectivity}
+    assert rle_to_polygons(rle, **opts) == mask_to_polygons(m, **opts)
+
+
+def test_rle_with_short_counts_is_background_after():
+    # counts that stop before h*w: the rest is background, as decode does
+    rle = {"size": [4, 4], "counts": [1, 3, 1, 3]}
+    m = mc.decode(mc.frPyObjects(rle, 4, 4))
+    assert rle_to_polygons(rle, approx="none") == mask_to_polygons(m, approx="none") != []
+
+
 # ---------------------------------------------------------------------------------------------
 # connectivity=4
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +278,7 @@ def test_connectivity4_properties():
             labels = set(lab[c.points[:, 1], c.points[:, 0]].tolist())
             assert len(labels) == 1 and 0 not in labels
             if c.is_hole:
+                assert 0 <= c.parent < len(cs) and not cs[c.parent].is_hole
                 p = cs[c.parent].points
                 assert lab[p[0, 1], p[0, 0]] in labels
         got = {(int(x), int(y)) for c in cs for x, y in c.points.tolist()}
@@ -394,6 +428,18 @@ def test_memory_orders_and_dtypes_agree():
     assert got == want
 
 
+def test_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(12)
+    masks = [rng.random((300, 200)) < 0.5 for _ in range(8)]
+    want = [[_key(c.points) for c in find_contours(m, mode="ccomp")] for m in masks]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda m: [_key(c.points) for c in find_contours(m, mode="ccomp")],
+                          masks * 2))
+    assert got == want * 2
+
+
 def test_input_is_not_modified():
     m = np.zeros((10, 10), dtype=np.uint8)
     m[2:8, 2:8] = 5
@@ -504,3 +550,19 @@ def test_uncompressed_rle():
         n += 1
     runs.append(n)
     assert rle_to_polygons({"size": [6, 5], "counts": runs}) == mask_to_polygons(m)
+
+
+def test_orientation_and_start_points():
+    m = np.zeros((6, 6), dtype=np.uint8)
+    m[1:5, 1:5] = 1
+    m[2:4, 2:4] = 0
+    outer, hole = find_contours(m, mode="ccomp", approx="none")
+    assert outer.points[0].tolist() == [1, 1]       # top-left pixel of the region
+    assert hole.points[0].tolist() == [1, 2]        # left of the hole's top-left pixel (2, 2)
+
+    def signed(p):
+        x, y = p[:, 0].astype(float), p[:, 1].astype(float)
+        return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+    # y grows downwards: negative = counter-clockwise on screen
+    assert signed(outer.points) < 0 < signed(hole.points)

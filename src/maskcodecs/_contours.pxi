@@ -6,11 +6,13 @@
 # direction, same points for CHAIN_APPROX_NONE / CHAIN_APPROX_SIMPLE).
 #
 # Working buffer. The tracer writes marks next to the pixels, so it needs a private int8 image
-# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside), one byte per pixel, the same
-# working copy OpenCV makes. It is built lazily, a few rows ahead of the scan (and of a trace
-# that walks down), so a row is usually still in cache when the scan reads it. C order is read
-# row by row, Fortran order in bands of 256 rows with 8x8 byte blocks transposed in registers,
-# anything else with strides.
+# of (h+2) x (w+2) bytes (a one-pixel zero frame, 0/1 inside), the same working copy OpenCV
+# makes. It is built lazily, row by row, as the scan and the traces reach it. With contiguous
+# rows (C order) a row is first searched for its foreground span [lo, hi]: a row without
+# foreground is never written (unless a trace reads it as a neighbour row, then it is zeroed)
+# and never scanned, and the scan of the others is limited to their span. Rows are processed
+# just before the scan reads them, so they are still in cache. Fortran order is built in bands
+# of 256 rows with 8x8 byte blocks transposed in registers; any other layout with strides.
 #
 # Marks (int8): 0 background, 1 foreground not yet on a traced border, 2 on a traced border,
 # -126 (0x82) on a traced border whose east neighbour was examined and found to be background.
@@ -46,7 +48,8 @@ cdef struct CtOut:
 
 
 cdef struct PixMap:
-    # open-addressing map: border pixel index -> index of the outer contour of its region
+    # open-addressing map: traced pixel index (first pixels of runs only) -> index of the
+    # outer contour of its region
     int64_t* keys
     int64_t* vals
     Py_ssize_t cap        # power of two
@@ -125,7 +128,7 @@ cdef int pixmap_put(PixMap* m, int64_t key, int64_t val) noexcept nogil:
         oldcap = m.cap
         ok = m.keys
         ov = m.vals
-        m.cap = oldcap * 2 if oldcap else 1024
+        m.cap = oldcap * 2 if oldcap else 4096
         m.bits = 0
         while (<Py_ssize_t>1 << m.bits) < m.cap:
             m.bits += 1
@@ -162,14 +165,19 @@ cdef int64_t pixmap_get(const PixMap* m, int64_t key) noexcept nogil:
 
 
 cdef struct Filler:
-    # lazily builds the framed working image, a few rows ahead of whoever reads it
+    # builds the framed working image lazily, row by row, as the scan and the traces need it
     const uint8_t* base
     Py_ssize_t h
     Py_ssize_t w
     Py_ssize_t s0
     Py_ssize_t s1
     int8_t* img
-    Py_ssize_t filled     # working rows 0..filled-1 are built
+    Py_ssize_t filled     # working rows 0..filled-1 are processed
+    Py_ssize_t* lo        # per working row: first and last foreground column (working
+    Py_ssize_t* hi        # coordinates); lo > hi for a row without foreground
+    uint8_t* written      # per working row: its bytes are in img (an empty row may be left
+                          # unwritten until a trace reads it)
+    Scratch* sc           # RLE input: the row events of the runs (base is then unused)
 
 
 cdef inline uint64_t bytes01(uint64_t v) noexcept nogil:
@@ -200,7 +208,8 @@ cdef inline void transpose8(uint64_t* a) noexcept nogil:
 
 
 cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogil:
-    """Copy input rows y0..y1-1 (0 <= y0 <= y1 <= h) into working rows y0+1..y1 as 0/1."""
+    """Copy input rows y0..y1-1 (0 <= y0 <= y1 <= h) into working rows y0+1..y1 as 0/1, for
+    input whose rows are not contiguous (Fortran order: transposed by blocks; else strided)."""
     cdef Py_ssize_t step = f.w + 2, w = f.w, x, y, k, yb, s0 = f.s0, s1 = f.s1
     cdef const uint8_t* src
     cdef int8_t* dst
@@ -209,13 +218,7 @@ cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogi
         dst = f.img + (y + 1) * step
         dst[0] = 0
         dst[w + 1] = 0
-    if s1 == 1:
-        for y in range(y0, y1):
-            src = f.base + y * s0
-            dst = f.img + (y + 1) * step + 1
-            for x in range(w):
-                dst[x] = src[x] != 0
-    elif s0 == 1:
+    if s0 == 1:
         # columns contiguous: 8x8 byte blocks transposed in registers, column blocks outside
         # so that each column is read as one sequential stream over the band
         yb = y0 + ((y1 - y0) & ~(<Py_ssize_t>7))
@@ -248,12 +251,98 @@ cdef void fill_input_rows(Filler* f, Py_ssize_t y0, Py_ssize_t y1) noexcept nogi
                 dst[x] = src[x * s1] != 0
 
 
+cdef inline Py_ssize_t row_first_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """Index of the first nonzero byte of p[0..n), or n."""
+    cdef Py_ssize_t i = 0
+    cdef uint8_t acc
+    cdef int k
+    # 64-byte blocks: a fixed-length OR reduction the compiler turns into vector code
+    while i + 64 <= n:
+        acc = 0
+        for k in range(64):
+            acc |= p[i + k]
+        if acc != 0:
+            break
+        i += 64
+    while i + 8 <= n and load64(p + i) == 0:
+        i += 8
+    while i < n and p[i] == 0:
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t row_last_nonzero(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """Index of the last nonzero byte of p[0..n), or -1."""
+    cdef Py_ssize_t i = n
+    cdef uint8_t acc
+    cdef int k
+    while i >= 64:
+        acc = 0
+        for k in range(64):
+            acc |= p[i - 64 + k]
+        if acc != 0:
+            break
+        i -= 64
+    while i >= 8 and load64(p + i - 8) == 0:
+        i -= 8
+    while i > 0 and p[i - 1] == 0:
+        i -= 1
+    return i - 1
+
+
+cdef void process_row(Filler* f, Py_ssize_t r) noexcept nogil:
+    """Row-contiguous or RLE input: find the foreground span of working row r; write the row
+    only if it has foreground (zeros outside the span, 0/1 inside). Rows are processed in
+    order, each once (the RLE state row is advanced by the events of each row)."""
+    cdef Py_ssize_t w = f.w, a, b, x, k, k1
+    cdef const uint8_t* src
+    cdef int8_t* dst
+    cdef Scratch* sc = f.sc
+    f.lo[r] = 1
+    f.hi[r] = 0
+    f.written[r] = 0
+    if r == 0 or r == f.h + 1:
+        return
+    if sc != NULL:
+        k = sc.bucket[r - 1]
+        k1 = sc.bucket[r]
+        while k < k1:
+            sc.row[sc.order[k]] ^= 1
+            k += 1
+        src = sc.row
+    else:
+        src = f.base + (r - 1) * f.s0
+    a = row_first_nonzero(src, w)
+    if a >= w:
+        return
+    b = row_last_nonzero(src, w)
+    dst = f.img + r * (w + 2)
+    memset(dst, 0, a + 1)
+    for x in range(a, b + 1):
+        dst[x + 1] = src[x] != 0
+    memset(dst + b + 2, 0, w - b)
+    f.lo[r] = a + 1
+    f.hi[r] = b + 1
+    f.written[r] = 1
+
+
 cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
-    """Build working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in 1..h
-    is input row r-1 (any nonzero is 1) between two zero frame pixels."""
-    cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1
-    if f.s1 != 1 and upto < r0 + 256:
-        upto = r0 + 256                   # transposing: work in bands of 256 rows
+    """Process working rows f.filled..upto-1: rows 0 and h+1 are the zero frame, row r in
+    1..h is input row r-1 (any nonzero is 1) between two zero frame pixels."""
+    cdef Py_ssize_t step = f.w + 2, r0 = f.filled, y0, y1, r
+    if f.s1 == 1 or f.sc != NULL:
+        if upto > f.h + 2:
+            upto = f.h + 2
+        r = r0
+        while r < upto:
+            process_row(f, r)
+            r += 1
+        if upto > r0:
+            f.filled = upto
+        return
+    # transposed or strided input: whole bands of 256 rows, all written
+    if upto < r0 + 256:
+        upto = r0 + 256
     if upto > f.h + 2:
         upto = f.h + 2
     if upto <= r0:
@@ -266,7 +355,26 @@ cdef void fill_rows(Filler* f, Py_ssize_t upto) noexcept nogil:
         fill_input_rows(f, y0, y1)
     if upto == f.h + 2:
         memset(f.img + (f.h + 1) * step, 0, step)
+    for r in range(r0, upto):
+        f.written[r] = 1
+        if r == 0 or r == f.h + 1:
+            f.lo[r] = 1
+            f.hi[r] = 0
+        else:
+            f.lo[r] = 1
+            f.hi[r] = f.w
     f.filled = upto
+
+
+cdef inline void need_rows(Filler* f, Py_ssize_t r) noexcept nogil:
+    """Make working rows r-1..r+1 readable (1 <= r <= h)."""
+    cdef Py_ssize_t k
+    if r + 2 > f.filled:
+        fill_rows(f, r + 2)
+    for k in range(r - 1, r + 2):
+        if not f.written[k]:
+            memset(f.img + k * (f.w + 2), 0, f.w + 2)
+            f.written[k] = 1
 
 
 cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t end,
@@ -274,11 +382,18 @@ cdef inline Py_ssize_t skip_equal(const int8_t* row, Py_ssize_t x, Py_ssize_t en
     """First index >= x where row differs from v, or end."""
     cdef uint64_t pat = (<uint64_t>(<uint8_t>v)) * ONES8
     cdef const uint8_t* r = <const uint8_t*>row
-    while x + 32 <= end:
-        if ((load64(r + x) ^ pat) | (load64(r + x + 8) ^ pat) | (load64(r + x + 16) ^ pat)
-                | (load64(r + x + 24) ^ pat)) != 0:
+    cdef uint8_t acc, u = <uint8_t>v
+    cdef int k
+    if x < end and row[x] != v:
+        return x
+    # 64-byte blocks: a fixed-length OR reduction the compiler turns into vector code
+    while x + 64 <= end:
+        acc = 0
+        for k in range(64):
+            acc |= r[x + k] ^ u
+        if acc != 0:
             break
-        x += 32
+        x += 64
     while x + 8 <= end:
         if load64(r + x) != pat:
             break
@@ -292,11 +407,12 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
                       bint hole, bint every, int stride, CtOut* o, PixMap* pm,
                       int64_t owner, Filler* f) noexcept nogil:
     """Follow one border from pixel i0 (working-image index, position (px, py) in input
-    coordinates), mark it, append its points to the open contour of `o`; record every visited
-    pixel in `pm` (when pm is not NULL) with value `owner`. stride is 1 (8-neighbours) or
-    2 (4-neighbours)."""
+    coordinates), mark it, append its points to the open contour of `o`; record the visited
+    pixels that have background on their west (the first pixels of runs) in `pm` (when pm is
+    not NULL) with value `owner`. stride is 1 (8-neighbours) or 2 (4-neighbours)."""
     cdef int s, s_end, prev_s, last
-    cdef Py_ssize_t i1, i3, i4 = 0
+    cdef Py_ssize_t i1, i3, i4 = 0, row = py + 1
+    need_rows(f, row)
     s_end = 0 if hole else 4
     s = s_end
     while True:
@@ -307,7 +423,7 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     if s == s_end:
         # no neighbour in the searched directions: an isolated pixel
         img[i0] = MARK_RIGHT
-        if pm != NULL and pixmap_put(pm, i0, owner) < 0:
+        if pm != NULL and img[i0 - 1] == 0 and pixmap_put(pm, i0, owner) < 0:
             return ERR_NOMEM
         return ctout_push(o, px, py)
     i3 = i0
@@ -315,8 +431,9 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
     last = 16 - stride
     while True:
         # the neighbours of (px, py) are on working rows py..py+2
-        if py + 3 > f.filled:
-            fill_rows(f, py + 3 + 64)
+        if py + 1 != row:
+            row = py + 1
+            need_rows(f, row)
         s_end = s
         while s < last:
             s += stride
@@ -328,7 +445,7 @@ cdef int trace_border(int8_t* img, const Py_ssize_t* dl, Py_ssize_t i0, int64_t 
             img[i3] = MARK_RIGHT
         elif img[i3] == 1:
             img[i3] = MARK_NEW
-        if pm != NULL and pixmap_put(pm, i3, owner) < 0:
+        if pm != NULL and img[i3 - 1] == 0 and pixmap_put(pm, i3, owner) < 0:
             return ERR_NOMEM
         if every or s != prev_s:
             if ctout_push(o, px, py) < 0:
@@ -370,29 +487,40 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     external: outer borders that no traced outer border encloses, no holes. Otherwise every
     outer border and every hole border, holes with the index of the enclosing outer border."""
     cdef Py_ssize_t h = f.h, w = f.w
-    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k
+    cdef Py_ssize_t step = w + 2, x, y, lx, width = w + 1, i0, k, end, run_start = 0
+    cdef int64_t run_owner = -2
     cdef int8_t* img = f.img
     cdef Py_ssize_t dl[16]
     cdef int8_t prev, p
     cdef int8_t* row
     cdef bint is_hole
-    cdef int64_t owner, par
+    cdef int64_t owner
     cdef int rc
     for k in range(16):
         dl[k] = CT_DX[k & 7] + CT_DY[k & 7] * step
     for y in range(1, h + 1):
-        if y + 2 > f.filled:
-            fill_rows(f, y + 2)
+        if y + 1 > f.filled:
+            fill_rows(f, y + 1)
+        if f.lo[y] > f.hi[y]:
+            continue                      # no foreground: no border starts here
         row = img + y * step
         prev = 0
         lx = 0
-        x = 1
-        while x < width:
-            x = skip_equal(row, x, width, prev)
-            if x >= width:
+        # outside [lo, hi] the row is background and stays so (marks are on foreground
+        # only): start at lo, stop after the first background pixel past hi
+        x = f.lo[y]
+        end = f.hi[y] + 2
+        if end > width:
+            end = width
+        while x < end:
+            x = skip_equal(row, x, end, prev)
+            if x >= end:
                 break
             p = row[x]
             is_hole = False
+            if prev == 0:
+                run_start = x                 # a run of foreground starts here
+                run_owner = -2                # its region's outer border: not known yet
             if not (prev == 0 and p == 1):
                 if p != 0 or prev < 1:
                     prev = p
@@ -414,12 +542,16 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
                 return ERR_NOMEM
             owner = o.n - 1
             if is_hole:
+                # pixel x-1 is in the run that starts at run_start, whose first pixel has been
+                # traced (it has background on its west): the region's outer border is the
+                # owner recorded for it
+                if run_owner == -2:
+                    run_owner = pixmap_get(pm, y * step + run_start)
                 o.hole[owner] = 1
-                par = -1
-                if lx > 0:
-                    par = pixmap_get(pm, y * step + lx)
-                o.parent[owner] = par
-                owner = par
+                o.parent[owner] = run_owner
+                owner = run_owner
+            else:
+                run_owner = owner
             i0 = y * step + x - is_hole
             rc = trace_border(img, dl, i0, x - is_hole - 1, y - 1, is_hole, every, stride, o,
                               NULL if external else pm, owner, f)
@@ -434,43 +566,33 @@ cdef int trace_all(Filler* f, bint external, bint every, int stride, CtOut* o,
     return 0
 
 
-def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connectivity):
-    """Trace the borders of a 2-D mask (any strides, nonzero = foreground).
-
-    Returns (points, starts, parents, holes, areas) as bytearrays: int32 x, y pairs; int64
-    start index of each contour's points (one more entry than contours); int64 parent index
-    (-1 for outer borders); uint8 hole flags; float64 shoelace areas.
-    """
-    cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n
-    cdef int8_t* img = NULL
-    cdef Filler f
+cdef tuple trace_filler(Filler* f, bint external, bint every, int connectivity):
+    """Allocate the working image for f.h x f.w, trace, return the result bytearrays."""
+    cdef Py_ssize_t h = f.h, w = f.w, n
     cdef CtOut o
     cdef PixMap pm
     cdef int rc = 0
     cdef int stride = 1 if connectivity == 8 else 2
-    if connectivity != 8 and connectivity != 4:
-        raise ValueError("connectivity must be 4 or 8")
-    if h >= 0x7FFFFFF0 or w >= 0x7FFFFFF0 or <uint64_t>(h + 2) * <uint64_t>(w + 2) >= MAX_PIXELS:
-        raise ImageTooLargeError("mask is too large for contour tracing (h, w < 2**31 - 16)")
     memset(&o, 0, sizeof(CtOut))
     memset(&pm, 0, sizeof(PixMap))
+    f.img = NULL
+    f.lo = NULL
+    f.hi = NULL
+    f.written = NULL
+    f.filled = 0
     try:
         if ctout_new_contour(&o) < 0:   # reserve the arrays; the dummy record is dropped
             raise MemoryError()
         o.n = 0
         if h > 0 and w > 0:
-            img = <int8_t*>malloc(<size_t>(h + 2) * <size_t>(w + 2))
-            if img == NULL:
+            f.img = <int8_t*>malloc(<size_t>(h + 2) * <size_t>(w + 2))
+            f.lo = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
+            f.hi = <Py_ssize_t*>malloc((h + 2) * sizeof(Py_ssize_t))
+            f.written = <uint8_t*>malloc(h + 2)
+            if f.img == NULL or f.lo == NULL or f.hi == NULL or f.written == NULL:
                 raise MemoryError()
-            f.base = &m[0, 0]
-            f.h = h
-            f.w = w
-            f.s0 = m.strides[0]
-            f.s1 = m.strides[1]
-            f.img = img
-            f.filled = 0
             with nogil:
-                rc = trace_all(&f, external, every, stride, &o, &pm)
+                rc = trace_all(f, external, every, stride, &o, &pm)
             if rc < 0:
                 _raise(rc)
         else:
@@ -482,6 +604,69 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
                 PyByteArray_FromStringAndSize(<char*>o.hole, n * sizeof(uint8_t)),
                 PyByteArray_FromStringAndSize(<char*>o.area, n * sizeof(double)))
     finally:
-        free(img)
+        free(f.img)
+        free(f.lo)
+        free(f.hi)
+        free(f.written)
         ctout_free(&o)
         pixmap_free(&pm)
+
+
+cdef check_trace_args(Py_ssize_t h, Py_ssize_t w, int connectivity):
+    if connectivity != 8 and connectivity != 4:
+        raise ValueError("connectivity must be 4 or 8")
+    if h < 0 or w < 0:
+        raise MaskShapeError("negative size")
+    if h >= 0x7FFFFFF0 or w >= 0x7FFFFFF0 or <uint64_t>(h + 2) * <uint64_t>(w + 2) >= MAX_PIXELS:
+        raise ImageTooLargeError("mask is too large for contour tracing (h, w < 2**31 - 16)")
+
+
+def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connectivity):
+    """Trace the borders of a 2-D mask (any strides, nonzero = foreground).
+
+    Returns (points, starts, parents, holes, areas) as bytearrays: int32 x, y pairs; int64
+    start index of each contour's points (one more entry than contours); int64 parent index
+    (-1 for outer borders); uint8 hole flags; float64 shoelace areas.
+    """
+    cdef Filler f
+    check_trace_args(m.shape[0], m.shape[1], connectivity)
+    memset(&f, 0, sizeof(Filler))
+    f.h = m.shape[0]
+    f.w = m.shape[1]
+    if f.h > 0 and f.w > 0:
+        f.base = &m[0, 0]
+        f.s0 = m.strides[0]
+        f.s1 = m.strides[1]
+    return trace_filler(&f, external, every, connectivity)
+
+
+def trace_rle_contours(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w, bint external,
+                       bint every, int connectivity):
+    """Trace the borders of the h x w mask of a COCO counts string (column-major runs),
+    without decoding it: the rows of the working image are built from the runs' row events.
+    Returns what trace_contours returns."""
+    cdef Filler f
+    cdef Scratch sc
+    cdef int rc = 0
+    cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    check_trace_args(h, w, connectivity)
+    memset(&f, 0, sizeof(Filler))
+    memset(&sc, 0, sizeof(Scratch))
+    f.h = h
+    f.w = w
+    try:
+        with nogil:
+            if h == 0 or w == 0:
+                rc = decode_linear(sp, s.shape[0], NULL, 0, 1)     # validation only
+            else:
+                rc = column_events(sp, s.shape[0], h, w, &sc)
+                if rc == 0:
+                    rc = sort_events_by_row(&sc, h)
+                if rc == 0:
+                    rc = ensure_row(&sc, w)
+        if rc < 0:
+            _raise(rc)
+        f.sc = &sc
+        return trace_filler(&f, external, every, connectivity)
+    finally:
+        scratch_free(&sc)

@@ -98,4 +98,8 @@ class OptionalDependencyError(MaskCodecError, ImportError):
     """A feature needs an optional package or module that is not installed (e.g. Pillow)."""
 
 
-__all__ += ["OptionalDependencyError", "UnrequestedColorError"]
+class ContourOptionError(MaskCodecError, ValueError):
+    """An unknown contour mode, approximation or connectivity (maskcodecs.polygons)."""
+
+
+__all__ += ["OptionalDependencyError", "UnrequestedColorError", "ContourOptionError"]

@@ -24,8 +24,11 @@ Boundary convention
   (``cv2.RETR_EXTERNAL``); ``mode="ccomp"`` gives the outer border of every region and every
   hole border, each hole with the index of the outer border of its region
   (``cv2.RETR_CCOMP``).
-* Contours come in raster order of their first pixel (top to bottom, then left to right);
-  a hole always comes after its outer border. Each contour starts at that first pixel.
+* Contours come in the order a raster scan (top to bottom, then left to right) meets them;
+  a hole always comes after the outer border of its region. An outer border starts at the
+  top-left pixel of its region, a hole border at the foreground pixel just left of the
+  hole's top-left pixel; outer borders run counter-clockwise on screen (down the left
+  side first), hole borders clockwise, as in OpenCV.
 * ``area`` is the shoelace area of the closed point sequence (``cv2.contourArea``), so a
   single pixel or a one-pixel-wide line has area 0 and a filled ``n x m`` rectangle has
   ``(n - 1) * (m - 1)``. It is the same for both ``approx`` values.
@@ -53,7 +56,8 @@ box. COCO tools take the union of an annotation's polygons, so hole polygons
 (``holes=True``) are returned as separate lists and are *not* subtracted by pycocotools.
 
 Memory: the kernel needs a working image of ``(h + 2) * (w + 2)`` bytes (the marks the border
-follower writes); the input itself is never copied, whatever its memory order. ``bool``,
+follower writes), of which rows without foreground are usually never written; the input
+itself is never copied, whatever its memory order. ``bool``,
 ``uint8`` and ``int8`` masks are read in place; wider integer masks are first turned into a
 ``uint8`` copy (``mask != 0``).
 
@@ -79,7 +83,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs._types import RLE
-from maskcodecs.errors import CountsStringError, MaskCodecError, RLETypeError
+from maskcodecs.errors import ContourOptionError, CountsStringError, RLETypeError
 from maskcodecs.mask import _as_mask_bytes, _check_rle, _size, frUncompressedRLE
 
 __all__ = ["Contour", "find_contours", "mask_to_polygons", "rle_to_polygons",
@@ -87,10 +91,6 @@ __all__ = ["Contour", "find_contours", "mask_to_polygons", "rle_to_polygons",
 
 _MODES = {"external": True, "ccomp": False, "two-level": False}
 _APPROX = {"simple": False, "none": True}
-
-
-class ContourOptionError(MaskCodecError, ValueError):
-    """An unknown contour mode, approximation or connectivity."""
 
 
 class Contour(NamedTuple):
@@ -131,10 +131,9 @@ def _options(mode: str, approx: str, connectivity: int) -> tuple[bool, bool, int
     return external, every, int(connectivity)
 
 
-def _trace(m: np.ndarray, external: bool, every: bool, connectivity: int,
-           min_area: float) -> list[Contour]:
-    pts_b, starts_b, parents_b, holes_b, areas_b = _core.trace_contours(
-        m, external, every, connectivity)
+def _contours(raw: tuple[bytearray, ...], min_area: float) -> list[Contour]:
+    """Contour records from the kernel's bytearrays, filtered by area."""
+    pts_b, starts_b, parents_b, holes_b, areas_b = raw
     pts = np.frombuffer(pts_b, dtype=np.int32).reshape(-1, 2)
     starts = np.frombuffer(starts_b, dtype=np.int64).tolist()
     parents = np.frombuffer(parents_b, dtype=np.int64)
@@ -200,7 +199,7 @@ def find_contours(mask: Any, /, *, mode: str = "external", approx: str = "simple
     """
     external, every, conn = _options(mode, approx, connectivity)
     m = _as_mask_bytes(mask, 2)
-    return _trace(m, external, every, conn, float(min_area))
+    return _contours(_core.trace_contours(m, external, every, conn), float(min_area))
 
 
 def _to_coco(contours: list[Contour]) -> list[list[float]]:
@@ -257,8 +256,8 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
                     min_area: float = 0.0) -> list[list[float]]:
     """Convert a COCO RLE to COCO segmentation polygons.
 
-    The RLE is decoded straight into a C-ordered buffer by the kernel, then traced as
-    :func:`mask_to_polygons` does.
+    The mask is never decoded: the kernel builds the rows of its working image straight
+    from the runs. The result equals ``mask_to_polygons(maskcodecs.mask.decode(rle))``.
 
     Parameters
     ----------
@@ -291,7 +290,7 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     >>> rle_to_polygons(mask_utils.encode(m))
     [[1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 1.0]]
     """
-    _options("external", approx, connectivity)
+    external, every, conn = _options("ccomp" if holes else "external", approx, connectivity)
     _check_rle(rle)
     h, w = _size(rle)
     counts = rle["counts"]
@@ -305,7 +304,5 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     elif not isinstance(counts, (bytes, bytearray)):
         raise RLETypeError(
             f"RLE counts must be bytes, str or a list, got {type(counts).__name__}")
-    buf = np.empty(h * w, dtype=np.uint8)
-    _core.decode_string(bytes(counts), buf, h, w, True)
-    return mask_to_polygons(buf.reshape(h, w), holes=holes, approx=approx,
-                            connectivity=connectivity, min_area=min_area)
+    raw = _core.trace_rle_contours(bytes(counts), h, w, external, every, conn)
+    return _to_coco(_contours(raw, float(min_area)))
