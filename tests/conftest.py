@@ -15,7 +15,8 @@ def realdata(*parts: str) -> Path:
     """Path of a file in ../shared/realdata; skips the test with a reason when absent."""
     p = REALDATA.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"real data not available: {p} (expected ../shared/realdata beside the checkout)")
+        pytest.skip(f"real data not available: {p} "
+                    "(expected ../shared/realdata beside the checkout)")
     return p
 
 

@@ -159,7 +159,7 @@ def test_polygon_nonfinite_or_huge_coordinates(bad):
 
 
 def test_polygon_far_outside_is_fast_and_correct():
-    # coordinates near the int32 limit of the 5x grid: bounded work, pycocotools would walk 2e9 points
+    # coordinates near the int32 limit of the 5x grid: bounded work (pycocotools walks 2e9 points)
     r = M.frPyObjects([[-4e8, -4e8, 4e8, -4e8, 4e8, 4e8, -4e8, 4e8]], 30, 40)[0]
     assert int(M.area(r)) == 30 * 40
 

@@ -108,7 +108,8 @@ def test_area_tobbox_merge_iou(seeds, h, w):
     crowd = [int(s % 2) for s in seeds]
     a = M.iou(rles, rles[::-1], crowd[::-1])
     b = P.iou(rles, rles[::-1], crowd[::-1])
-    assert a.dtype == b.dtype and a.shape == b.shape and a.flags.f_contiguous == b.flags.f_contiguous
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.flags.f_contiguous == b.flags.f_contiguous
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(M.iou(rles, rles, crowd, threads=2), P.iou(rles, rles, crowd))
 

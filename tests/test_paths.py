@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maskcodecs import _rle_core
+from maskcodecs import _rle_core, rle
 from maskcodecs import mask as M
-from maskcodecs import rle
 
 
 def ref_counts(m: np.ndarray) -> list[int]:

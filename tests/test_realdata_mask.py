@@ -133,7 +133,8 @@ def test_ann_to_rle_through_patch(parts):
     assert pm is not M
 
 
-@pytest.mark.parametrize("name", ["segm_crowd_rle.json", "segm_rle_crowd_correct.json", "segm_polygon.json",
+@pytest.mark.parametrize("name", ["segm_crowd_rle.json", "segm_rle_crowd_correct.json",
+                                  "segm_polygon.json",
                                   "crowd_polygon.json", "iscrowd_polygon_seg.json"])
 def test_cocoeval_segm_identical_when_patched(name):
     d = load_json("hotcoco_adversarial", name)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-pycocotools_mask = pytest.importorskip("pycocotools.mask")
-
 import maskcodecs
 from maskcodecs import mask as mc
+
+pycocotools_mask = pytest.importorskip("pycocotools.mask")
 
 
 def test_version():

@@ -23,6 +23,7 @@ from maskcodecs.mask import (
     toBbox,
 )
 
+
 class RLEs:
     """Parsed RLEs (uncompressed uint32 counts with their sizes), as pycocotools' ``RLEs``."""
 
@@ -47,5 +48,6 @@ def _toString(Rs: RLEs) -> list[dict[str, Any]]:
     return [_rle.from_counts(c, size=[h, w]) for h, w, c in Rs._items]
 
 
-__all__ = ["RLEs", "_frString", "_toString", "area", "decode", "encode", "frBbox", "frPoly", "frPyObjects", "frUncompressedRLE",
+__all__ = ["RLEs", "_frString", "_toString", "area", "decode", "encode", "frBbox", "frPoly",
+           "frPyObjects", "frUncompressedRLE",
            "iou", "merge", "toBbox"]

@@ -1,20 +1,14 @@
 """Shared type definitions."""
 from __future__ import annotations
 
-import sys
-from typing import List, Union
-
-if sys.version_info >= (3, 8):
-    from typing import TypedDict
-else:  # pragma: no cover
-    from typing_extensions import TypedDict
+from typing import TypedDict, Union
 
 
 class RLE(TypedDict):
     """A compressed COCO RLE: ``{'size': [h, w], 'counts': bytes}`` (counts may be str on input)."""
 
-    size: List[int]
-    counts: Union[bytes, str]
+    size: list[int]
+    counts: Union[bytes, str]  # noqa: UP007 - evaluated on Python 3.9
 
 
 __all__ = ["RLE"]

@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Union, overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -337,7 +337,7 @@ def _is_number(x: Any) -> bool:
 @overload
 def frPyObjects(pyobj: dict[str, Any], h: Any, w: Any) -> RLE: ...
 @overload
-def frPyObjects(pyobj: Any, h: Any, w: Any) -> Union[RLE, list[RLE]]: ...
+def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]: ...
 
 
 def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
