@@ -224,54 +224,72 @@ cdef int counts_area(const uint32_t* cn, Py_ssize_t m, uint64_t hw, uint64_t* ar
     return 0
 
 
-cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
-                     double* bb) noexcept nogil:
-    """Tight box [x, y, w, h] of the foreground; zeros when there is none."""
-    cdef uint64_t c, pos = 0, start, end, xs, ys, xe, ye, x0, y0, x1, y1
-    cdef Py_ssize_t i
-    cdef bint any_fg = False
-    cdef uint64_t hw = h * w
-    xs = w
-    ys = h
-    xe = 0
-    ye = 0
-    for i in range(m):
-        c = cn[i]
-        start = pos
-        pos += c
-        if (i & 1) and c > 0:
-            if pos > hw:
-                return ERR_OVERRUN
-            end = pos - 1
-            x0 = start // h
-            y0 = start % h
-            x1 = end // h
-            y1 = end % h
-            any_fg = True
-            if x0 < xs:
-                xs = x0
-            if x1 > xe:
-                xe = x1
-            if x0 < x1:
-                ys = 0
-                ye = h - 1
-            else:
-                if y0 < ys:
-                    ys = y0
-                if y1 > ye:
-                    ye = y1
-    if pos > hw:
-        return ERR_OVERRUN
-    if not any_fg:
+cdef struct BoxAcc:
+    # running tight box of foreground runs (pycocotools rleToBbox, 64-bit positions)
+    uint64_t h
+    uint64_t xs
+    uint64_t ys
+    uint64_t xe
+    uint64_t ye
+    bint any_fg
+
+
+cdef inline void box_init(BoxAcc* b, uint64_t h, uint64_t w) noexcept nogil:
+    b.h = h
+    b.xs = w
+    b.ys = h
+    b.xe = 0
+    b.ye = 0
+    b.any_fg = False
+
+
+cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
+    """Add the foreground run [start, start + c), c > 0."""
+    cdef uint64_t end = start + c - 1
+    cdef uint64_t x0 = start // b.h, y0 = start % b.h, x1 = end // b.h, y1 = end % b.h
+    b.any_fg = True
+    if x0 < b.xs:
+        b.xs = x0
+    if x1 > b.xe:
+        b.xe = x1
+    if x0 < x1:
+        b.ys = 0
+        b.ye = b.h - 1
+    else:
+        if y0 < b.ys:
+            b.ys = y0
+        if y1 > b.ye:
+            b.ye = y1
+
+
+cdef inline void box_out(const BoxAcc* b, double* bb) noexcept nogil:
+    """[x, y, w, h]; zeros when there is no foreground (pycocotools: garbage)."""
+    if not b.any_fg:
         bb[0] = 0
         bb[1] = 0
         bb[2] = 0
         bb[3] = 0
     else:
-        bb[0] = <double>xs
-        bb[1] = <double>ys
-        bb[2] = <double>(xe - xs + 1)
-        bb[3] = <double>(ye - ys + 1)
+        bb[0] = <double>b.xs
+        bb[1] = <double>b.ys
+        bb[2] = <double>(b.xe - b.xs + 1)
+        bb[3] = <double>(b.ye - b.ys + 1)
+
+
+cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
+                     double* bb) noexcept nogil:
+    """Tight box [x, y, w, h] of the foreground of a counts array."""
+    cdef uint64_t pos = 0
+    cdef Py_ssize_t i
+    cdef BoxAcc acc
+    box_init(&acc, h, w)
+    for i in range(m):
+        if (i & 1) and cn[i] > 0:
+            box_add(&acc, pos, cn[i])
+        pos += cn[i]
+    if pos > h * w:
+        return ERR_OVERRUN
+    box_out(&acc, bb)
     return 0
 
 
@@ -301,59 +319,27 @@ cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area
 
 cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, double* bb,
                      U32Buf* scratch) noexcept nogil:
-    """Tight box straight from the string (no counts array); see counts_bbox."""
+    """Tight box straight from the string (no counts array)."""
     cdef Reader r
-    cdef uint64_t c, pos = 0, start, end, xs, ys, xe, ye, x0, y0, x1, y1
+    cdef uint64_t c, pos = 0
     cdef int rc
-    cdef bint ones = False, any_fg = False
-    cdef uint64_t hw = h * w
+    cdef bint ones = False
+    cdef BoxAcc acc
+    box_init(&acc, h, w)
     reader_init(&r, s, n)
-    xs = w
-    ys = h
-    xe = 0
-    ye = 0
     while True:
         rc = read_count(&r, &c)
         if rc < 0:
             return rc
         if rc == 0:
             break
-        start = pos
-        pos += c
         if ones and c > 0:
-            if pos > hw:
-                return ERR_OVERRUN
-            end = pos - 1
-            x0 = start // h
-            y0 = start % h
-            x1 = end // h
-            y1 = end % h
-            any_fg = True
-            if x0 < xs:
-                xs = x0
-            if x1 > xe:
-                xe = x1
-            if x0 < x1:
-                ys = 0
-                ye = h - 1
-            else:
-                if y0 < ys:
-                    ys = y0
-                if y1 > ye:
-                    ye = y1
+            box_add(&acc, pos, c)
+        pos += c
         ones = not ones
-    if pos > hw:
+    if pos > h * w:
         return ERR_OVERRUN
-    if not any_fg:
-        bb[0] = 0
-        bb[1] = 0
-        bb[2] = 0
-        bb[3] = 0
-    else:
-        bb[0] = <double>xs
-        bb[1] = <double>ys
-        bb[2] = <double>(xe - xs + 1)
-        bb[3] = <double>(ye - ys + 1)
+    box_out(&acc, bb)
     return 0
 
 
@@ -532,6 +518,26 @@ cdef int ensure_row(Scratch* sc, uint64_t w) noexcept nogil:
     return 0
 
 
+cdef int row_sweep_setup(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                         Scratch* sc) noexcept nogil:
+    """Events of the string sorted by row, and a zeroed row of state: ready to sweep."""
+    cdef int rc = column_events(s, n, h, w, sc)
+    if rc < 0:
+        return rc
+    rc = sort_events_by_row(sc, h)
+    if rc < 0:
+        return rc
+    return ensure_row(sc, w)
+
+
+cdef inline void row_apply(Scratch* sc, uint64_t y, uint8_t one) noexcept nogil:
+    """Toggle the row state by the events of row y."""
+    cdef Py_ssize_t k = sc.bucket[y], k1 = sc.bucket[y + 1]
+    while k < k1:
+        sc.row[sc.order[k]] ^= one
+        k += 1
+
+
 cdef int decode_rows(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
                      uint8_t* out, Py_ssize_t row_stride, uint8_t one,
                      Scratch* sc) noexcept nogil:
@@ -539,21 +545,11 @@ cdef int decode_rows(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
     output byte once: a row of state is toggled by the events of each row and copied out."""
     cdef int rc
     cdef uint64_t y
-    cdef Py_ssize_t k, k1
-    rc = column_events(s, n, h, w, sc)
+    rc = row_sweep_setup(s, n, h, w, sc)
     if rc < 0:
         return rc
-    rc = sort_events_by_row(sc, h)
-    if rc < 0:
-        return rc
-    if ensure_row(sc, w) < 0:
-        return ERR_NOMEM
     for y in range(h):
-        k = sc.bucket[y]
-        k1 = sc.bucket[y + 1]
-        while k < k1:
-            sc.row[sc.order[k]] ^= one
-            k += 1
+        row_apply(sc, y, one)
         memcpy(out + <Py_ssize_t>y * row_stride, sc.row, w)
     return 0
 
@@ -564,23 +560,13 @@ cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
     column-major runs of its transpose). The image is never materialised: one row of state."""
     cdef int rc
     cdef uint64_t y, start = 0, base, q, total = h * w
-    cdef Py_ssize_t k, k1
     cdef bint v = False
-    rc = column_events(s, n, h, w, sc)
+    rc = row_sweep_setup(s, n, h, w, sc)
     if rc < 0:
         return rc
-    rc = sort_events_by_row(sc, h)
-    if rc < 0:
-        return rc
-    if ensure_row(sc, w) < 0:
-        return ERR_NOMEM
     out.n = 0
     for y in range(h):
-        k = sc.bucket[y]
-        k1 = sc.bucket[y + 1]
-        while k < k1:
-            sc.row[sc.order[k]] ^= 1
-            k += 1
+        row_apply(sc, y, 1)
         base = y * w
         q = 0
         while True:
