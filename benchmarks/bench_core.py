@@ -102,7 +102,11 @@ def _ellipses(h: int, w: int, k: int, rng: np.random.Generator, out: np.ndarray)
 
 def _stars(n: int, h: int, w: int, rng: np.random.Generator, *, rmin: float, rmax: float,
            centre: tuple[float, float] | None = None, spread: float = 0.0) -> list[list[float]]:
-    """`n` star polygons of N_VERT vertices as flat [x0, y0, x1, y1, ...] lists of floats."""
+    """`n` star-shaped polygons of N_VERT vertices as flat [x0, y0, x1, y1, ...] float lists.
+
+    Each vertex is at radius r * U(0.75, 1): a mildly star-shaped, nearly convex outline, so
+    most columns cross it twice (about 2 runs per column, as for typical COCO objects).
+    """
     ang = np.linspace(0, 2 * np.pi, N_VERT, endpoint=False)
     polys = []
     for _ in range(n):
@@ -112,7 +116,7 @@ def _stars(n: int, h: int, w: int, rng: np.random.Generator, *, rmin: float, rma
         else:
             cx = centre[0] + rng.uniform(-spread, spread)
             cy = centre[1] + rng.uniform(-spread, spread)
-        rad = np.where(np.arange(N_VERT) % 2 == 0, r, r * rng.uniform(0.35, 0.7))
+        rad = r * rng.uniform(0.75, 1.0, N_VERT)
         a = ang + rng.uniform(-0.05, 0.05, N_VERT)
         xs = np.clip(cx + rad * np.cos(a), 0, w)
         ys = np.clip(cy + rad * np.sin(a), 0, h)
@@ -120,8 +124,7 @@ def _stars(n: int, h: int, w: int, rng: np.random.Generator, *, rmin: float, rma
     return polys
 
 
-@pytest.fixture(scope="module")
-def masks() -> dict[str, Any]:
+def make_masks() -> dict[str, Any]:
     """1024^2 and 12-MP masks of 5 ellipses, in F and C order, with pycocotools' RLEs."""
     rng = np.random.default_rng(20240601)
     d: dict[str, Any] = {}
@@ -137,8 +140,7 @@ def masks() -> dict[str, Any]:
     return d
 
 
-@pytest.fixture(scope="module")
-def batch() -> dict[str, Any]:
+def make_batch() -> dict[str, Any]:
     """100 masks of 480x640 with 1-3 ellipses each, C-ordered (N, H, W) like torch."""
     rng = np.random.default_rng(7)
     x = np.zeros((N_BATCH, HB, WB), np.uint8)
@@ -148,8 +150,7 @@ def batch() -> dict[str, Any]:
     return {"nhw": x, "rles": rles, "hwn_f": np.asfortranarray(x.transpose(1, 2, 0))}
 
 
-@pytest.fixture(scope="module")
-def polys() -> dict[str, Any]:
+def make_polys() -> dict[str, Any]:
     """10,000 star polygons at 480x640, their pycocotools RLEs, and merge groups."""
     rng = np.random.default_rng(11)
     p = _stars(N_POLY, HP, WP, rng, rmin=10, rmax=120)
@@ -159,8 +160,7 @@ def polys() -> dict[str, Any]:
             "merged": [pc.merge(g) for g in groups]}
 
 
-@pytest.fixture(scope="module")
-def iou_rles() -> dict[str, Any]:
+def make_iou_rles() -> dict[str, Any]:
     """100 dt and 100 gt RLEs clustered around the image centre (most bboxes overlap)."""
     rng = np.random.default_rng(5)
     p = _stars(2 * N_IOU, HP, WP, rng, rmin=80, rmax=150, centre=(WP / 2, HP / 2), spread=90)
@@ -168,6 +168,26 @@ def iou_rles() -> dict[str, Any]:
     dt, gt = rles[:N_IOU], rles[N_IOU:]
     crowd = [0] * N_IOU
     return {"dt": dt, "gt": gt, "crowd": crowd, "ref": pc.iou(dt, gt, crowd)}
+
+
+@pytest.fixture(scope="module")
+def masks() -> dict[str, Any]:
+    return make_masks()
+
+
+@pytest.fixture(scope="module")
+def batch() -> dict[str, Any]:
+    return make_batch()
+
+
+@pytest.fixture(scope="module")
+def polys() -> dict[str, Any]:
+    return make_polys()
+
+
+@pytest.fixture(scope="module")
+def iou_rles() -> dict[str, Any]:
+    return make_iou_rles()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,20 @@ PEER_DISTS = ("pycocotools", "hotcoco", "ultrafast-pycocotools", "faster-coco-ev
               "rlemasklib", "numpy")
 
 
+_LOAD: dict[str, list[float]] = {}
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _LOAD["start"] = _loadavg()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     """Collect ``bench_*.py`` as test modules (the default pattern is ``test_*.py``)."""
     if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
@@ -74,10 +88,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config,
     machine_info["cpu_count"] = os.cpu_count()
     machine_info["usable_cores"] = (len(os.sched_getaffinity(0))
                                     if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    try:
-        machine_info["loadavg_at_start"] = list(os.getloadavg())
-    except OSError:
-        pass
+    # other processes on the machine make the timings noisy; record how busy it was
+    machine_info["loadavg_start"] = _LOAD.get("start", [])
+    machine_info["loadavg_end"] = _loadavg()
     libs = {dist: _version(dist) for dist in PEER_DISTS}
     libs["maskcodecs"] = f"{maskcodecs.__version__} (git {_git_commit()})"
     machine_info["libraries"] = libs
