@@ -2,10 +2,16 @@
 
 Usage::
 
-    PYTHONPATH=src python -m pytest benchmarks -q --benchmark-only \
-        --benchmark-min-rounds=5 --benchmark-max-time=0.5 --benchmark-json=/tmp/bench.json
-    python scripts/bench_report.py /tmp/bench.json \
+    for i in 1 2 3; do
+        PYTHONPATH=src python -m pytest benchmarks -q --benchmark-only \
+            --benchmark-min-rounds=5 --benchmark-max-time=0.5 --benchmark-json=/tmp/bench$i.json
+    done
+    python scripts/bench_report.py /tmp/bench1.json /tmp/bench2.json /tmp/bench3.json \
         [--md docs/benchmarks.md] [--png docs/benchmarks.png]
+
+Given several runs, each case keeps the run with the lowest median ("best of N runs"): on a
+shared machine other processes only ever make a case slower, and each case's rounds run back to
+back, so one burst of load can skew a single run's ratios.
 
 The Markdown has the machine and library versions (recorded in the JSON by
 ``benchmarks/conftest.py``), a summary per operation (maskcodecs vs pycocotools, vs the best
@@ -19,7 +25,7 @@ import argparse
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +67,8 @@ class Row:
     iqr: float
     rounds: int
     note: str
+    spread: float = 1.0  # slowest / fastest median over the runs
+    runs: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,15 +101,22 @@ TARGETS = (
 )
 
 
-def load_rows(data: dict[str, Any]) -> dict[str, dict[str, Row]]:
-    """Median etc. of every benchmark, by group then implementation."""
+def load_rows(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Row]]:
+    """Median etc. of every benchmark, by group then implementation; best run of several."""
+    seen: dict[tuple[str, str], list[Row]] = {}
+    for data in runs:
+        for b in data["benchmarks"]:
+            extra = b.get("extra_info", {})
+            impl = extra.get("impl") or (b.get("params") or {}).get("impl") or b["name"]
+            st = b["stats"]
+            row = Row(b["group"], impl, st["median"], st["iqr"], st["rounds"],
+                      extra.get("note", ""))
+            seen.setdefault((b["group"], impl), []).append(row)
     out: dict[str, dict[str, Row]] = {}
-    for b in data["benchmarks"]:
-        extra = b.get("extra_info", {})
-        impl = extra.get("impl") or (b.get("params") or {}).get("impl") or b["name"]
-        st = b["stats"]
-        row = Row(b["group"], impl, st["median"], st["iqr"], st["rounds"], extra.get("note", ""))
-        out.setdefault(b["group"], {})[impl] = row
+    for (group, impl), rows in seen.items():
+        best = min(rows, key=lambda r: r.median)
+        spread = max(r.median for r in rows) / best.median if best.median > 0 else 1.0
+        out.setdefault(group, {})[impl] = replace(best, spread=spread, runs=len(rows))
     return out
 
 
@@ -156,7 +171,8 @@ def speedup(group: dict[str, Row], impl: str, base: str = REF) -> float | None:
 # Markdown
 # ---------------------------------------------------------------------------------------------
 
-def machine_section(data: dict[str, Any]) -> list[str]:
+def machine_section(runs: Sequence[dict[str, Any]]) -> list[str]:
+    data = runs[0]
     mi = data.get("machine_info", {})
     cpu = mi.get("cpu_model") or (mi.get("cpu") or {}).get("brand_raw", "unknown CPU")
     flags = ", ".join(mi.get("cpu_flags", [])) or "n/a"
@@ -170,12 +186,12 @@ def machine_section(data: dict[str, Any]) -> list[str]:
         f"* Python: {mi.get('python_implementation', '')} {mi.get('python_version', '?')} "
         f"({mi.get('python_compiler', '')})",
     ]
-    for key, when in (("loadavg_start", "started"), ("loadavg_end", "ended")):
-        if mi.get(key):
-            la = ", ".join(f"{x:.2f}" for x in mi[key])
-            lines.append(f"* Load average (1/5/15 min) when the run {when}: {la} "
-                         f"(anything above 0 is other processes competing for the cores)")
-    lines.append(f"* Run: {data.get('datetime', '?')}, pytest-benchmark {data.get('version', '?')}")
+    loads = [f"{(d.get('machine_info') or {}).get(key, [None])[0]}"
+             for d in runs for key in ("loadavg_start", "loadavg_end")]
+    lines.append(f"* Runs: {len(runs)}, ended {', '.join(d.get('datetime', '?') for d in runs)}; "
+                 f"pytest-benchmark {data.get('version', '?')}")
+    lines.append(f"* 1-minute load average at the start and end of each run: {', '.join(loads)} "
+                 "(above 0 means other processes were competing for the cores)")
     if libs:
         lines += ["", "| library | version |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in libs.items()]
@@ -265,24 +281,29 @@ def targets_section(rows: dict[str, dict[str, Row]]) -> list[str]:
 def detail_section(rows: dict[str, dict[str, Row]]) -> list[str]:
     lines = ["## Every implementation", "",
              "*vs pycocotools* = pycocotools' median ÷ this median; *× floor* = this median ÷ "
-             "the floor's. IQR is the inter-quartile range of the rounds.", ""]
+             "the floor's. IQR is the inter-quartile range of the rounds of the kept run; "
+             "*run spread* is the slowest run's median ÷ the kept one (1.00 for a single run).",
+             ""]
     for g in ordered_groups(rows):
         grp = rows[g]
         floor = grp.get(FLOOR)
         lines += [f"### {g}", "",
-                  "| implementation | median | IQR | rounds | vs pycocotools | × floor | how |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+                  "| implementation | median | IQR | rounds | run spread | vs pycocotools "
+                  "| × floor | how |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|"]
         for impl in ordered_impls(list(grp)):
             r = grp[impl]
             nm = f"**{name(impl)}**" if is_ours(impl) else name(impl)
             xf = r.median / floor.median if floor else None
             lines.append(f"| {nm} | {fmt_time(r.median)} | {fmt_time(r.iqr)} | {r.rounds} "
-                         f"| {fmt_ratio(speedup(grp, impl))} | {fmt_ratio(xf)} | {r.note} |")
+                         f"| {r.spread:.2f} | {fmt_ratio(speedup(grp, impl))} | {fmt_ratio(xf)} "
+                         f"| {r.note} |")
         lines.append("")
     return lines
 
 
-def render_markdown(data: dict[str, Any], rows: dict[str, dict[str, Row]], png: str) -> str:
+def render_markdown(runs: Sequence[dict[str, Any]], rows: dict[str, dict[str, Row]],
+                    png: str) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -297,19 +318,25 @@ def render_markdown(data: dict[str, Any], rows: dict[str, dict[str, Row]], png: 
         "encode, `np.empty` + `fill` (write every byte once) for decode, and the cost of "
         "touching the inputs from Python for the RLE-domain operations.",
         "",
+        f"Each case is the best of {len(runs)} run(s) (lowest median): the machine is shared, "
+        "and other processes only ever make a case slower. Treat ratios within about 1.5x "
+        "as ties.",
+        "",
         "Reproduce (after `python setup.py build_ext --inplace` and "
         "`pip install -e .[bench]`):",
         "",
         "```",
-        "PYTHONPATH=src python -m pytest benchmarks -q --benchmark-only \\",
-        "    --benchmark-min-rounds=5 --benchmark-max-time=0.5 --benchmark-json=bench.json",
-        "python scripts/bench_report.py bench.json",
+        "for i in 1 2 3; do",
+        "  PYTHONPATH=src python -m pytest benchmarks -q --benchmark-only \\",
+        "    --benchmark-min-rounds=5 --benchmark-max-time=0.5 --benchmark-json=bench$i.json",
+        "done",
+        "python scripts/bench_report.py bench1.json bench2.json bench3.json",
         "```",
         "",
         f"![speed-up over pycocotools]({png})",
         "",
     ]
-    lines += machine_section(data) + [""]
+    lines += machine_section(runs) + [""]
     lines += summary_section(rows) + [""]
     lines += targets_section(rows) + [""]
     lines += detail_section(rows)
@@ -359,23 +386,24 @@ def render_png(rows: dict[str, dict[str, Row]], path: Path, title: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json", type=Path, help="pytest-benchmark --benchmark-json output")
+    ap.add_argument("json", type=Path, nargs="+",
+                    help="pytest-benchmark --benchmark-json output(s) of one or more runs")
     ap.add_argument("--md", type=Path, default=ROOT / "docs" / "benchmarks.md")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "benchmarks.png")
     args = ap.parse_args(argv)
-    data = json.loads(args.json.read_text(encoding="utf-8"))
-    rows = load_rows(data)
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in args.json]
+    rows = load_rows(runs)
     if not rows:
-        ap.error(f"{args.json} has no benchmarks")
+        ap.error("no benchmarks in the given JSON files")
     args.md.parent.mkdir(parents=True, exist_ok=True)
     args.png.parent.mkdir(parents=True, exist_ok=True)
-    cpu = data.get("machine_info", {}).get("cpu_model", "")
+    cpu = runs[0].get("machine_info", {}).get("cpu_model", "")
     render_png(rows, args.png, f"maskcodecs vs pycocotools and peers ({cpu})".strip())
     try:
         png_ref = args.png.resolve().relative_to(args.md.resolve().parent).as_posix()
     except ValueError:
         png_ref = args.png.resolve().as_posix()
-    args.md.write_text(render_markdown(data, rows, png_ref), encoding="utf-8")
+    args.md.write_text(render_markdown(runs, rows, png_ref), encoding="utf-8")
     print(f"wrote {args.md} and {args.png}")
     return 0
 
