@@ -11,11 +11,15 @@ the timed call. Before a case is timed its output is compared with pycocotools' 
 counts, equal arrays); a peer that disagrees, raises, or lacks the operation is skipped with the
 reason, and a disagreement of maskcodecs itself fails the case. ``floor`` rows are the numpy
 memory floors (``np.count_nonzero`` to read, ``np.empty`` + ``fill`` to write) or, for the
-RLE-domain ops, the cost of touching the inputs from Python.
+RLE-domain ops, the cost of touching the inputs from Python. Each case also records how many
+cores' worth of CPU other processes used while it ran (``others_cores``, from /proc/stat):
+on a shared machine that is what makes timings noisy.
 """
 from __future__ import annotations
 
 import importlib
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
@@ -216,6 +220,25 @@ def _same_array(got: Any, want: np.ndarray, *, c_order: bool = False) -> bool:
     return got.shape == want.shape and bool(np.array_equal(got, want))
 
 
+def _cpu_snapshot() -> tuple[float, float, float] | None:
+    """(busy CPU seconds of the whole machine, this process's CPU seconds, wall seconds)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(fields) - fields[3] - fields[4]  # minus idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK"), time.process_time(), time.monotonic()
+
+
+def _others_cores(t0: tuple[float, float, float] | None) -> float | None:
+    """Cores' worth of CPU that other processes used since `t0` (interference)."""
+    t1 = _cpu_snapshot()
+    if t0 is None or t1 is None or t1[2] - t0[2] <= 0:
+        return None
+    return max(0.0, ((t1[0] - t0[0]) - (t1[1] - t0[1])) / (t1[2] - t0[2]))
+
+
 def _run(benchmark: Any, impl: str, fn: Fn | None, check: Callable[[Any], bool],
          note: str = "") -> None:
     """Check `fn`'s output (except for the floor), then time it."""
@@ -234,7 +257,9 @@ def _run(benchmark: Any, impl: str, fn: Fn | None, check: Callable[[Any], bool],
             pytest.skip(f"{impl} output differs from pycocotools")
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["note"] = note
+    t0 = _cpu_snapshot()
     benchmark(fn)
+    benchmark.extra_info["others_cores"] = _others_cores(t0)
 
 
 def _write_floor(shape: tuple[int, ...]) -> Fn:

@@ -69,6 +69,7 @@ class Row:
     note: str
     minimum: float = 0.0  # fastest round of any run, seconds
     spread: float = 1.0  # slowest / fastest median over the runs
+    others: float | None = None  # cores used by other processes during the kept run
     runs: int = 1
 
 
@@ -111,7 +112,7 @@ def load_rows(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Row]]:
             impl = extra.get("impl") or (b.get("params") or {}).get("impl") or b["name"]
             st = b["stats"]
             row = Row(b["group"], impl, st["median"], st["iqr"], st["rounds"],
-                      extra.get("note", ""), minimum=st["min"])
+                      extra.get("note", ""), minimum=st["min"], others=extra.get("others_cores"))
             seen.setdefault((b["group"], impl), []).append(row)
     out: dict[str, dict[str, Row]] = {}
     for (group, impl), rows in seen.items():
@@ -290,21 +291,25 @@ def detail_section(rows: dict[str, dict[str, Row]]) -> list[str]:
     lines = ["## Every implementation", "",
              "*vs pycocotools* = pycocotools' median ÷ this median; *× floor* = this median ÷ "
              "the floor's. IQR is the inter-quartile range of the rounds of the kept run; "
-             "*run spread* is the slowest run's median ÷ the kept one (1.00 for a single run).",
+             "*run spread* is the slowest run's median ÷ the kept one (1.00 for a single run); "
+             "*others' CPU* is how many cores' worth of CPU other processes used while the kept "
+             "run of the case was timed (0 on an idle machine; the machine has "
+             "the usable cores listed above).",
              ""]
     for g in ordered_groups(rows):
         grp = rows[g]
         floor = grp.get(FLOOR)
         lines += [f"### {g}", "",
-                  "| implementation | median | IQR | rounds | run spread | vs pycocotools "
-                  "| × floor | how |",
-                  "|---|---:|---:|---:|---:|---:|---:|---|"]
+                  "| implementation | median | IQR | rounds | run spread | others' CPU "
+                  "| vs pycocotools | × floor | how |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for impl in ordered_impls(list(grp)):
             r = grp[impl]
             nm = f"**{name(impl)}**" if is_ours(impl) else name(impl)
             xf = r.median / floor.median if floor else None
             lines.append(f"| {nm} | {fmt_time(r.median)} | {fmt_time(r.iqr)} | {r.rounds} "
-                         f"| {r.spread:.2f} | {fmt_ratio(speedup(grp, impl))} | {fmt_ratio(xf)} "
+                         f"| {r.spread:.2f} | {'–' if r.others is None else f'{r.others:.2f}'} "
+                         f"| {fmt_ratio(speedup(grp, impl))} | {fmt_ratio(xf)} "
                          f"| {r.note} |")
         lines.append("")
     return lines
