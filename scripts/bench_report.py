@@ -265,6 +265,9 @@ def judge(t: Target, rows: dict[str, dict[str, Row]]) -> tuple[str, str]:
                     vs = best.median / grp[OURS].median
                     ok = ok and vs > 1.0
                     text += f", {fmt_ratio(vs)} vs {name(best.impl)}"
+            if REF in grp and FLOOR in grp and grp[REF].median / t.factor < grp[FLOOR].median:
+                text += (f" [{t.factor:g}x needs {fmt_time(grp[REF].median / t.factor)}, "
+                         f"faster than the numpy floor {fmt_time(grp[FLOOR].median)}]")
             if t.kind == "ref+floor" and FLOOR in grp:
                 xf = grp[OURS].median / grp[FLOOR].median
                 ok = ok and xf <= t.floor_factor
