@@ -240,6 +240,60 @@ cdef int scan_labels(const label_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
     return 0
 
 
+cdef int scan_label_rows(const label_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
+                         int64_t background, bint skip_background, LTable* t) noexcept nogil:
+    """Fast path for maps whose rows are contiguous (C order), without a lookup table: the
+    rows are compared with the row above in 64-byte blocks to find where a column changes
+    value, the changes are sorted by column, and each column is cut at them. Work per pixel
+    is one SIMD compare; hash lookups happen per run, not per pixel."""
+    cdef Scan sc
+    cdef uint64_t x, y, y0, k, off, nbytes = w * sizeof(label_t)
+    cdef const label_t* ra
+    cdef const label_t* rb
+    cdef const uint8_t* bytes_base = <const uint8_t*>base
+    cdef Py_ssize_t i
+    cdef int64_t v
+    cdef int rc = ltable_init(t, h, 1)
+    if rc < 0:
+        return rc
+    memset(&sc, 0, sizeof(Scan))
+    for y in range(1, h):
+        ra = <const label_t*>(bytes_base + <Py_ssize_t>y * s0)
+        rb = <const label_t*>(bytes_base + <Py_ssize_t>(y - 1) * s0)
+        off = 0
+        while off + 64 <= nbytes:
+            if mc_block_differs(<const uint8_t*>ra + off, <const uint8_t*>rb + off):
+                for x in range(off // sizeof(label_t), (off + 64) // sizeof(label_t)):
+                    if ra[x] != rb[x] and scan_push(&sc, <uint32_t>x, <uint32_t>y) < 0:
+                        scan_free(&sc)
+                        return ERR_NOMEM
+            off += 64
+        for x in range(off // sizeof(label_t), w):
+            if ra[x] != rb[x] and scan_push(&sc, <uint32_t>x, <uint32_t>y) < 0:
+                scan_free(&sc)
+                return ERR_NOMEM
+    if scan_sort_by_column(&sc, w) < 0:
+        scan_free(&sc)
+        return ERR_NOMEM
+    k = 0
+    for x in range(w):
+        y0 = 0
+        while True:
+            y = sc.sy[k] if k < sc.colstart[x] else h
+            v = <int64_t>(<const label_t*>(bytes_base + <Py_ssize_t>y0 * s0))[x]
+            if not (skip_background and v == background):
+                i = ltable_slot(t, v)
+                if i < 0 or slot_add(&t.slots[i], x, y0, y, h) < 0:
+                    scan_free(&sc)
+                    return ERR_NOMEM
+            if y >= h:
+                break
+            y0 = y
+            k += 1
+    scan_free(&sc)
+    return 0
+
+
 cdef int scan_colours(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
                       Py_ssize_t s1, Py_ssize_t s2, int64_t background, bint skip_background,
                       LTable* t) noexcept nogil:
@@ -328,8 +382,13 @@ def label_map_runs(const label_t[:, :] labels, const int64_t[::1] lut=None,
         return b"", [], b"", b""
     try:
         with nogil:
-            rc = scan_labels(&labels[0, 0], h, w, labels.strides[0], labels.strides[1],
-                             lp, nlut, background, skip_background, &t)
+            if (lp == NULL and labels.strides[1] == sizeof(labels[0, 0])
+                    and <uint64_t>h <= U32MAX and <uint64_t>w <= U32MAX):
+                rc = scan_label_rows(&labels[0, 0], h, w, labels.strides[0], background,
+                                     skip_background, &t)
+            else:
+                rc = scan_labels(&labels[0, 0], h, w, labels.strides[0], labels.strides[1],
+                                 lp, nlut, background, skip_background, &t)
             if rc == 0:
                 rc = ltable_finish(&t, <uint64_t>h * <uint64_t>w)
         if rc < 0:

@@ -213,6 +213,33 @@ cdef int encode_cols(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s1,
     return 0
 
 
+cdef int scan_sort_by_column(Scan* sc, uint64_t w) noexcept nogil:
+    """Counting sort of the transitions by column (stable, so rows stay ascending):
+    afterwards sc.sy holds their rows and sc.colstart[x] is the end of column x."""
+    cdef uint64_t k, x, acc = 0, t
+    if grow_u64(&sc.colstart, &sc.colcap, <Py_ssize_t>w + 1) < 0:
+        return ERR_NOMEM
+    if sc.scap < sc.tn + 1:
+        free(sc.sy)
+        sc.sy = <uint32_t*>malloc((sc.tn + 1) * sizeof(uint32_t))
+        if sc.sy == NULL:
+            sc.scap = 0
+            return ERR_NOMEM
+        sc.scap = sc.tn + 1
+    memset(sc.colstart, 0, (w + 1) * sizeof(uint64_t))
+    for k in range(<uint64_t>sc.tn):
+        sc.colstart[sc.tx[k]] += 1
+    for x in range(w + 1):
+        t = sc.colstart[x]
+        sc.colstart[x] = acc
+        acc += t
+    for k in range(<uint64_t>sc.tn):
+        x = sc.tx[k]
+        sc.sy[sc.colstart[x]] = sc.ty[k]
+        sc.colstart[x] += 1
+    return 0
+
+
 cdef int encode_rows(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
                      U32Buf* out, Scan* sc) noexcept nogil:
     """Runs of a mask whose rows are contiguous (row stride s0), without transposing."""
@@ -249,28 +276,8 @@ cdef int encode_rows(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s0,
                 if scan_push(sc, <uint32_t>x, <uint32_t>y) < 0:
                     return ERR_NOMEM
             x += 1
-    # counting sort of the transitions by column (stable: rows stay ascending)
-    if grow_u64(&sc.colstart, &sc.colcap, <Py_ssize_t>w + 1) < 0:
+    if scan_sort_by_column(sc, w) < 0:
         return ERR_NOMEM
-    if sc.scap < sc.tn + 1:
-        free(sc.sy)
-        sc.sy = <uint32_t*>malloc((sc.tn + 1) * sizeof(uint32_t))
-        if sc.sy == NULL:
-            sc.scap = 0
-            return ERR_NOMEM
-        sc.scap = sc.tn + 1
-    memset(sc.colstart, 0, (w + 1) * sizeof(uint64_t))
-    for k in range(<uint64_t>sc.tn):
-        sc.colstart[sc.tx[k]] += 1
-    acc = 0
-    for x in range(w + 1):
-        t = sc.colstart[x]
-        sc.colstart[x] = acc
-        acc += t
-    for k in range(<uint64_t>sc.tn):
-        x = sc.tx[k]
-        sc.sy[sc.colstart[x]] = sc.ty[k]
-        sc.colstart[x] += 1
     # colstart[x] is now the end of column x; emit the runs in stream order
     prevpos = 0
     k = 0

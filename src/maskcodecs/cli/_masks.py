@@ -169,23 +169,23 @@ def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
     return a, fmt == "JPEG", mode
 
 
-def _is_binary(a: np.ndarray) -> bool:
-    if a.dtype == np.uint8:
-        present = np.flatnonzero(np.bincount(a.ravel(), minlength=256))
-    else:
-        present = np.unique(a)
-    nz = present[present != 0]
-    return nz.size == 0 or (nz.size == 1 and int(nz[0]) in (1, 255))
-
-
 def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
                  ) -> tuple[str, np.ndarray, dict[int, dict[str, Any]]]:
     """Resolve the kind and return (kind, label array, {value: rle})."""
     if kind == "auto":
-        if is_jpeg or (a.ndim == 2 and _is_binary(a)):
+        if is_jpeg:
             kind = "binary"
+        elif a.ndim == 2:
+            # one pass of the label-map kernel decides: a single value 1 or 255 is a binary
+            # mask (its RLE is the same either way), anything else a label map
+            rles = be.label_map_to_rles(a, background=0)
+            if not rles or (len(rles) == 1 and next(iter(rles)) in (1, 255)):
+                if rles and 1 not in rles:
+                    return "binary", (a != 0).view(np.uint8), {1: rles[255]}
+                return "binary", a, rles
+            return "label", a, rles
         else:
-            kind = "label" if a.ndim == 2 else "color"
+            kind = "color"
     if kind == "binary":
         g = a.max(axis=2) if a.ndim == 3 else a
         if is_jpeg or int(g.max(initial=0)) > 1:
