@@ -30,8 +30,10 @@ cdef enum:
     ERR_SIZE = -9
 
 cdef uint64_t U32MAX = 0xFFFFFFFFu
-# largest pixel count we accept: positions must fit comfortably in int64
-cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 62
+# largest pixel count we accept (16.7M x 16.7M): positions fit comfortably in int64, and
+# the uint32 counts of even an empty mask need at most 2**16 split runs (a run longer than
+# 2**32-1 is split), so a few bytes of input can never claim gigabytes of output counts
+cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 48
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,6 +775,37 @@ def decode_string(const uint8_t[::1] s, uint8_t[::1] out, Py_ssize_t h, Py_ssize
         scratch_free(&sc)
 
 
+# scratch memory transpose_string may use whatever the input length (row state, row buckets,
+# events): beyond this a tiny string claiming a huge size is refused, not allocated for
+cdef uint64_t TRANSPOSE_SCRATCH_MAX = (<uint64_t>1) << 28
+
+
+cdef int transpose_scratch(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                           uint64_t* need) noexcept nogil:
+    """Validate the string for an h x w mask (h, w >= 1) and count the bytes of scratch
+    transpose_runs will allocate, before anything is allocated."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0, events = 0
+    cdef int rc
+    cdef bint ones = False
+    cdef uint64_t hw = h * w
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        if pos + c > hw:
+            return ERR_OVERRUN
+        if ones and c > 0:
+            events += (pos + c - 1) // h - pos // h + 2
+        pos += c
+        ones = not ones
+    need[0] = 16 * events + 8 * (h + 1) + w + 8
+    return 0
+
+
 def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     """Counts string of the transpose: column-major runs of an h x w mask in, row-major
     runs out (Encord rleString <-> COCO counts)."""
@@ -780,6 +813,7 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     cdef Scratch sc
     cdef int rc = 0
     cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    cdef uint64_t need = 0
     if h < 0 or w < 0:
         raise MaskShapeError("negative size")
     if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
@@ -795,9 +829,13 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
                 if rc == 0:
                     rc = push_run(&buf, 0)
             else:
-                rc = transpose_runs(sp, s.shape[0], h, w, &buf, &sc)
+                rc = transpose_scratch(sp, s.shape[0], h, w, &need)
+                if rc == 0 and need > TRANSPOSE_SCRATCH_MAX and need > 64 * <uint64_t>s.shape[0]:
+                    rc = ERR_TOOBIG
+                if rc == 0:
+                    rc = transpose_runs(sp, s.shape[0], h, w, &buf, &sc)
         if rc < 0:
-            _raise(rc)
+            _raise(rc, f"transpose of {h} x {w}" if rc == ERR_TOOBIG else "")
         return counts_to_bytes(buf.data, buf.n)
     finally:
         free(buf.data)
