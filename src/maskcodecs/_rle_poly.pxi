@@ -436,13 +436,16 @@ cdef int merge_two(const uint32_t* A, Py_ssize_t am, const uint32_t* B, Py_ssize
                    bint intersect, U32Buf* out) noexcept nogil:
     cdef uint64_t c, ca, cb, cc = 0, ct = 1
     cdef Py_ssize_t a = 1, b = 1
-    cdef bint v = False, va = False, vb = False, vp
+    cdef bint v = False, va = False, vb = False, vp, done = False
     out.n = 0
     if u32_reserve(out, am + bm + 2) < 0:
         return ERR_NOMEM
     ca = A[0]
     cb = B[0]
-    while ct > 0:
+    # pycocotools stops as soon as both current runs are empty (ct == 0); with a run split
+    # as (2**32-1, 0, rest) or an interior empty run that drops the rest of the mask, so
+    # the sweep ends only when both operands are used up (the same place for other inputs)
+    while not done:
         c = ca if ca < cb else cb
         cc += c
         ct = 0
@@ -463,7 +466,8 @@ cdef int merge_two(const uint32_t* A, Py_ssize_t am, const uint32_t* B, Py_ssize
             v = va and vb
         else:
             v = va or vb
-        if v != vp or ct == 0:
+        done = ct == 0 and a >= am and b >= bm
+        if v != vp or done:
             if push_run(out, cc) < 0:
                 return ERR_NOMEM
             cc = 0
