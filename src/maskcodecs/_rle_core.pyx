@@ -489,10 +489,18 @@ cdef int decode_rows(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
 cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
                         U32Buf* out, Scratch* sc) noexcept nogil:
     """Column-major runs of an h x w mask -> row-major runs of the same mask (that is, the
-    column-major runs of its transpose). The image is never materialised: one row of state."""
+    column-major runs of its transpose). The image is never materialised, nor is a row:
+    the state of the current row is the sorted list of its run boundaries (columns where
+    the value changes, w included when the row ends in foreground), updated by each row's
+    toggles (sorted by column) through a symmetric difference. Time and memory are
+    O(h + events + output), whatever w is."""
     cdef int rc
-    cdef uint64_t y, start = 0, base, q, total = h * w
-    cdef Py_ssize_t k, k1
+    cdef uint64_t y, start = 0, base, q, total = h * w, t, x
+    cdef Py_ssize_t k, k1, i, j, nb = 0, nu, nn, cap = 0, need
+    cdef uint64_t* B = NULL      # boundaries of the current row
+    cdef uint64_t* N = NULL      # next boundaries
+    cdef uint64_t* U = NULL      # this row's toggles as boundaries
+    cdef uint64_t* tmp
     cdef bint v = False
     rc = column_events(s, n, h, w, sc)
     if rc < 0:
@@ -500,31 +508,102 @@ cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
     rc = sort_events_by_row(sc, h)
     if rc < 0:
         return rc
-    if ensure_row(sc, w) < 0:
-        return ERR_NOMEM
     out.n = 0
+    rc = 0
     for y in range(h):
         k = sc.bucket[y]
         k1 = sc.bucket[y + 1]
-        while k < k1:
-            sc.row[sc.order[k]] ^= 1
-            k += 1
+        if k1 > k:
+            need = nb + 2 * (k1 - k) + 1
+            if need > cap:
+                cap = need if need > 2 * cap else 2 * cap
+                tmp = <uint64_t*>realloc(B, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                B = tmp
+                tmp = <uint64_t*>realloc(N, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                N = tmp
+                tmp = <uint64_t*>realloc(U, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                U = tmp
+            # toggling column x flips the boundaries x and x+1 (equal ones cancel); the
+            # toggles come sorted by column, and two toggles of one column cancel
+            nu = 0
+            while k < k1:
+                x = sc.order[k]
+                k += 1
+                if k < k1 and sc.order[k] == x:
+                    k += 1
+                    continue
+                if nu > 0 and U[nu - 1] == x:
+                    nu -= 1
+                else:
+                    U[nu] = x
+                    nu += 1
+                U[nu] = x + 1
+                nu += 1
+            # N = B xor U (both sorted)
+            i = 0
+            j = 0
+            nn = 0
+            while i < nb or j < nu:
+                if j >= nu or (i < nb and B[i] < U[j]):
+                    N[nn] = B[i]
+                    i += 1
+                    nn += 1
+                elif i >= nb or U[j] < B[i]:
+                    N[nn] = U[j]
+                    j += 1
+                    nn += 1
+                else:
+                    i += 1
+                    j += 1
+            tmp = B
+            B = N
+            N = tmp
+            nb = nn
+        # emit the row: its value starts as background at column 0 of this row
         base = y * w
-        q = 0
-        while True:
+        if nb == 0 or B[0] != 0:
+            # row starts in background
             if v:
-                q = find_zero(sc.row, q, w)
-            else:
-                q = find_nonzero(sc.row, q, w)
+                if push_run(out, base - start) < 0:
+                    rc = ERR_NOMEM
+                    break
+                start = base
+                v = False
+        for i in range(nb):
+            q = B[i]
             if q >= w:
                 break
+            if q == 0:
+                # row starts in foreground
+                if not v:
+                    if push_run(out, base - start) < 0:
+                        rc = ERR_NOMEM
+                        break
+                    start = base
+                    v = True
+                continue
             if push_run(out, base + q - start) < 0:
-                return ERR_NOMEM
+                rc = ERR_NOMEM
+                break
             start = base + q
             v = not v
-    if push_run(out, total - start) < 0:
-        return ERR_NOMEM
-    return 0
+        if rc < 0:
+            break
+    if rc == 0 and push_run(out, total - start) < 0:
+        rc = ERR_NOMEM
+    free(B)
+    free(N)
+    free(U)
+    return rc
 
 
 include "_rle_poly.pxi"
@@ -802,7 +881,8 @@ cdef int transpose_scratch(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t 
             events += (pos + c - 1) // h - pos // h + 2
         pos += c
         ones = not ones
-    need[0] = 16 * events + 8 * (h + 1) + w + 8
+    # events (16 bytes each, x2 for the sort), row buckets, boundaries of a row
+    need[0] = 48 * events + 8 * (h + 1)
     return 0
 
 
