@@ -30,6 +30,11 @@ from maskcodecs.errors import (
 U32MAX = 2**32 - 1
 HAVE_PROC = os.path.exists("/proc/self/statm") and os.path.exists("/proc/self/clear_refs")
 needs_proc = pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc/self")
+# under AddressSanitizer (scripts/sanitize.sh) freed memory sits in a quarantine and every
+# call is several times slower: resident-size and timing bounds do not apply there
+SANITIZED = os.environ.get("MASKCODECS_SANITIZED", "") == "1"
+SLOWDOWN = 20.0 if SANITIZED else 1.0
+not_sanitized = pytest.mark.skipif(SANITIZED, reason="RSS is meaningless under ASan")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,7 +59,7 @@ class PeakRSS:
     def __exit__(self, *exc: object) -> None:
         with open("/proc/self/status") as f:
             hwm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
-        self.peak = hwm - self.start
+        self.peak = 0 if SANITIZED else hwm - self.start
 
 
 def counts(rle: dict) -> list[int]:
@@ -159,7 +164,7 @@ def test_bomb_area_bbox_merge_iou_are_exact_and_bounded():
         o = mc.iou([rle], [rle], [0])
         elapsed = time.perf_counter() - t0
     assert mem.peak < 32 << 20, f"peak resident growth {mem.peak} bytes"
-    assert elapsed < 2.0
+    assert elapsed < 2.0 * SLOWDOWN
     # union and intersection of a mask with itself: the same mask (tail completed to h*w)
     total = BOMB_H * BOMB_W
     assert canonical(counts(union), total) == canonical(split_runs(runs), total)
@@ -216,7 +221,7 @@ def test_huge_polygon_coordinates_raise_polygon_error_quickly(bad):
             mc.frPyObjects(poly, 100_000, 100_000)
     with pytest.raises(PolygonError):
         mc.frPyObjects(np.array([[0.0, 0.0, bad, 5.0]]), 100_000, 100_000)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 1.0 * SLOWDOWN
 
 
 def test_sizes_beyond_the_pixel_cap_are_refused_before_work():
@@ -230,7 +235,7 @@ def test_sizes_beyond_the_pixel_cap_are_refused_before_work():
         mc.frPyObjects([[1.0, 1.0, 5.0, 1.0, 5.0, 5.0]], 2**24, 2**24 + 1)
     with pytest.raises(ImageTooLargeError):
         mc.frPyObjects({"size": [2**40, 2**40], "counts": [1, 2]}, 1, 1)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 1.0 * SLOWDOWN
 
 
 @needs_proc
@@ -249,7 +254,7 @@ def test_transpose_of_a_tiny_string_claiming_a_huge_size_is_bounded():
         for y in range(h):
             want.append((y * w, y * w + 1))
         assert canonical(counts({"counts": t})) == runs_from_intervals(want, h * w)
-        assert time.perf_counter() - t0 < 2.0
+        assert time.perf_counter() - t0 < 2.0 * SLOWDOWN
         # row buckets for 2**40 rows: refused before allocating
         with pytest.raises(ImageTooLargeError):
             _rle_core.transpose_string(b"0", 2**40, 3)
@@ -328,6 +333,7 @@ def _calibrated(fn, budget: float = 0.12, lo: int = 4000, hi: int = 100_000) -> 
 
 
 @needs_proc
+@not_sanitized
 @pytest.mark.parametrize("name", sorted(LEAK_CASES))
 def test_no_leak_rss(name):
     fn = LEAK_CASES[name]
@@ -498,7 +504,7 @@ def test_big_image_rle_domain_operations():
         assert counts({"counts": t}) == split_runs(rt_ref)
         elapsed = time.perf_counter() - t0
     assert mem.peak < 256 << 20, f"peak resident growth {mem.peak} bytes: image allocated?"
-    assert elapsed < 60
+    assert elapsed < 60 * SLOWDOWN
 
 
 def canonical(c: list[int], total: int | None = None) -> list[int]:
