@@ -455,7 +455,6 @@ def test_box_reference_agrees_with_pycocotools_on_small_images():
 
 
 @needs_proc
-@pytest.mark.slow
 def test_big_image_rle_domain_operations():
     h = w = BIG
     total = h * w
