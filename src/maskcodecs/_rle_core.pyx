@@ -30,8 +30,10 @@ cdef enum:
     ERR_SIZE = -9
 
 cdef uint64_t U32MAX = 0xFFFFFFFFu
-# largest pixel count we accept: positions must fit comfortably in int64
-cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 62
+# largest pixel count we accept (16.7M x 16.7M): positions fit comfortably in int64, and
+# the uint32 counts of even an empty mask need at most 2**16 split runs (a run longer than
+# 2**32-1 is split), so a few bytes of input can never claim gigabytes of output counts
+cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 48
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,32 +559,121 @@ cdef int decode_rows(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
 cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
                         U32Buf* out, Scratch* sc) noexcept nogil:
     """Column-major runs of an h x w mask -> row-major runs of the same mask (that is, the
-    column-major runs of its transpose). The image is never materialised: one row of state."""
+    column-major runs of its transpose). The image is never materialised, nor is a row:
+    the state of the current row is the sorted list of its run boundaries (columns where
+    the value changes, w included when the row ends in foreground), updated by each row's
+    toggles (sorted by column) through a symmetric difference. Time and memory are
+    O(h + events + output), whatever w is."""
     cdef int rc
-    cdef uint64_t y, start = 0, base, q, total = h * w
+    cdef uint64_t y, start = 0, base, q, total = h * w, t, x
+    cdef Py_ssize_t k, k1, i, j, nb = 0, nu, nn, cap = 0, need
+    cdef uint64_t* B = NULL      # boundaries of the current row
+    cdef uint64_t* N = NULL      # next boundaries
+    cdef uint64_t* U = NULL      # this row's toggles as boundaries
+    cdef uint64_t* tmp
     cdef bint v = False
-    rc = row_sweep_setup(s, n, h, w, sc)
+    rc = column_events(s, n, h, w, sc)
+    if rc < 0:
+        return rc
+    rc = sort_events_by_row(sc, h)
     if rc < 0:
         return rc
     out.n = 0
+    rc = 0
     for y in range(h):
-        row_apply(sc, y, 1)
+        k = sc.bucket[y]
+        k1 = sc.bucket[y + 1]
+        if k1 > k:
+            need = nb + 2 * (k1 - k) + 1
+            if need > cap:
+                cap = need if need > 2 * cap else 2 * cap
+                tmp = <uint64_t*>realloc(B, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                B = tmp
+                tmp = <uint64_t*>realloc(N, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                N = tmp
+                tmp = <uint64_t*>realloc(U, cap * sizeof(uint64_t))
+                if tmp == NULL:
+                    rc = ERR_NOMEM
+                    break
+                U = tmp
+            # toggling column x flips the boundaries x and x+1 (equal ones cancel); the
+            # toggles come sorted by column, and two toggles of one column cancel
+            nu = 0
+            while k < k1:
+                x = sc.order[k]
+                k += 1
+                if k < k1 and sc.order[k] == x:
+                    k += 1
+                    continue
+                if nu > 0 and U[nu - 1] == x:
+                    nu -= 1
+                else:
+                    U[nu] = x
+                    nu += 1
+                U[nu] = x + 1
+                nu += 1
+            # N = B xor U (both sorted)
+            i = 0
+            j = 0
+            nn = 0
+            while i < nb or j < nu:
+                if j >= nu or (i < nb and B[i] < U[j]):
+                    N[nn] = B[i]
+                    i += 1
+                    nn += 1
+                elif i >= nb or U[j] < B[i]:
+                    N[nn] = U[j]
+                    j += 1
+                    nn += 1
+                else:
+                    i += 1
+                    j += 1
+            tmp = B
+            B = N
+            N = tmp
+            nb = nn
+        # emit the row: its value starts as background at column 0 of this row
         base = y * w
-        q = 0
-        while True:
+        if nb == 0 or B[0] != 0:
+            # row starts in background
             if v:
-                q = find_zero(sc.row, q, w)
-            else:
-                q = find_nonzero(sc.row, q, w)
+                if push_run(out, base - start) < 0:
+                    rc = ERR_NOMEM
+                    break
+                start = base
+                v = False
+        for i in range(nb):
+            q = B[i]
             if q >= w:
                 break
+            if q == 0:
+                # row starts in foreground
+                if not v:
+                    if push_run(out, base - start) < 0:
+                        rc = ERR_NOMEM
+                        break
+                    start = base
+                    v = True
+                continue
             if push_run(out, base + q - start) < 0:
-                return ERR_NOMEM
+                rc = ERR_NOMEM
+                break
             start = base + q
             v = not v
-    if push_run(out, total - start) < 0:
-        return ERR_NOMEM
-    return 0
+        if rc < 0:
+            break
+    if rc == 0 and push_run(out, total - start) < 0:
+        rc = ERR_NOMEM
+    free(B)
+    free(N)
+    free(U)
+    return rc
 
 
 include "_rle_poly.pxi"
@@ -847,6 +938,38 @@ def decode_string(const uint8_t[::1] s, uint8_t[::1] out, Py_ssize_t h, Py_ssize
         scratch_free(&sc)
 
 
+# scratch memory transpose_string may use whatever the input length (row state, row buckets,
+# events): beyond this a tiny string claiming a huge size is refused, not allocated for
+cdef uint64_t TRANSPOSE_SCRATCH_MAX = (<uint64_t>1) << 28
+
+
+cdef int transpose_scratch(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                           uint64_t* need) noexcept nogil:
+    """Validate the string for an h x w mask (h, w >= 1) and count the bytes of scratch
+    transpose_runs will allocate, before anything is allocated."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0, events = 0
+    cdef int rc
+    cdef bint ones = False
+    cdef uint64_t hw = h * w
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            return rc
+        if rc == 0:
+            break
+        if pos + c > hw:
+            return ERR_OVERRUN
+        if ones and c > 0:
+            events += (pos + c - 1) // h - pos // h + 2
+        pos += c
+        ones = not ones
+    # events (16 bytes each, x2 for the sort), row buckets, boundaries of a row
+    need[0] = 48 * events + 8 * (h + 1)
+    return 0
+
+
 def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     """Counts string of the transpose: column-major runs of an h x w mask in, row-major
     runs out (Encord rleString <-> COCO counts)."""
@@ -854,6 +977,7 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     cdef Scratch sc
     cdef int rc = 0
     cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
+    cdef uint64_t need = 0
     if h < 0 or w < 0:
         raise MaskShapeError("negative size")
     if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
@@ -869,9 +993,13 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
                 if rc == 0:
                     rc = push_run(&buf, 0)
             else:
-                rc = transpose_runs(sp, s.shape[0], h, w, &buf, &sc)
+                rc = transpose_scratch(sp, s.shape[0], h, w, &need)
+                if rc == 0 and need > TRANSPOSE_SCRATCH_MAX and need > 64 * <uint64_t>s.shape[0]:
+                    rc = ERR_TOOBIG
+                if rc == 0:
+                    rc = transpose_runs(sp, s.shape[0], h, w, &buf, &sc)
         if rc < 0:
-            _raise(rc)
+            _raise(rc, f"transpose of {h} x {w}" if rc == ERR_TOOBIG else "")
         return counts_to_bytes(buf.data, buf.n)
     finally:
         free(buf.data)

@@ -631,6 +631,10 @@ def merge_strings(list rles, bint intersect):
                     acc = res
                     res = tmp
                     i += 1
+                    if i < n:
+                        # the sweep drops a background tail after a trailing empty run;
+                        # complete it, else the next sweep would never end
+                        rc = complete_counts(&acc, 0, h * w)
         if rc < 0:
             _raise(rc, f"merge: RLE {i if n > 1 else 0}")
         return h, w, counts_to_bytes(acc.data, acc.n)

@@ -29,6 +29,7 @@ from maskcodecs import _rle_core as _core
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountRangeError,
+    ImageTooLargeError,
     InvalidRLEError,
     MaskCodecError,
     MaskDtypeError,
@@ -120,11 +121,14 @@ def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
             return np.zeros((0, 0, 0), dtype=np.uint8, order="F")
         _check_rle(rleObjs[0])
         h, w = _size(rleObjs[0])
+        # validate every string before allocating n*h*w bytes for it
+        _core.areas(rleObjs, np.empty(n, dtype=np.uint64))
         out = np.empty((h, w, n), dtype=np.uint8, order="F")
         _core.decode_into(rleObjs, out.reshape(-1, order="F"), h, w, False)
         return out
     _check_rle(rleObjs)
     h, w = _size(rleObjs)
+    _core.areas([rleObjs], np.empty(1, dtype=np.uint64))  # validate before allocating
     out = np.empty((h, w, 1), dtype=np.uint8, order="F")
     _core.decode_into([rleObjs], out.reshape(-1, order="F"), h, w, False)
     return out[:, :, 0]
@@ -138,6 +142,8 @@ def _size(rle: Any) -> tuple[int, int]:
         raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
     if h < 0 or w < 0:
         raise MaskShapeError(f"RLE size must be non-negative, got {size!r}")
+    if h * w >= 1 << 48:  # the kernel's MAX_PIXELS
+        raise ImageTooLargeError(f"RLE size {size!r} has too many pixels")
     return h, w
 
 

@@ -1,0 +1,76 @@
+"""Write the seed corpus fuzz/corpus/<harness>/ (deterministic; run again to refresh)."""
+from __future__ import annotations
+
+import hashlib
+import random
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from maskcodecs import mask as mc
+
+HERE = Path(__file__).resolve().parent
+
+
+def _enc(h: int, w: int, rng: random.Random) -> bytes:
+    m = np.zeros((h, w), dtype=np.uint8, order="F")
+    for _ in range(rng.randint(0, 4)):
+        y, x = rng.randrange(max(h, 1)), rng.randrange(max(w, 1))
+        m[y:y + rng.randint(1, 6), x:x + rng.randint(1, 6)] = 1
+    return mc.encode(m)["counts"] if h and w else b"0"
+
+
+def _runs(rng: random.Random, n: int) -> bytes:
+    return bytes([rng.randint(0, 1)] + [rng.randint(0, 23) for _ in range(n)])
+
+
+def seeds() -> dict[str, list[bytes]]:
+    rng = random.Random(20261122)
+    out: dict[str, list[bytes]] = {k: [] for k in
+                                   ("counts_string", "transpose", "merge", "iou", "frpyobjects",
+                                    "encord", "labelbox", "coco_json")}
+    sizes = [(4, 3), (1, 1), (0, 5), (7, 0), (13, 17), (39, 2), (2, 39), (25, 25)]
+    for h, w in sizes:
+        s = _enc(h, w, rng)
+        out["counts_string"] += [bytes([h, w, 0]) + s, bytes([h, w, 1]) + s]
+        out["transpose"].append(bytes([h, w]) + s)
+    out["counts_string"] += [bytes([4, 3, 0]) + b"521O2", bytes([4, 3, 0]) + b"52",
+                             bytes([4, 3, 0]) + b"5o", bytes([250, 0x10, 0x27, 4, 0]) + b"0",
+                             bytes([255, 0, 0, 1, 0, 255, 0, 0, 1, 0, 0]) + b"OOOOO1"]
+    for h, w in [(5, 4), (13, 11), (23, 1), (1, 23)]:
+        for inter in (0, 1):
+            body = b"".join(bytes([rng.randrange(170)]) + _runs(rng, 40) for _ in range(3))
+            out["merge"].append(bytes([h, w, inter, 2]) + body)
+            iou_body = b"".join(bytes([rng.randrange(170)]) + _runs(rng, 30) for _ in range(4))
+            out["iou"].append(bytes([0, 2, 2, inter, 1 - inter, h, w]) + iou_body)
+    for _ in range(4):
+        coords = b"".join(bytes([rng.randrange(180)]) + struct.pack("<H", rng.randrange(1 << 13))
+                          for _ in range(16))
+        out["iou"].append(bytes([1, 2, 3, 0, 1, 0]) + coords)
+    for kind in range(8):
+        coords = b"".join(bytes([rng.randrange(180)]) + struct.pack("<H", rng.randrange(1 << 13))
+                          for _ in range(14))
+        out["frpyobjects"].append(bytes([20, 30, kind, 2, 8]) + coords)
+    out["frpyobjects"].append(bytes([20, 30, 0, 0, 6, 241, 0, 0, 0, 0, 0]))  # nan vertex
+    out["frpyobjects"].append(bytes([20, 30, 4, 5, 3, 4, 5, 6, 7]))
+    out["encord"] += [b'{"rleString": "521O2", "top": 0, "left": 0, "width": 3, "height": 4}',
+                      b'{"bitmask": {"rleString": "52", "width": 2, "height": 2}}']
+    out["labelbox"] += [bytes([4, 3, 2]) + bytes(range(36))]
+    out["coco_json"] += [b'{"segmentation": [[1, 1, 5, 1, 5, 5]], "iscrowd": 0}',
+                         b'{"segmentation": {"size": [4, 3], "counts": "521O2"}, "iscrowd": 1}',
+                         b'{"segmentation": {"size": [4, 3], "counts": [5, 2, 1, 2]}}']
+    return out
+
+
+def main() -> None:
+    for name, items in seeds().items():
+        d = HERE / "corpus" / name
+        d.mkdir(parents=True, exist_ok=True)
+        for data in items:
+            (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+        print(f"{name}: {len(items)} seeds")
+
+
+if __name__ == "__main__":
+    main()

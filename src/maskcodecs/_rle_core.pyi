@@ -1,0 +1,92 @@
+"""Type stub of the private extension maskcodecs._rle_core (the RLE kernel).
+
+Covers the def functions of _rle_core.pyx, _rle_scan.pxi and _rle_poly.pxi. Buffers are
+typed memoryviews in the extension: any object exporting a buffer of the stated item type
+(numpy arrays, bytes, bytearray, memoryview) is accepted. Lists of RLEs are typed
+``list[Any]``: any mapping with 'size' [h, w] and 'counts' (bytes or str) is read.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from maskcodecs._types import RLE
+
+# uint8 buffers: bytes-like or uint8 arrays
+_U8 = bytes | bytearray | memoryview | npt.NDArray[np.uint8]
+
+def string_from_counts(counts: npt.NDArray[np.uint32] | memoryview, /) -> bytes:
+    """Compressed counts string of a C-contiguous uint32 count vector."""
+
+def counts_from_string(s: _U8, /) -> bytes:
+    """Counts of a compressed string as native-endian uint32 bytes.
+
+    Raises CountsStringError for a malformed string."""
+
+def encode_masks(m: npt.NDArray[np.uint8], /) -> list[RLE]:
+    """Encode every mask m[:, :, k] (any strides; nonzero is foreground)."""
+
+def encode_one(m: npt.NDArray[np.uint8], /) -> bytes:
+    """Compressed counts string of one 2-D mask (any strides, column-major runs)."""
+
+def decode_into(
+    rles: list[Any],
+    out: npt.NDArray[np.uint8],
+    h: int,
+    w: int,
+    c_order: bool,
+    start: int = 0,
+    stop: int = -1,
+    one: int = 1,
+    /,
+) -> None:
+    """Decode rles[start:stop] into the flat buffer `out` (mask k at k*h*w)."""
+
+def decode_string(
+    s: _U8, out: npt.NDArray[np.uint8], h: int, w: int, c_order: bool, one: int = 1, /
+) -> None:
+    """Decode one counts string of an h x w mask into `out` (h*w bytes)."""
+
+def transpose_string(s: _U8, h: int, w: int, /) -> bytes:
+    """Counts string of the transpose (column-major runs <-> row-major runs).
+
+    Raises InvalidRLEError for an invalid string and ImageTooLargeError when a tiny
+    string claims a size whose scratch memory would be unreasonable."""
+
+def areas(rles: list[Any], out: npt.NDArray[np.uint64], /) -> None:
+    """Foreground pixel count of each RLE into `out`."""
+
+def bboxes(rles: list[Any], out: npt.NDArray[np.float64], /) -> None:
+    """Tight [x, y, w, h] box of each RLE into out[k] (shape (n, 4), C-contiguous)."""
+
+def polygons_to_strings(
+    xy: npt.NDArray[np.float64], offsets: npt.NDArray[np.int64], h: int, w: int, /
+) -> list[bytes]:
+    """Counts strings of polygons; polygon i is xy[offsets[i]:offsets[i+1]]."""
+
+def boxes_to_strings(bb: npt.NDArray[np.float64], h: int, w: int, /) -> list[bytes]:
+    """Counts strings of [x, y, w, h] boxes (shape (n, 4), any strides)."""
+
+def merge_strings(rles: list[Any], intersect: bool, /) -> tuple[int, int, bytes]:
+    """Union or intersection of RLEs of one size: (h, w, counts)."""
+
+def box_iou_matrix(
+    dt: npt.NDArray[np.float64],
+    gt: npt.NDArray[np.float64],
+    crowd: npt.NDArray[np.uint8],
+    out: npt.NDArray[np.float64],
+    /,
+) -> None:
+    """out[d, g] = box IoU of dt[d] and gt[g]; `out` is Fortran-ordered (m, n)."""
+
+class _IouPlan:
+    """Both sides of an RLE iou, parsed once."""
+
+    def run(self, out: npt.NDArray[np.float64], g0: int, g1: int, /) -> None:
+        """Fill the columns g0:g1 of the Fortran-ordered (m, n) `out`."""
+
+def iou_plan(dt: list[Any], gt: list[Any], crowd: bytes, /) -> _IouPlan:
+    """Parse dt and gt for iou; len(crowd) == len(gt)."""
+
