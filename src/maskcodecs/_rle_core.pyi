@@ -1,6 +1,7 @@
 """Type stub of the private extension maskcodecs._rle_core (the RLE kernel).
 
-Covers the def functions of _rle_core.pyx, _rle_scan.pxi and _rle_poly.pxi. Buffers are
+Covers the def functions of _rle_core.pyx and of every included part (_rle_scan, _rle_poly,
+_colour, _labelmap, _contours). Buffers are
 typed memoryviews in the extension: any object exporting a buffer of the stated item type
 (numpy arrays, bytes, bytearray, memoryview) is accepted. Lists of RLEs are typed
 ``list[Any]``: any mapping with 'size' [h, w] and 'counts' (bytes or str) is read.
@@ -90,3 +91,53 @@ class _IouPlan:
 def iou_plan(dt: list[Any], gt: list[Any], crowd: bytes, /) -> _IouPlan:
     """Parse dt and gt for iou; len(crowd) == len(gt)."""
 
+
+def polygons_to_rles(polys: list[Any], h: int, w: int, /) -> list[RLE]:
+    """RLE dicts of flat polygons (pycocotools frPoly), bit-exact."""
+
+# _labelmap.pxi: label and colour maps -> one RLE per value, in one pass
+_MapRuns = tuple[bytes, list[bytes], bytes, bytes]
+
+def label_map_runs(
+    labels: npt.NDArray[Any],
+    lut: npt.NDArray[np.int64] | None = ...,
+    background: int = ...,
+    skip_background: bool = ...,
+) -> _MapRuns:
+    """(values int64, counts strings, areas uint64, boxes uint64 [x0, y0, x1, y1]) as bytes."""
+
+def colour_map_runs(
+    image: npt.NDArray[np.uint8], background: int = ..., skip_background: bool = ...
+) -> _MapRuns:
+    """As label_map_runs for the ids R + 256*G + 65536*B of an (h, w, >=3) image."""
+
+# _colour.pxi: Labelbox colour composites and OpenCV-compatible polygon fill
+def colour_split(
+    img: npt.NDArray[np.uint8], keys: npt.NDArray[np.uint32], masks: npt.NDArray[np.uint8],
+    want_rles: bool, /,
+) -> tuple[list[bytes | None] | None, bytes, bytes]:
+    """One pass: masks (or counts strings) of the requested colour keys, and every colour seen."""
+
+def fill_polygons(
+    canvas: npt.NDArray[np.uint8], xy: npt.NDArray[np.int32], offsets: npt.NDArray[np.int64],
+    color: npt.NDArray[np.uint8], /,
+) -> None:
+    """Fill int32 contours into `canvas` (h, w, c) like cv2.fillPoly (LINE_8, shift 0)."""
+
+def paint_rles(
+    canvas: npt.NDArray[np.uint8], rles: list[Any], colors: npt.NDArray[np.uint8], /
+) -> None:
+    """Paint the foreground runs of each RLE with its colour (later ones on top)."""
+
+# _contours.pxi: border following (Suzuki-Abe, OpenCV-compatible)
+_Contours = tuple[bytearray, bytearray, bytearray, bytearray, bytearray]
+
+def trace_contours(
+    m: npt.NDArray[np.uint8], external: bool, every: bool, connectivity: int, /
+) -> _Contours:
+    """(points int32 x,y; starts int64; parents; holes; areas) of a 2-D mask, any strides."""
+
+def trace_rle_contours(
+    s: _U8, h: int, w: int, external: bool, every: bool, connectivity: int, /
+) -> _Contours:
+    """As trace_contours, straight from a COCO counts string (no decoded mask)."""
