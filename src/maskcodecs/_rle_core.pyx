@@ -214,18 +214,6 @@ include "_rle_scan.pxi"
 # streaming area and bounding box straight from the string
 # ---------------------------------------------------------------------------------------------
 
-cdef int counts_area(const uint32_t* cn, Py_ssize_t m, uint64_t hw, uint64_t* area) noexcept nogil:
-    cdef uint64_t pos = 0, a = 0
-    cdef Py_ssize_t i
-    for i in range(m):
-        pos += cn[i]
-        a += cn[i] * <uint64_t>(i & 1)
-    if pos > hw:
-        return ERR_OVERRUN
-    area[0] = a
-    return 0
-
-
 cdef struct BoxAcc:
     # running tight box of foreground runs (pycocotools rleToBbox, 64-bit positions)
     uint64_t h
@@ -286,11 +274,11 @@ cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
     cdef BoxAcc acc
     box_init(&acc, h, w)
     for i in range(m):
+        if pos + cn[i] > h * w:
+            return ERR_OVERRUN
         if (i & 1) and cn[i] > 0:
             box_add(&acc, pos, cn[i])
         pos += cn[i]
-    if pos > h * w:
-        return ERR_OVERRUN
     box_out(&acc, bb)
     return 0
 
@@ -310,11 +298,11 @@ cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area
         if rc == 0:
             break
         pos += c
+        if pos > hw:
+            return ERR_OVERRUN
         if ones:
             a += c
         ones = not ones
-    if pos > hw:
-        return ERR_OVERRUN
     area[0] = a
     return 0
 
@@ -335,12 +323,12 @@ cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, dou
             return rc
         if rc == 0:
             break
+        if pos + c > h * w:
+            return ERR_OVERRUN  # before box_add: h == 0 must not reach a division
         if ones and c > 0:
             box_add(&acc, pos, c)
         pos += c
         ones = not ones
-    if pos > h * w:
-        return ERR_OVERRUN
     box_out(&acc, bb)
     return 0
 
@@ -354,19 +342,29 @@ cdef int decode_linear(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t to
     """Write the runs of `s` into `out[0:total]` in stream order; the tail beyond the
     counts is zero-filled. The whole string is validated before anything is written."""
     cdef U32Buf buf
-    cdef Py_ssize_t m, i
+    cdef Reader r
+    cdef Py_ssize_t m = 0, i
     cdef uint64_t c, pos = 0
     cdef uint8_t v = 0
+    cdef int rc
     memset(&buf, 0, sizeof(U32Buf))
-    m = parse_counts(s, n, &buf)
-    if m < 0:
-        free(buf.data)
-        return <int>m
-    for i in range(m):
-        pos += buf.data[i]
-    if pos > total:
-        free(buf.data)
-        return ERR_OVERRUN
+    if u32_reserve(&buf, n + 1) < 0:
+        return ERR_NOMEM
+    # validate in string order (the first problem is the one reported), keeping the counts
+    reader_init(&r, s, n)
+    while True:
+        rc = read_count(&r, &c)
+        if rc < 0:
+            free(buf.data)
+            return rc
+        if rc == 0:
+            break
+        pos += c
+        if pos > total:
+            free(buf.data)
+            return ERR_OVERRUN
+        buf.data[m] = <uint32_t>c
+        m += 1
     pos = 0
     for i in range(m):
         c = buf.data[i]
