@@ -283,3 +283,14 @@ def test_encode_run_longer_than_uint32_is_split():
     m = np.broadcast_to(row, (65537, 65536))
     r = M.encode(m)
     assert rle.counts(r).tolist() == [2**32 - 1, 0, 65537 * 65536 - (2**32 - 1)]
+
+
+@pytest.mark.parametrize("size", [[0, 5], [5, 0], [0, 0]])
+def test_empty_image_with_foreground_counts_is_an_error_not_a_crash(size):
+    # a division by h in the box code must never be reached for h == 0 (found by fuzzing)
+    r = {"size": size, "counts": b"01"}
+    for fn in (M.area, M.toBbox, M.decode):
+        with pytest.raises(E.InvalidRLEError):
+            fn(r)
+    with pytest.raises(E.InvalidRLEError):
+        M.iou([r], [r], [0])

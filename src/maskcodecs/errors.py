@@ -59,7 +59,7 @@ class MaskShapeError(MaskCodecError, ValueError):
 
 
 class ImageTooLargeError(MaskCodecError, ValueError):
-    """A size whose pixel count cannot be represented (h*w >= 2**63) or a resource bomb."""
+    """A size over 2**48 pixels, or work or scratch memory out of proportion to the input."""
 
 
 class FormatError(MaskCodecError, ValueError):
