@@ -141,3 +141,6 @@ def trace_rle_contours(
     s: _U8, h: int, w: int, external: bool, every: bool, connectivity: int, /
 ) -> _Contours:
     """As trace_contours, straight from a COCO counts string (no decoded mask)."""
+
+def area_one(rle: Any, /) -> int:
+    """Foreground pixel count of one RLE dict."""

@@ -162,12 +162,8 @@ def area(rleObjs: RLE | list[RLE]) -> Any:
         if out.size and int(out.max()) > 0xFFFFFFFF:
             return out
         return out.astype(np.uint32)
-    _check_rle(rleObjs)
-    out = np.empty(1, dtype=np.uint64)
-    _core.areas([rleObjs], out)
-    if int(out[0]) > 0xFFFFFFFF:
-        return out[0]
-    return np.uint32(out[0])
+    a = _core.area_one(rleObjs)
+    return np.uint32(a) if a <= 0xFFFFFFFF else np.uint64(a)
 
 
 def toBbox(rleObjs: RLE | list[RLE]) -> np.ndarray:
