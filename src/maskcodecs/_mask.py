@@ -5,11 +5,10 @@ Unlike pycocotools, ``frPoly``/``frBbox``/``frUncompressedRLE`` return lists of 
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from maskcodecs import rle as _rle
+from maskcodecs._types import RLE
 from maskcodecs.mask import (
     area,
     decode,
@@ -34,7 +33,7 @@ class RLEs:
         return len(self._items)
 
 
-def _frString(rleObjs: list[dict[str, Any]]) -> RLEs:
+def _frString(rleObjs: list[RLE]) -> RLEs:
     """Parse compressed RLE dicts into an :class:`RLEs` (pycocotools ``_mask._frString``)."""
     items = []
     for r in rleObjs:
@@ -43,7 +42,7 @@ def _frString(rleObjs: list[dict[str, Any]]) -> RLEs:
     return RLEs(items)
 
 
-def _toString(Rs: RLEs) -> list[dict[str, Any]]:
+def _toString(Rs: RLEs) -> list[RLE]:
     """Compressed RLE dicts of an :class:`RLEs` (pycocotools ``_mask._toString``)."""
     return [_rle.from_counts(c, size=[h, w]) for h, w, c in Rs._items]
 

@@ -98,6 +98,9 @@ def polygons_to_rles(polys: list[Any], h: int, w: int, /) -> list[RLE]:
 # _labelmap.pxi: label and colour maps -> one RLE per value, in one pass
 _MapRuns = tuple[bytes, list[bytes], bytes, bytes]
 
+def _check_map_size(h: int, w: int, /) -> None:
+    """Raise ImageTooLargeError when h*w reaches the kernel's pixel limit."""
+
 def label_map_runs(
     labels: npt.NDArray[Any],
     lut: npt.NDArray[np.int64] | None = ...,
@@ -115,8 +118,9 @@ def colour_map_runs(
 def colour_split(
     img: npt.NDArray[np.uint8], keys: npt.NDArray[np.uint32], masks: npt.NDArray[np.uint8],
     want_rles: bool, /,
-) -> tuple[list[bytes | None] | None, bytes, bytes]:
-    """One pass: masks (or counts strings) of the requested colour keys, and every colour seen."""
+) -> tuple[list[bytes] | None, bytes, bytes]:
+    """One pass: masks of the requested colour keys into `masks`, their counts strings (None
+    unless want_rles), and every colour seen (keys uint32, counts uint64) as bytes."""
 
 def fill_polygons(
     canvas: npt.NDArray[np.uint8], xy: npt.NDArray[np.int32], offsets: npt.NDArray[np.int64],

@@ -462,8 +462,10 @@ def _polygons(rle: RLE, options: Mapping[str, Any]) -> list[list[float]]:
             "polygon output needs maskcodecs.polygons, which this build does not have; "
             "use the default RLE segmentation") from e
     h, w = rle["size"]
+    counts = rle["counts"]
     m = np.empty(h * w, dtype=np.uint8)
-    _core.decode_string(rle["counts"], m, h, w, True)
+    _core.decode_string(counts.encode("ascii") if isinstance(counts, str) else counts, m, h, w,
+                        True)
     polys = mask_to_polygons(m.reshape(h, w).view(np.bool_), **options)
     return [np.asarray(p, dtype=np.float64).reshape(-1).tolist() for p in polys]
 

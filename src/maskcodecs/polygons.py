@@ -295,8 +295,8 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     h, w = _size(rle)
     counts = rle["counts"]
     if isinstance(counts, list):
-        counts = frUncompressedRLE([rle])[0]["counts"]
-    elif isinstance(counts, str):
+        counts = frUncompressedRLE([{"size": rle["size"], "counts": counts}])[0]["counts"]
+    if isinstance(counts, str):
         try:
             counts = counts.encode("ascii")
         except UnicodeEncodeError:

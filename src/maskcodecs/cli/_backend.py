@@ -15,15 +15,16 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs import rle as _rle
+from maskcodecs._types import RLE
 from maskcodecs.errors import FormatError, InvalidRLEError, MaskCodecError
 
 __all__ = [
     "label_map_to_rles", "rgb_to_ids", "ids_to_rgb", "split_colours",
     "rle_to_polygons", "encord_string_to_coco", "coco_to_encord_string",
-    "segmentation_to_rle", "decode_rle", "rle_area_bbox",
+    "segmentation_to_rle", "decode_rle", "rle_area_bbox", "counts_text",
 ]
 
-def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str, Any]]:
+def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, RLE]:
     """Return ``{value: rle}`` for every value of a 2-D label map except ``background``.
 
     Parameters
@@ -53,7 +54,7 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, dict[str
     return {int(s.value): s.rle for s in segments_from_label_map(a, background=background)}
 
 
-def rle_area_bbox(rles: list[dict[str, Any]], /) -> tuple[list[int], list[list[float]]]:
+def rle_area_bbox(rles: list[RLE], /) -> tuple[list[int], list[list[float]]]:
     """Return pixel areas and [x, y, w, h] boxes (pycocotools semantics) of compressed RLEs."""
     if not rles:
         return [], []
@@ -81,7 +82,7 @@ def ids_to_rgb(ids: np.ndarray, /) -> np.ndarray:
 
 
 def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
-                  ) -> list[dict[str, Any] | None]:
+                  ) -> list[RLE | None]:
     """RLE of the pixels exactly equal (R, G and B) to each colour; None where absent.
 
     Uses the one-pass exact colour split of :func:`maskcodecs.labelbox.split`.
@@ -89,7 +90,7 @@ def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
     from maskcodecs.labelbox import split
 
     res = split(img, colours, output="rle", background=None)
-    return [r if int(n) else None for r, n in zip(res.rles, res.areas)]
+    return [r if int(n) else None for r, n in zip(res.rles or [], res.areas)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +116,12 @@ def rle_to_polygons(mask: np.ndarray, /, *, min_area: float = 0.0) -> list[list[
 # COCO segmentations and the Encord string
 # ---------------------------------------------------------------------------------------------
 
+def counts_text(rle: RLE, /) -> str:
+    """The counts of a compressed RLE as a str (JSON-ready)."""
+    c = rle["counts"]
+    return c.decode("ascii") if isinstance(c, bytes) else c
+
+
 def _as_bytes(counts: Any) -> bytes:
     if isinstance(counts, bytes):
         return counts
@@ -126,7 +133,7 @@ def _as_bytes(counts: Any) -> bytes:
     raise FormatError(f"counts must be a string, got {type(counts).__name__}")
 
 
-def encord_string_to_coco(s: Any, h: int, w: int, /) -> dict[str, Any]:
+def encord_string_to_coco(s: Any, h: int, w: int, /) -> RLE:
     """COCO RLE of an Encord ``rleString`` (row-major runs) for an h x w mask.
 
     Counts that sum to less than h*w leave the tail empty (as Encord does); more is an error.
@@ -154,13 +161,13 @@ def encord_string_to_coco(s: Any, h: int, w: int, /) -> dict[str, Any]:
     return {"size": [h, w], "counts": _core.transpose_string(b, w, h)}
 
 
-def coco_to_encord_string(rle: dict[str, Any], /) -> str:
+def coco_to_encord_string(rle: RLE, /) -> str:
     """Encord ``rleString`` (row-major runs) of a compressed COCO RLE."""
     h, w = (int(v) for v in rle["size"])
     return _core.transpose_string(_as_bytes(rle["counts"]), h, w).decode("ascii")
 
 
-def segmentation_to_rle(seg: Any, h: int, w: int, /) -> dict[str, Any]:
+def segmentation_to_rle(seg: Any, h: int, w: int, /) -> RLE:
     """Compressed RLE of any COCO segmentation (polygons, RLE list, RLE string)."""
     if isinstance(seg, list):
         if not seg:
@@ -175,7 +182,7 @@ def segmentation_to_rle(seg: Any, h: int, w: int, /) -> dict[str, Any]:
     raise FormatError(f"unknown segmentation of type {type(seg).__name__}")
 
 
-def decode_rle(rle: dict[str, Any], /) -> np.ndarray:
+def decode_rle(rle: RLE, /) -> np.ndarray:
     """C-ordered uint8 (h, w) mask of a compressed RLE."""
     try:
         return _rle.decode(rle, order="C")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -94,11 +95,13 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
             except (KeyError, TypeError, ValueError):
                 report(f"row {ri} data unit {dh}", "no width/height")
                 continue
+            frames: Sequence[tuple[int | None, dict[str, Any]]]
             if "objects" in labels or not labels:
-                frames: list[tuple[int | None, dict[str, Any]]] = [(None, labels)]
+                frames = [(None, labels)]
             else:
-                frames = sorted(((int(k), v) for k, v in labels.items()
-                                 if str(k).lstrip("-").isdigit()), key=lambda kv: kv[0])
+                numbered = sorted(((int(k), v) for k, v in labels.items()
+                                   if str(k).lstrip("-").isdigit()), key=lambda kv: kv[0])
+                frames = numbered
             title = str(du.get("data_title") or row.get("data_title") or dh)
             for frame, flab in frames:
                 image_id = len(images) + 1
@@ -130,7 +133,7 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
                             continue
                         (area,), (box,) = be.rle_area_bbox([r])
                         ann = {**base, "segmentation": {"size": [h, w],
-                               "counts": r["counts"].decode("ascii")},
+                               "counts": be.counts_text(r)},
                                "area": area, "bbox": box, "iscrowd": 0}
                     elif shape == "polygon" and "polygon" in obj:
                         try:
@@ -142,8 +145,8 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
                         if len(flat) < 6:
                             report(where, f"polygon with {len(pts)} points")
                             continue
-                        area, box = _poly_ann([flat])
-                        ann = {**base, "segmentation": [flat], "area": area, "bbox": box,
+                        poly_area, box = _poly_ann([flat])
+                        ann = {**base, "segmentation": [flat], "area": poly_area, "bbox": box,
                                "iscrowd": 0}
                     elif shape == "bounding_box" and "boundingBox" in obj:
                         bb = obj["boundingBox"]

@@ -112,7 +112,7 @@ def check_annotation(a: dict[str, Any], im: dict[str, Any] | None) -> list[tuple
         H, W = int(im["height"]), int(im["width"])
     except (KeyError, TypeError, ValueError):
         return [("error", f"image {im.get('id')} has no valid height/width")]
-    seg = a.get("segmentation")
+    seg: Any = a.get("segmentation")  # any JSON value; _seg_kind says which
     kind = _seg_kind(seg)
     rle = None
     if kind in ("rle", "rle_list"):
@@ -127,7 +127,7 @@ def check_annotation(a: dict[str, Any], im: dict[str, Any] | None) -> list[tuple
             c = seg["counts"]
             try:
                 b = c.encode("ascii") if isinstance(c, str) else c
-                cnt = np.frombuffer(_core.counts_from_string(b), dtype=np.uint32) if b \
+                cnt: np.ndarray = np.frombuffer(_core.counts_from_string(b), dtype=np.uint32) if b \
                     else np.zeros(0, np.uint32)
             except (UnicodeEncodeError, ValueError, MaskCodecError) as e:
                 return out + [("error", f"compressed counts do not parse: {e}")]

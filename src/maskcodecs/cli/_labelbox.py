@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -151,7 +152,7 @@ def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
     """Masks of one data row: {"height", "width", "anns": [(name, rle or None)]}."""
     cache: dict[Any, np.ndarray] = {}
     shape = None
-    results: list[dict[str, Any] | None] = [None] * len(task["instances"])
+    results: list[RLE | None] = [None] * len(task["instances"])
     groups: dict[Any, list[int]] = {}
     for k, inst in enumerate(task["instances"]):
         src = ("url", inst["url"]) if "url" in inst else ("bytes", inst["bytes"])
@@ -190,14 +191,14 @@ def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
     present = [r for r in results if r is not None]
     areas, boxes = be.rle_area_bbox(present)
     it = iter(zip(present, areas, boxes))
-    anns = []
+    anns: list[tuple[Any, Any, dict[str, Any] | None]] = []
     for inst, r in zip(task["instances"], results):
         if r is None:
             anns.append((inst["name"], inst["colour"], None))
             continue
         rr, area, box = next(it)
         anns.append((inst["name"], inst["colour"],
-                     {"segmentation": {"size": [h, w], "counts": rr["counts"].decode("ascii")},
+                     {"segmentation": {"size": [h, w], "counts": be.counts_text(rr)},
                       "area": area, "bbox": box, "iscrowd": 0}))
     return {"height": h, "width": w, "anns": anns}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -170,7 +171,7 @@ def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
 
 
 def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
-                 ) -> tuple[str, np.ndarray, dict[int, dict[str, Any]]]:
+                 ) -> tuple[str, np.ndarray, dict[int, RLE]]:
     """Resolve the kind and return (kind, label array, {value: rle})."""
     if kind == "auto":
         if is_jpeg:
@@ -232,7 +233,7 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
     areas, boxes = be.rle_area_bbox(kept)
     anns = []
     for v, (cid, crowd), r, area, box in zip(values, cats, kept, areas, boxes):
-        seg: Any = {"size": [h, w], "counts": r["counts"].decode("ascii")}
+        seg: Any = {"size": [h, w], "counts": be.counts_text(r)}
         auto_crowd = 0
         if cfg.fmt == "polygon":
             polys = be.rle_to_polygons(np.ascontiguousarray(labels == v).view(np.uint8))
@@ -376,8 +377,8 @@ def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, 
         write_png(cfg.outdir / name, canvas)
     else:
         ids = np.zeros((h, w), dtype=np.uint32)
-        aids = [a.get("id") for a in anns]
-        if not all(isinstance(v, int) and 0 < v < 2**24 for v in aids) or len(set(aids)) < len(
+        aids = [v for v in (a.get("id") for a in anns) if isinstance(v, int) and 0 < v < 2**24]
+        if len(aids) < len(anns) or len(set(aids)) < len(
                 aids):  # ids unusable as colours: number the instances 1..n instead
             aids = list(range(1, len(anns) + 1))
         for aid, m in zip(aids, masks):

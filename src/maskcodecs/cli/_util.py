@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -13,14 +14,18 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Callable
 
+# Optional extras, imported by name so that type checking does not depend on whether they (or
+# their stubs) are installed; both are used through Any.
+_orjson: Any
+_tqdm: Any
 try:  # optional speed-up
-    import orjson as _orjson
+    _orjson = importlib.import_module("orjson")
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
 try:  # optional nicer progress bar
-    from tqdm import tqdm as _tqdm
-except ImportError:  # pragma: no cover - depends on the environment
+    _tqdm = importlib.import_module("tqdm").tqdm
+except (ImportError, AttributeError):  # pragma: no cover - depends on the environment
     _tqdm = None
 
 
@@ -213,7 +218,7 @@ class Progress:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.total, self.desc, self.n = total, desc, 0
         self.t0 = self._last = time.perf_counter()
-        self._bar = None
+        self._bar: Any = None
         if self.enabled and _tqdm is not None:
             self._bar = _tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
 
