@@ -149,3 +149,21 @@ def test_counts_helpers_round_trip():
         rle.from_counts([5, 9], size=[3, 4])
     with pytest.raises(OverflowError):
         rle.from_counts([-1], size=[3, 4])
+
+
+def _child_decode(rles):
+    return rle.decode_batch(rles, threads=2).sum()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_thread_pool_survives_fork():
+    import multiprocessing
+
+    rng = np.random.default_rng(9)
+    stack = (rng.random((6, 20, 30)) < 0.4).astype(np.uint8)
+    rles = rle.encode_batch(stack, threads=2)  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        got = pool.map(_child_decode, [rles, rles], chunksize=1)
+    assert got == [int(stack.sum())] * 2

@@ -26,6 +26,7 @@ from typing import Any, overload
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountRangeError,
@@ -232,7 +233,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any, *, threads: int | None = None) -> Any:
     Parameters
     ----------
     threads : int, optional
-        Worker threads for RLE pairs (keyword-only extension; default 1).
+        Worker threads for RLE pairs (keyword-only extension; default 1, 0: all cores).
     """
     crowd = np.array(pyiscrowd, dtype=np.uint8).reshape(-1)
     kd, d = _iou_kind(dt)
@@ -249,16 +250,11 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any, *, threads: int | None = None) -> Any:
         _core.box_iou_matrix(d, g, np.ascontiguousarray(crowd), out)
         return out
     plan = _core.iou_plan(d, g, crowd.tobytes())
-    nthreads = 1 if threads is None else max(1, int(threads))
-    if nthreads == 1 or n < 2:
+    nthreads = resolve_threads(threads, n)
+    if nthreads == 1:
         plan.run(out, 0, n)
         return out
-    from concurrent.futures import ThreadPoolExecutor
-
-    bounds = np.linspace(0, n, min(nthreads, n) + 1).astype(int)
-    with ThreadPoolExecutor(len(bounds) - 1) as ex:
-        list(ex.map(lambda k: plan.run(out, int(bounds[k]), int(bounds[k + 1])),
-                    range(len(bounds) - 1)))
+    run_parts(lambda a, b: plan.run(out, a, b), n, nthreads)
     return out
 
 

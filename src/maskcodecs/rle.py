@@ -20,12 +20,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
 from maskcodecs.errors import MaskShapeError, SizeMismatchError
 from maskcodecs.mask import _as_mask_bytes, _counts_to_u32, _size, area, merge, toBbox
@@ -38,28 +38,8 @@ __all__ = [
 Order = Literal["C", "F"]
 
 
-def _threads(threads: int | None, n: int) -> int:
-    if threads is None:
-        return 1
-    t = int(threads)
-    if t <= 0:
-        import os
-
-        t = os.cpu_count() or 1
-    return max(1, min(t, n))
-
-
-def _split(n: int, parts: int) -> list[tuple[int, int]]:
-    bounds = np.linspace(0, n, parts + 1).astype(int)
-    return [(int(bounds[i]), int(bounds[i + 1])) for i in range(parts) if bounds[i] < bounds[i + 1]]
-
-
-def _run_parts(fn: Callable[[int, int], Any], n: int, threads: int) -> list[Any]:
-    parts = _split(n, threads)
-    if len(parts) <= 1:
-        return [fn(a, b) for a, b in parts]
-    with ThreadPoolExecutor(len(parts)) as ex:
-        return list(ex.map(lambda ab: fn(*ab), parts))
+_threads = resolve_threads
+_run_parts = run_parts
 
 
 def encode(mask: Any, /) -> RLE:
@@ -171,7 +151,10 @@ def decode_batch(rles: Sequence[RLE], /, *, order: Order = "C", out: np.ndarray 
     res = _out_array(out, shape, order)
     flat = res.reshape(-1, order=order).view(np.uint8)
     t = _threads(threads, n)
-    _run_parts(lambda s, e: _core.decode_into(rles, flat, h, w, order == "C", s, e), n, t)
+    hw = h * w
+    # each part unpacks only its own RLEs and writes only its own slice of the output
+    _run_parts(lambda s, e: _core.decode_into(rles[s:e], flat[s * hw:e * hw], h, w,
+                                              order == "C"), n, t)
     return res
 
 
