@@ -118,6 +118,21 @@ cdef struct Reader:
     Py_ssize_t idx
     int64_t prev1
     int64_t prev2
+    int err             # a problem found by the up-front check, reported by read_count
+
+
+cdef int check_alphabet(const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """One vectorisable pass: every byte in '0'..'o', and the last one ends a group. After
+    it the group loop needs no per-byte checks and cannot run past the end."""
+    cdef uint8_t bad = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        bad |= <uint8_t>(s[i] - 48) & 0xC0
+    if bad:
+        return ERR_CHAR
+    if n and ((s[n - 1] - 48) & 0x20):
+        return ERR_TRUNC
+    return 0
 
 
 cdef inline void reader_init(Reader* r, const uint8_t* s, Py_ssize_t n) noexcept nogil:
@@ -127,6 +142,7 @@ cdef inline void reader_init(Reader* r, const uint8_t* s, Py_ssize_t n) noexcept
     r.idx = 0
     r.prev1 = 0
     r.prev2 = 0
+    r.err = check_alphabet(s, n)
 
 
 cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
@@ -134,23 +150,23 @@ cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
     cdef int64_t x = 0
     cdef int k = 0
     cdef int c = 0
-    cdef uint8_t ch
-    if r.pos >= r.n:
+    cdef const uint8_t* s = r.s
+    cdef Py_ssize_t p = r.pos
+    if r.err:
+        return r.err
+    if p >= r.n:
         return 0
     while True:
-        if r.pos >= r.n:
-            return ERR_TRUNC
-        ch = r.s[r.pos]
-        r.pos += 1
-        if ch < 48 or ch > 111:
-            return ERR_CHAR
-        if k >= 7:
-            return ERR_LONG
-        c = ch - 48
-        x |= (<int64_t>(c & 0x1f)) << (5 * k)
+        c = s[p] - 48
+        p += 1
+        if k < 7:
+            x |= (<int64_t>(c & 0x1f)) << (5 * k)
         k += 1
         if not (c & 0x20):
             break
+    r.pos = p
+    if k > 7:
+        return ERR_LONG
     if c & 0x10:
         x = <int64_t>((<uint64_t>x) | ((~(<uint64_t>0)) << (5 * k)))
     if r.idx > 2:
