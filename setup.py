@@ -4,6 +4,7 @@ Environment switches:
   MASKCODECS_DEBUG=1     turn Cython's bounds/wraparound/initialised checks back on
   MASKCODECS_TRACE=1     add line tracing (for coverage of the .pyx)
   MASKCODECS_SANITIZE=1  build with AddressSanitizer + UndefinedBehaviorSanitizer (gcc/clang)
+  MASKCODECS_NO_SIMD=1   use the portable SWAR block scans instead of SSE2/NEON (to test them)
 """
 import os
 import sys
@@ -32,6 +33,8 @@ DIRECTIVES = {
 }
 
 macros = []
+if _flag("MASKCODECS_NO_SIMD"):
+    macros.append(("MC_FORCE_SWAR", "1"))
 if TRACE:
     macros.append(("CYTHON_TRACE_NOGIL", "1"))
 

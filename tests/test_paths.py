@@ -167,3 +167,13 @@ def test_thread_pool_survives_fork():
     with ctx.Pool(2) as pool:
         got = pool.map(_child_decode, [rles, rles], chunksize=1)
     assert got == [int(stack.sum())] * 2
+
+
+def test_simd_path_is_known_and_as_expected():
+    import os
+
+    path = _rle_core.simd_path()
+    assert path in ("sse2", "neon", "swar")
+    expected = os.environ.get("MASKCODECS_EXPECT_SIMD")
+    if expected:  # set by the CI job that builds with MASKCODECS_NO_SIMD=1
+        assert path == expected

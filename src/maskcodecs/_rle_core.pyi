@@ -148,3 +148,6 @@ def trace_rle_contours(
 
 def area_one(rle: Any, /) -> int:
     """Foreground pixel count of one RLE dict."""
+
+def simd_path() -> str:
+    """'sse2', 'neon' or 'swar': the block-scan implementation compiled in."""

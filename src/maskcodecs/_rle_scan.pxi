@@ -31,9 +31,10 @@ cdef extern from *:
        Each returns nonzero iff the block holds a byte of the kind looked for. */
     #include <string.h>
     #include <stdint.h>
-    #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+    #if !defined(MC_FORCE_SWAR) && (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
     #include <emmintrin.h>
     #define MC_SIMD 1
+    #define MC_SIMD_NAME "sse2"
     static inline int mc_block_any_nonzero(const unsigned char* p) {
         __m128i a = _mm_loadu_si128((const __m128i*)p), b = _mm_loadu_si128((const __m128i*)(p + 16));
         __m128i c = _mm_loadu_si128((const __m128i*)(p + 32)), d = _mm_loadu_si128((const __m128i*)(p + 48));
@@ -53,9 +54,10 @@ cdef extern from *:
         __m128i e3 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 48)), _mm_loadu_si128((const __m128i*)(q + 48)));
         return _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(e0, e1), _mm_and_si128(e2, e3))) != 0xFFFF;
     }
-    #elif defined(__ARM_NEON) || defined(_M_ARM64)
+    #elif !defined(MC_FORCE_SWAR) && (defined(__ARM_NEON) || defined(_M_ARM64))
     #include <arm_neon.h>
     #define MC_SIMD 1
+    #define MC_SIMD_NAME "neon"
     static inline int mc_block_any_nonzero(const unsigned char* p) {
         uint8x16_t o = vorrq_u8(vorrq_u8(vld1q_u8(p), vld1q_u8(p + 16)),
                                 vorrq_u8(vld1q_u8(p + 32), vld1q_u8(p + 48)));
@@ -75,6 +77,7 @@ cdef extern from *:
     }
     #else
     #define MC_SIMD 0
+    #define MC_SIMD_NAME "swar"
     static inline uint64_t mc_ld(const unsigned char* p) { uint64_t v; memcpy(&v, p, 8); return v; }
     static inline uint64_t mc_z(uint64_t v) {
         return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL; }
@@ -90,6 +93,12 @@ cdef extern from *:
     int mc_block_any_zero(const uint8_t* p) nogil
     int mc_block_differs(const uint8_t* p, const uint8_t* q) nogil
     int MC_SIMD
+    const char* MC_SIMD_NAME
+
+
+def simd_path():
+    """Which block-scan implementation was compiled: 'sse2', 'neon' or 'swar' (portable)."""
+    return MC_SIMD_NAME.decode("ascii")
 
 
 cdef uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
@@ -99,6 +108,10 @@ cdef uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept no
         while p[i] == 0:
             i += 1
         return i
+    while i + 128 <= n:
+        if mc_block_any_nonzero(p + i) | mc_block_any_nonzero(p + i + 64):
+            break
+        i += 128
     while i + 64 <= n:
         if mc_block_any_nonzero(p + i):
             break
@@ -118,6 +131,10 @@ cdef uint64_t find_zero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil
         while p[i] != 0:
             i += 1
         return i
+    while i + 128 <= n:
+        if mc_block_any_zero(p + i) | mc_block_any_zero(p + i + 64):
+            break
+        i += 128
     while i + 64 <= n:
         if mc_block_any_zero(p + i):
             break
