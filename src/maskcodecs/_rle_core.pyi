@@ -151,3 +151,6 @@ def area_one(rle: Any, /) -> int:
 
 def simd_path() -> str:
     """'sse2', 'neon' or 'swar': the block-scan implementation compiled in."""
+
+def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
+    """One RLE dict to a new (h, w, 1) Fortran-ordered array (validated before allocating)."""

@@ -353,45 +353,56 @@ cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, dou
 # decode
 # ---------------------------------------------------------------------------------------------
 
-cdef int decode_linear(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t total,
-                       uint8_t one) noexcept nogil:
-    """Write the runs of `s` into `out[0:total]` in stream order; the tail beyond the
-    counts is zero-filled. The whole string is validated before anything is written."""
-    cdef U32Buf buf
+cdef int parse_checked(const uint8_t* s, Py_ssize_t n, uint64_t total, U32Buf* buf) noexcept nogil:
+    """Counts of `s` into `buf` (reset), validated in string order against `total` pixels."""
     cdef Reader r
-    cdef Py_ssize_t m = 0, i
     cdef uint64_t c, pos = 0
-    cdef uint8_t v = 0
     cdef int rc
-    memset(&buf, 0, sizeof(U32Buf))
-    if u32_reserve(&buf, n + 1) < 0:
+    buf.n = 0
+    if u32_reserve(buf, n + 1) < 0:
         return ERR_NOMEM
-    # validate in string order (the first problem is the one reported), keeping the counts
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)
         if rc < 0:
-            free(buf.data)
             return rc
         if rc == 0:
-            break
+            return 0
         pos += c
         if pos > total:
-            free(buf.data)
             return ERR_OVERRUN
-        buf.data[m] = <uint32_t>c
-        m += 1
-    pos = 0
+        buf.data[buf.n] = <uint32_t>c
+        buf.n += 1
+
+
+cdef void fill_runs(const uint32_t* cn, Py_ssize_t m, uint8_t* out, uint64_t total,
+                    uint8_t one) noexcept nogil:
+    """Write validated runs into out[0:total] in stream order; zeros after the last run."""
+    cdef uint64_t c, pos = 0
+    cdef uint8_t v = 0
+    cdef Py_ssize_t i
     for i in range(m):
-        c = buf.data[i]
+        c = cn[i]
         if c:
             memset(out + pos, v, c)
             pos += c
         v ^= one
     if pos < total:
         memset(out + pos, 0, total - pos)
+
+
+cdef int decode_linear(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t total,
+                       uint8_t one) noexcept nogil:
+    """Write the runs of `s` into `out[0:total]` in stream order; the tail beyond the
+    counts is zero-filled. The whole string is validated before anything is written."""
+    cdef U32Buf buf
+    cdef int rc
+    memset(&buf, 0, sizeof(U32Buf))
+    rc = parse_checked(s, n, total, &buf)
+    if rc == 0:
+        fill_runs(buf.data, buf.n, out, total, one)
     free(buf.data)
-    return 0
+    return rc
 
 
 cdef struct Scratch:
@@ -1079,3 +1090,34 @@ def area_one(rle):
     if rc < 0:
         _raise(rc, "RLE 0")
     return a
+
+
+def decode_one(rle):
+    """Decode one RLE dict into a new (h, w, 1) Fortran-ordered uint8 array: the string is
+    validated before the h*w output is allocated, then written in one pass."""
+    cdef bytes b
+    cdef uint64_t h, w
+    cdef int rc
+    cdef uint8_t[::1] flat
+    cdef U32Buf buf
+    if not isinstance(rle, dict):
+        raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
+    b = _as_counts_bytes(rle["counts"])
+    _read_size(rle, &h, &w)
+    cdef const uint8_t* sp = <const uint8_t*>PyBytes_AS_STRING(b)
+    cdef Py_ssize_t sn = PyBytes_GET_SIZE(b)
+    memset(&buf, 0, sizeof(U32Buf))
+    try:
+        with nogil:
+            rc = parse_checked(sp, sn, h * w, &buf)
+        if rc < 0:
+            _raise(rc, "RLE 0")
+        import numpy as np
+        out = np.empty((h, w, 1), dtype=np.uint8, order="F")
+        if h * w:
+            flat = out.reshape(-1, order="F")
+            with nogil:
+                fill_runs(buf.data, buf.n, &flat[0], h * w, 1)
+        return out
+    finally:
+        free(buf.data)

@@ -127,12 +127,7 @@ def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
         out = np.empty((h, w, n), dtype=np.uint8, order="F")
         _core.decode_into(rleObjs, out.reshape(-1, order="F"), h, w, False)
         return out
-    _check_rle(rleObjs)
-    h, w = _size(rleObjs)
-    _core.areas([rleObjs], np.empty(1, dtype=np.uint64))  # validate before allocating
-    out = np.empty((h, w, 1), dtype=np.uint8, order="F")
-    _core.decode_into([rleObjs], out.reshape(-1, order="F"), h, w, False)
-    return out[:, :, 0]
+    return _core.decode_one(rleObjs)[:, :, 0]  # validated before the output is allocated
 
 
 def _size(rle: Any) -> tuple[int, int]:
