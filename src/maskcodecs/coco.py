@@ -38,6 +38,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._imageio import open_image
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -157,8 +158,8 @@ def _image_array(image: Any, convert: Callable[[str], str | None]) -> np.ndarray
     mode to convert to (None keeps it)."""
     if isinstance(image, np.ndarray):
         return image
-    if _is_path(image):
-        with _pillow().open(image) as im:
+    if _is_path(image) or isinstance(image, (bytes, bytearray, memoryview)):
+        with open_image(image) as im:
             target = convert(im.mode)
             return np.array(im.convert(target) if target and target != im.mode else im)
     mode = _pil_mode(image)

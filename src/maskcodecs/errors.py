@@ -103,3 +103,10 @@ class ContourOptionError(MaskCodecError, ValueError):
 
 
 __all__ += ["OptionalDependencyError", "UnrequestedColorError", "ContourOptionError"]
+
+
+class ImageReadError(FormatError, OSError):
+    """Image bytes or an image file that cannot be decoded (corrupt or not an image)."""
+
+
+__all__ += ["ImageReadError"]

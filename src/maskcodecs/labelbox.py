@@ -39,6 +39,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._imageio import open_image
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -107,6 +108,8 @@ def load_composite(source: Composite, /) -> np.ndarray:
 
     Raises
     ------
+    ImageReadError
+        For bytes or a file that do not decode as an image (a ValueError and an OSError).
     MaskDtypeError
         For an array that is not uint8.
     MaskShapeError
@@ -117,11 +120,8 @@ def load_composite(source: Composite, /) -> np.ndarray:
     >>> load_composite(np.zeros((2, 3), np.uint8)).shape
     (2, 3, 3)
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        with _pil().open(io.BytesIO(bytes(source))) as im:
-            a = _image_to_array(im)
-    elif isinstance(source, (str, os.PathLike)):
-        with _pil().open(source) as im:
+    if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)):
+        with open_image(source) as im:
             a = _image_to_array(im)
     elif not isinstance(source, np.ndarray) and hasattr(source, "convert"):
         a = _image_to_array(source)
@@ -399,7 +399,7 @@ def png_to_mask(data: bytes, /) -> np.ndarray:
     >>> png_to_mask(mask_to_png(np.eye(2))).tolist()
     [[True, False], [False, True]]
     """
-    with _pil().open(io.BytesIO(data)) as im:
+    with open_image(data) as im:
         a = np.asarray(im)
     if a.ndim == 3:
         if not (a[:, :, :1] == a[:, :, 1:3]).all():
