@@ -152,23 +152,35 @@ cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
     cdef int c = 0
     cdef const uint8_t* s = r.s
     cdef Py_ssize_t p = r.pos
+    cdef int c1
+    cdef int64_t two
     if r.err:
         return r.err
     if p >= r.n:
         return 0
-    while True:
-        c = s[p] - 48
-        p += 1
-        if k < 7:
-            x |= (<int64_t>(c & 0x1f)) << (5 * k)
-        k += 1
-        if not (c & 0x20):
-            break
-    r.pos = p
-    if k > 7:
-        return ERR_LONG
-    if c & 0x10:
-        x = <int64_t>((<uint64_t>x) | ((~(<uint64_t>0)) << (5 * k)))
+    c = s[p] - 48
+    c1 = s[p + 1] - 48 if p + 1 < r.n else 0
+    two = (c >> 5) & 1
+    if not (two and (c1 & 0x20)):
+        # one or two characters (nearly every group): both values computed, one selected
+        # arithmetically, so the 1-or-2 pattern of the data costs no branch mispredictions
+        x = (c & 0x1f) - ((c & 0x10) << 1)
+        x += ((((c & 0x1f) | ((c1 & 0x1f) << 5)) - ((c1 & 0x10) << 6)) - x) & -two
+        r.pos = p + 1 + two
+    else:
+        while True:
+            c = s[p] - 48
+            p += 1
+            if k < 7:
+                x |= (<int64_t>(c & 0x1f)) << (5 * k)
+            k += 1
+            if not (c & 0x20):
+                break
+        r.pos = p
+        if k > 7:
+            return ERR_LONG
+        if c & 0x10:
+            x = <int64_t>((<uint64_t>x) | ((~(<uint64_t>0)) << (5 * k)))
     if r.idx > 2:
         x += r.prev2
     if x < 0 or x > <int64_t>U32MAX:

@@ -19,7 +19,7 @@ from maskcodecs._types import RLE
 from maskcodecs.errors import FormatError, InvalidRLEError, MaskCodecError
 
 __all__ = [
-    "label_map_to_rles", "rgb_to_ids", "ids_to_rgb", "split_colours",
+    "label_map_to_rles", "label_map_segments", "rgb_to_ids", "ids_to_rgb", "split_colours",
     "rle_to_polygons", "encord_string_to_coco", "coco_to_encord_string",
     "segmentation_to_rle", "decode_rle", "rle_area_bbox", "counts_text",
 ]
@@ -44,6 +44,15 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, RLE]:
     >>> label_map_to_rles(np.array([[5, 5], [0, 9]], dtype=np.uint8))
     {5: {'size': [2, 2], 'counts': b'01100'}, 9: {'size': [2, 2], 'counts': b'31'}}
     """
+    return {v: seg[0] for v, seg in label_map_segments(arr, background=background).items()}
+
+
+Segments = dict[int, tuple[RLE, int, list[float]]]
+
+
+def label_map_segments(arr: Any, /, *, background: int = 0) -> Segments:
+    """Return ``{value: (rle, area, [x, y, w, h])}`` for every value except ``background``,
+    from one pass of the label-map kernel (area and box come with the runs)."""
     a = np.asarray(arr)
     if a.ndim != 2:
         raise FormatError(f"a label map must be 2-D, got shape {a.shape}")
@@ -51,7 +60,8 @@ def label_map_to_rles(arr: Any, /, *, background: int = 0) -> dict[int, RLE]:
         raise FormatError(f"a label map must have an integer dtype, got {a.dtype}")
     from maskcodecs.coco import segments_from_label_map
 
-    return {int(s.value): s.rle for s in segments_from_label_map(a, background=background)}
+    return {int(s.value): (s.rle, int(s.area), [float(b) for b in s.bbox])
+            for s in segments_from_label_map(a, background=background)}
 
 
 def rle_area_bbox(rles: list[RLE], /) -> tuple[list[int], list[list[float]]]:
@@ -97,13 +107,15 @@ def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
 # polygons
 # ---------------------------------------------------------------------------------------------
 
-def rle_to_polygons(mask: np.ndarray, /, *, min_area: float = 0.0) -> list[list[float]]:
-    """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` of a 2-D mask (outer boundaries).
+def rle_to_polygons(mask: np.ndarray | RLE, /, *, min_area: float = 0.0) -> list[list[float]]:
+    """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` (outer boundaries, at least 3 points)
+    of a 2-D mask, or of a compressed RLE traced straight from its runs (no decoding)."""
+    from maskcodecs import polygons
 
-    """
-    from maskcodecs.polygons import mask_to_polygons
-
-    polys = mask_to_polygons(mask, holes=False, min_area=min_area)
+    if isinstance(mask, dict):
+        polys = polygons.rle_to_polygons(mask, holes=False, min_area=min_area)
+    else:
+        polys = polygons.mask_to_polygons(mask, holes=False, min_area=min_area)
     out = []
     for p in polys:
         flat = np.asarray(p, dtype=np.float64).reshape(-1)

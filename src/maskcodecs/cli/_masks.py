@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -171,20 +170,20 @@ def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
 
 
 def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
-                 ) -> tuple[str, np.ndarray, dict[int, RLE]]:
-    """Resolve the kind and return (kind, label array, {value: rle})."""
+                 ) -> tuple[str, np.ndarray, be.Segments]:
+    """Resolve the kind and return (kind, label array, {value: (rle, area, box)})."""
     if kind == "auto":
         if is_jpeg:
             kind = "binary"
         elif a.ndim == 2:
             # one pass of the label-map kernel decides: a single value 1 or 255 is a binary
             # mask (its RLE is the same either way), anything else a label map
-            rles = be.label_map_to_rles(a, background=0)
-            if not rles or (len(rles) == 1 and next(iter(rles)) in (1, 255)):
-                if rles and 1 not in rles:
-                    return "binary", (a != 0).view(np.uint8), {1: rles[255]}
-                return "binary", a, rles
-            return "label", a, rles
+            segs = be.label_map_segments(a, background=0)
+            if not segs or (len(segs) == 1 and next(iter(segs)) in (1, 255)):
+                if segs and 1 not in segs:
+                    return "binary", (a != 0).view(np.uint8), {1: segs[255]}
+                return "binary", a, segs
+            return "label", a, segs
         else:
             kind = "color"
     if kind == "binary":
@@ -200,7 +199,7 @@ def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
         labels = a
     else:  # color / panoptic: R + 256 G + 65536 B
         labels = be.rgb_to_ids(a) if a.ndim == 3 else (a.astype(np.uint32) * 0x010101)
-    return kind, labels, be.label_map_to_rles(labels, background=0)
+    return kind, labels, be.label_map_segments(labels, background=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,22 +220,18 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
     """Read one mask image and return its size and annotations (without ids)."""
     a, is_jpeg, _mode = read_mask_image(cfg.root / rel)
     h, w = a.shape[:2]
-    kind, labels, rles = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold)
+    kind, labels, segs = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold)
     table = cfg.table or CategoryTable()
-    values, cats = [], []
-    for v in rles:
-        c = table.lookup(v)
-        if c is not None:
-            values.append(v)
-            cats.append(c)
-    kept = [rles[v] for v in values]
-    areas, boxes = be.rle_area_bbox(kept)
     anns = []
-    for v, (cid, crowd), r, area, box in zip(values, cats, kept, areas, boxes):
+    for v, (r, area, box) in segs.items():
+        c = table.lookup(v)
+        if c is None:
+            continue
+        cid, crowd = c
         seg: Any = {"size": [h, w], "counts": be.counts_text(r)}
         auto_crowd = 0
         if cfg.fmt == "polygon":
-            polys = be.rle_to_polygons(np.ascontiguousarray(labels == v).view(np.uint8))
+            polys = be.rle_to_polygons(r)  # from the runs: no per-value image comparison
             if polys:
                 seg = polys
             else:
