@@ -39,7 +39,11 @@ _RANDOM_DRIVER = atheris is None or os.environ.get("MASKCODECS_FUZZ_DRIVER") == 
 if _IS_HARNESS and not _RANDOM_DRIVER:  # pragma: no cover - only under libFuzzer
     with atheris.instrument_imports(include=["maskcodecs"]):
         import maskcodecs  # noqa: F401
+        import maskcodecs.coco  # noqa: F401
+        import maskcodecs.encord  # noqa: F401
+        import maskcodecs.labelbox  # noqa: F401
         import maskcodecs.mask  # noqa: F401
+        import maskcodecs.rle  # noqa: F401
 
 import numpy as np  # noqa: E402
 
