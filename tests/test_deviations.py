@@ -294,3 +294,11 @@ def test_empty_image_with_foreground_counts_is_an_error_not_a_crash(size):
             fn(r)
     with pytest.raises(E.InvalidRLEError):
         M.iou([r], [r], [0])
+
+
+def test_compressed_dict_in_frpyobjects_with_non_ascii_counts():
+    # found by fuzz_coco_json: a str with a non-ASCII character raised UnicodeEncodeError
+    with pytest.raises(E.CountsStringError):
+        M.frPyObjects({"size": [3, 3], "counts": "5\u00a6"}, 3, 3)
+    assert M.frPyObjects({"size": [3, 3], "counts": "9"}, 3, 3) == {"size": [3, 3],
+                                                                     "counts": b"9"}

@@ -30,6 +30,7 @@ from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountRangeError,
+    CountsStringError,
     ImageTooLargeError,
     InvalidRLEError,
     MaskCodecError,
@@ -368,13 +369,22 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
     if isinstance(pyobj, dict) and "counts" in pyobj and "size" in pyobj:
         if isinstance(pyobj["counts"], (bytes, str)):
             # already compressed: pass through a normalised copy
-            return {"size": list(_size(pyobj)), "counts": _core_counts_bytes(pyobj["counts"])}
+            out: RLE = {"size": list(_size(pyobj)), "counts": _core_counts_bytes(pyobj["counts"])}
+            _core.area_one(out)  # validates the counts against the size
+            return out
         return frUncompressedRLE([pyobj], h, w)[0]
     raise UnsupportedInputError("input type is not supported.")
 
 
 def _core_counts_bytes(c: Any) -> bytes:
-    b = c if isinstance(c, bytes) else str(c).encode("ascii")
-    # validate by parsing once
-    _core.counts_from_string(b)
-    return bytes(b)
+    if isinstance(c, str):
+        try:
+            b = c.encode("ascii")
+        except UnicodeEncodeError:
+            raise CountsStringError(
+                "counts string contains a character outside '0'..'o' (48..111)") from None
+    elif isinstance(c, bytes):
+        b = bytes(c)
+    else:
+        raise RLETypeError(f"Expected bytes, got {type(c).__name__}")
+    return b
