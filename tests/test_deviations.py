@@ -302,3 +302,17 @@ def test_compressed_dict_in_frpyobjects_with_non_ascii_counts():
         M.frPyObjects({"size": [3, 3], "counts": "5\u00a6"}, 3, 3)
     assert M.frPyObjects({"size": [3, 3], "counts": "9"}, 3, 3) == {"size": [3, 3],
                                                                      "counts": b"9"}
+
+
+def test_polygon_crossing_too_many_columns_is_refused_not_allocated():
+    # found by fuzzing: 4 numbers on a 35 x 4294945023 image made a 2-point polygon whose
+    # edges cross 4e8 columns: 6 GB of toggles for a tiny (empty) mask
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(E.ImageTooLargeError, match="2\\*\\*24"):
+        M.frPyObjects([[4e8, -20.0, -20.0, -20.0, 0, 0]], 35, 4294945023)
+    assert time.perf_counter() - t0 < 5
+    # a wide but ordinary polygon is still fine
+    r = M.frPyObjects([[0, 0, 100000, 0, 100000, 2, 0, 2]], 4, 200000)[0]
+    assert int(M.area(r)) == 100000 * 2

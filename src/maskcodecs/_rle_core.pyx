@@ -28,6 +28,7 @@ cdef enum:
     ERR_COORD = -7
     ERR_TOOBIG = -8
     ERR_SIZE = -9
+    ERR_POLYBIG = -11
 
 cdef uint64_t U32MAX = 0xFFFFFFFFu
 # largest pixel count we accept (16.7M x 16.7M): positions fit comfortably in int64, and

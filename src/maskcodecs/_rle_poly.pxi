@@ -12,6 +12,10 @@
 # literally. Positions are 64-bit. Compile with -ffp-contract=off.
 
 cdef double SCALE = 5.0
+# Work and scratch of a polygon grow with the pixel columns its edges cross, not with its
+# coordinates; a few bytes can still describe an edge crossing 4e8 columns of a very wide
+# image (6 GB of toggles). Past this many crossings per polygon we refuse (ERR_POLYBIG).
+cdef Py_ssize_t MAX_CROSSINGS = 1 << 24
 
 
 cdef struct Poly:
@@ -107,6 +111,8 @@ cdef int poly_edge(Poly* ps, int64_t xs, int64_t ys, int64_t xe, int64_t ye,
             c_lo = 0
         if c_hi > <int64_t>w - 1:
             c_hi = <int64_t>w - 1
+        if c_hi >= c_lo and ps.tn + (c_hi - c_lo + 1) > MAX_CROSSINGS:
+            return ERR_POLYBIG
         c = c_lo
         while c <= c_hi:
             t = 5 * c + 2 - xs
@@ -135,6 +141,8 @@ cdef int poly_edge(Poly* ps, int64_t xs, int64_t ys, int64_t xe, int64_t ye,
         c_lo = 0
     if c_hi > <int64_t>w - 1:
         c_hi = <int64_t>w - 1
+    if c_hi >= c_lo and ps.tn + (c_hi - c_lo + 1) > MAX_CROSSINGS:
+        return ERR_POLYBIG
     c = c_lo
     while c <= c_hi:
         xc = 5 * c + 2

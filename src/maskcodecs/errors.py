@@ -77,6 +77,8 @@ _CODES: dict[int, tuple[type[MaskCodecError], str]] = {
     -8: (ImageTooLargeError, "h*w is too large"),
     -9: (SizeMismatchError, "RLE sizes differ"),
     -10: (InvalidRLEError, "counts string contains a NUL byte"),
+    -11: (ImageTooLargeError, "polygon crosses more than 2**24 pixel columns in total "
+                              "(its boundary would need gigabytes of scratch)"),
 }
 
 
