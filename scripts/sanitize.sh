@@ -28,7 +28,7 @@ fi
 VPY="$WORK/venv/bin/python"
 "$VPY" -m pip install --quiet --upgrade pip
 "$VPY" -m pip install --quiet "setuptools>=68" "Cython>=3.1" numpy pytest hypothesis \
-    pycocotools Pillow
+    pycocotools Pillow opencv-python-headless "dask[distributed]"
 
 CC_BIN="${CC:-gcc}"
 ASAN_LIB="$("$CC_BIN" -print-file-name=libasan.so)"
