@@ -193,6 +193,26 @@ cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
     return 1
 
 
+cdef inline int next_fg_run(Reader* r, uint64_t hw, uint64_t* pos, uint64_t* start,
+                            uint64_t* length) noexcept nogil:
+    """Advance to the next non-empty foreground run: 1 and its [start, start + length), 0 at
+    the end, or an error. `pos` (start it at 0) is the position reached so far; every count
+    is checked against the `hw` pixels before it is used."""
+    cdef uint64_t c
+    cdef int rc
+    while True:
+        rc = read_count(r, &c)
+        if rc <= 0:
+            return rc
+        if pos[0] + c > hw:
+            return ERR_OVERRUN
+        pos[0] += c
+        if (r.idx & 1) == 0 and c > 0:  # the count just read had an odd index: foreground
+            start[0] = pos[0] - c
+            length[0] = c
+            return 1
+
+
 cdef Py_ssize_t parse_counts(const uint8_t* s, Py_ssize_t n, U32Buf* out) noexcept nogil:
     """Append every count of the string to `out`; return how many or an error.
 
@@ -314,7 +334,8 @@ cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
 
 cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
                      U32Buf* scratch) noexcept nogil:
-    """Foreground count straight from the string (no counts array)."""
+    """Foreground count straight from the string (no counts array). Its own loop rather than
+    next_fg_run: summing every odd count without skipping empty runs measured ~10% faster."""
     cdef Reader r
     cdef uint64_t c, pos = 0, a = 0
     cdef int rc
@@ -338,28 +359,22 @@ cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area
 
 cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, double* bb,
                      U32Buf* scratch) noexcept nogil:
-    """Tight box straight from the string (no counts array)."""
+    """Tight box straight from the string (no counts array). Counts are checked against h*w
+    before box_add, so h == 0 never reaches its division."""
     cdef Reader r
-    cdef uint64_t c, pos = 0
+    cdef uint64_t pos = 0, start, length
     cdef int rc
-    cdef bint ones = False
     cdef BoxAcc acc
     box_init(&acc, h, w)
     reader_init(&r, s, n)
     while True:
-        rc = read_count(&r, &c)
-        if rc < 0:
-            return rc
-        if rc == 0:
+        rc = next_fg_run(&r, h * w, &pos, &start, &length)
+        if rc <= 0:
             break
-        if pos + c > h * w:
-            return ERR_OVERRUN  # before box_add: h == 0 must not reach a division
-        if ones and c > 0:
-            box_add(&acc, pos, c)
-        pos += c
-        ones = not ones
-    box_out(&acc, bb)
-    return 0
+        box_add(&acc, start, length)
+    if rc == 0:
+        box_out(&acc, bb)
+    return rc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,42 +494,32 @@ cdef int column_events(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
     """Turn the column-major runs of `s` into toggle events (row, col): the foreground of
     column x starts or stops at row y. Validates the string; the tail is background."""
     cdef Reader r
-    cdef uint64_t c, pos = 0, end, x0, y0, x1, y1, x
+    cdef uint64_t pos = 0, start, length, end, x0, y0, x1, y1, x
     cdef int rc
-    cdef bint ones = False
-    cdef uint64_t hw = h * w
     sc.ev_n = 0
     reader_init(&r, s, n)
     while True:
-        rc = read_count(&r, &c)
-        if rc < 0:
+        rc = next_fg_run(&r, h * w, &pos, &start, &length)
+        if rc <= 0:
             return rc
-        if rc == 0:
-            break
-        if pos + c > hw:
-            return ERR_OVERRUN
-        if ones and c > 0:
-            end = pos + c  # exclusive
-            x0 = pos // h
-            y0 = pos % h
-            x1 = (end - 1) // h
-            y1 = (end - 1) % h + 1  # exclusive row in the last column
-            if ev_push(sc, y0, x0) < 0:
+        end = start + length  # exclusive
+        x0 = start // h
+        y0 = start % h
+        x1 = (end - 1) // h
+        y1 = (end - 1) % h + 1  # exclusive row in the last column
+        if ev_push(sc, y0, x0) < 0:
+            return ERR_NOMEM
+        if x1 == x0:
+            if y1 < h and ev_push(sc, y1, x0) < 0:
                 return ERR_NOMEM
-            if x1 == x0:
-                if y1 < h and ev_push(sc, y1, x0) < 0:
+        else:
+            x = x0 + 1
+            while x <= x1:
+                if ev_push(sc, 0, x) < 0:
                     return ERR_NOMEM
-            else:
-                x = x0 + 1
-                while x <= x1:
-                    if ev_push(sc, 0, x) < 0:
-                        return ERR_NOMEM
-                    x += 1
-                if y1 < h and ev_push(sc, y1, x1) < 0:
-                    return ERR_NOMEM
-        pos += c
-        ones = not ones
-    return 0
+                x += 1
+            if y1 < h and ev_push(sc, y1, x1) < 0:
+                return ERR_NOMEM
 
 
 cdef int sort_events_by_row(Scratch* sc, uint64_t h) noexcept nogil:
@@ -986,23 +991,16 @@ cdef int transpose_scratch(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t 
     """Validate the string for an h x w mask (h, w >= 1) and count the bytes of scratch
     transpose_runs will allocate, before anything is allocated."""
     cdef Reader r
-    cdef uint64_t c, pos = 0, events = 0
+    cdef uint64_t pos = 0, start, length, events = 0
     cdef int rc
-    cdef bint ones = False
-    cdef uint64_t hw = h * w
     reader_init(&r, s, n)
     while True:
-        rc = read_count(&r, &c)
+        rc = next_fg_run(&r, h * w, &pos, &start, &length)
         if rc < 0:
             return rc
         if rc == 0:
             break
-        if pos + c > hw:
-            return ERR_OVERRUN
-        if ones and c > 0:
-            events += (pos + c - 1) // h - pos // h + 2
-        pos += c
-        ones = not ones
+        events += (start + length - 1) // h - start // h + 2
     # events (16 bytes each, x2 for the sort), row buckets, boundaries of a row
     need[0] = 48 * events + 8 * (h + 1)
     return 0
