@@ -771,3 +771,16 @@ def test_coco_to_encord_non_square_and_polygon_modes(tmp_path):
     rows.write_text(json.dumps(r[0]))  # a single row (not a list) is accepted too
     assert run("encord-to-coco", rows, "-o", back) == 1
     assert run("validate", rows) == 1
+
+
+def test_outputs_are_world_readable_like_ordinary_files(tmp_path):
+    # the atomic writer goes through mkstemp (0600); the result gets 0644, or keeps the mode
+    # of the file it replaces
+    import stat
+
+    out = tmp_path / "c.json"
+    assert run("masks-to-coco", EXAMPLES / "masks", "-o", out, "--jobs", "1") == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o644
+    os.chmod(out, 0o640)
+    assert run("masks-to-coco", EXAMPLES / "masks", "-o", out, "--jobs", "1") == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640

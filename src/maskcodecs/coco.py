@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._fileio import atomic_open, json_default
 from maskcodecs._imageio import open_image
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
@@ -542,20 +541,6 @@ def to_annotations(segments: Iterable[Segment], /, *, image_id: int,
     return out
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (bytes, bytearray)):
-        return bytes(o).decode("ascii")
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (set, frozenset)):
-        return sorted(o)
-    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
-
-
 def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, Any]],
                     categories: Sequence[Mapping[str, Any]],
                     annotations: Sequence[Mapping[str, Any]], /, *,
@@ -608,26 +593,9 @@ def write_coco_json(path: str | os.PathLike[str], images: Sequence[Mapping[str, 
     doc["images"] = list(images)
     doc["annotations"] = list(annotations)
     doc["categories"] = list(categories)
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o777  # keep the permissions of the file replaced
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp would leave 0600
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, default=_json_default, indent=indent,
-                      separators=None if indent is not None else (",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(path, "w", encoding="utf-8", durable=True) as f:
+        json.dump(doc, f, default=json_default, indent=indent,
+                  separators=None if indent is not None else (",", ":"))
 
 
 # ---------------------------------------------------------------------------------------------

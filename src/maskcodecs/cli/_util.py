@@ -14,6 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from maskcodecs._fileio import atomic_open, json_default
+
 # Optional extras, imported by name so that type checking does not depend on whether they (or
 # their stubs) are installed; both are used through Any.
 _orjson: Any
@@ -51,25 +53,11 @@ class DataError(CliError):
 # JSON
 # ---------------------------------------------------------------------------------------------
 
-def _default(o: Any) -> Any:
-    if isinstance(o, bytes):
-        return o.decode("ascii")
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialise {type(o).__name__}")
-
-
 def dumps(obj: Any) -> bytes:
     """Compact JSON bytes (orjson when installed)."""
     if _orjson is not None:
-        return _orjson.dumps(obj, default=_default)
-    return json.dumps(obj, default=_default, separators=(",", ":"),
+        return _orjson.dumps(obj, default=json_default)
+    return json.dumps(obj, default=json_default, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
 
 
@@ -112,20 +100,14 @@ def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> l
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
-    """Write to a temporary file beside ``path``; ``os.replace`` it there only on success."""
+    """Write to a temporary file beside ``path``; ``os.replace`` it there only on success
+    (see :func:`maskcodecs._fileio.atomic_open`), after checking the directory exists."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"output directory does not exist: {parent}")
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{p.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(p, mode, suffix=".partial") as f:
+        yield f
 
 
 class CocoWriter:
