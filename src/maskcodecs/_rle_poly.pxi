@@ -835,14 +835,8 @@ cdef class _IouPlan:
     cdef bytes crowd
 
     def __dealloc__(self):
-        free(self.pd.ends)
-        free(self.pd.off)
-        free(self.pd.bb)
-        free(self.pd.area)
-        free(self.pg.ends)
-        free(self.pg.off)
-        free(self.pg.bb)
-        free(self.pg.area)
+        parsed_free(&self.pd)
+        parsed_free(&self.pg)
 
     def run(self, double[::1, :] out, Py_ssize_t g0, Py_ssize_t g1):
         cdef Py_ssize_t m = out.shape[0]

@@ -38,10 +38,6 @@ __all__ = [
 Order = Literal["C", "F"]
 
 
-_threads = resolve_threads
-_run_parts = run_parts
-
-
 def encode(mask: Any, /) -> RLE:
     """Encode one 2-D mask (any memory order, bool or integer; nonzero is foreground).
 
@@ -76,8 +72,8 @@ def encode_batch(masks: Any, /, *, threads: int | None = None) -> list[RLE]:
     a = _as_mask_bytes(masks, ndim=3)
     n = a.shape[0]
     view = a.transpose(1, 2, 0)  # (h, w, n) view, no copy
-    t = _threads(threads, n)
-    chunks = _run_parts(lambda s, e: _core.encode_masks(view[:, :, s:e]), n, t)
+    t = resolve_threads(threads, n)
+    chunks = run_parts(lambda s, e: _core.encode_masks(view[:, :, s:e]), n, t)
     return [r for chunk in chunks for r in chunk]
 
 
@@ -150,10 +146,10 @@ def decode_batch(rles: Sequence[RLE], /, *, order: Order = "C", out: np.ndarray 
     shape = (n, h, w) if order == "C" else (h, w, n)
     res = _out_array(out, shape, order)
     flat = res.reshape(-1, order=order).view(np.uint8)
-    t = _threads(threads, n)
+    t = resolve_threads(threads, n)
     hw = h * w
     # each part unpacks only its own RLEs and writes only its own slice of the output
-    _run_parts(lambda s, e: _core.decode_into(rles[s:e], flat[s * hw:e * hw], h, w,
+    run_parts(lambda s, e: _core.decode_into(rles[s:e], flat[s * hw:e * hw], h, w,
                                               order == "C"), n, t)
     return res
 
@@ -193,7 +189,7 @@ def iou(dt: Sequence[RLE], gt: Sequence[RLE], /, *, iscrowd: Sequence[int] | Non
     crowd = [0] * len(gt) if iscrowd is None else list(iscrowd)
     if not dt or not gt:
         return np.zeros((len(dt), len(gt)), dtype=np.float64, order="F")
-    return _iou(dt, gt, crowd, threads=_threads(threads, len(gt)))
+    return _iou(dt, gt, crowd, threads=resolve_threads(threads, len(gt)))
 
 
 # re-exported with pycocotools semantics
