@@ -29,7 +29,7 @@ def seeds() -> dict[str, list[bytes]]:
     rng = random.Random(20261122)
     out: dict[str, list[bytes]] = {k: [] for k in
                                    ("counts_string", "transpose", "merge", "iou", "frpyobjects",
-                                    "encord", "labelbox", "coco_json")}
+                                    "encord", "labelbox", "coco_json", "png")}
     sizes = [(4, 3), (1, 1), (0, 5), (7, 0), (13, 17), (39, 2), (2, 39), (25, 25)]
     for h, w in sizes:
         s = _enc(h, w, rng)
@@ -60,6 +60,18 @@ def seeds() -> dict[str, list[bytes]]:
     out["coco_json"] += [b'{"segmentation": [[1, 1, 5, 1, 5, 5]], "iscrowd": 0}',
                          b'{"segmentation": {"size": [4, 3], "counts": "521O2"}, "iscrowd": 1}',
                          b'{"segmentation": {"size": [4, 3], "counts": [5, 2, 1, 2]}}']
+    # png: byte 0 = 0 builds a file from (w, h, layout, interlace, extra chunk, raw-stream
+    # flag, IDAT parts) and the image data, filter bytes included
+    samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+    for layout, (depth, colour) in enumerate([(1, 0), (2, 0), (4, 0), (8, 0), (16, 0), (8, 2),
+                                              (1, 3), (2, 3), (4, 3), (8, 3), (8, 4), (8, 6)]):
+        rb = (6 * depth * samples[colour] + 7) // 8
+        rows = b"".join(bytes([f % 5]) + bytes(rng.randrange(4) * 60 for _ in range(rb))
+                        for f in range(6))
+        layout_index = [(1, 0), (2, 0), (4, 0), (8, 0), (16, 0), (8, 2), (16, 2), (1, 3),
+                        (2, 3), (4, 3), (8, 3), (8, 4)].index((depth, colour)) \
+            if (depth, colour) != (8, 6) else 13
+        out["png"].append(bytes([0, 6, 6, layout_index, 1, 0, 0, layout % 3]) + rows)
     return out
 
 

@@ -5,8 +5,11 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any, Callable, Union
 
+import numpy as np
+
+from maskcodecs._png import decode_png
 from maskcodecs.errors import ImageReadError, MaskCodecError, OptionalDependencyError
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
@@ -24,14 +27,15 @@ def pillow() -> Any:
 
 
 @contextmanager
-def open_image(source: Source) -> Iterator[Any]:
+def open_image(source: Source, *, name: str | None = None) -> Iterator[Any]:
     """Open image bytes or a file with Pillow; a file that is missing or unreadable raises
     as usual (FileNotFoundError...), data that does not decode raises ImageReadError, also
-    when the pixels are decoded inside the ``with`` block."""
+    when the pixels are decoded inside the ``with`` block. `name` names the image in errors."""
     image = pillow()
     data = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) \
         else source
-    name = "image bytes" if isinstance(data, io.BytesIO) else os.fspath(source)  # type: ignore[arg-type]
+    if name is None:
+        name = "image bytes" if isinstance(data, io.BytesIO) else os.fspath(source)  # type: ignore[arg-type]
     try:
         with image.open(data) as im:
             yield im
@@ -39,3 +43,24 @@ def open_image(source: Source) -> Iterator[Any]:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
+
+
+def read_array(source: Source, convert: Callable[[str], str | None] = lambda _mode: None
+               ) -> np.ndarray:
+    """Pixels of image bytes or an image file: ``np.array`` of the Pillow image, converted to
+    the mode ``convert(stored mode)`` names (None keeps it). Plain PNGs that need no
+    conversion are decoded by maskcodecs._png (same pixels, without Pillow's overhead);
+    Pillow is required either way, so which files can be read never depends on the path."""
+    pillow()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), "image bytes"
+    else:
+        name = os.fspath(source)
+        with open(name, "rb") as f:
+            data = f.read()
+    fast = decode_png(data)
+    if fast is not None and convert(fast[1]) in (None, fast[1]):
+        return fast[0]
+    with open_image(data, name=name) as im:
+        target = convert(im.mode)
+        return np.array(im.convert(target) if target and target != im.mode else im)

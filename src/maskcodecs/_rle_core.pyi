@@ -154,3 +154,6 @@ def simd_path() -> str:
 
 def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
     """One RLE dict to a new (h, w, 1) Fortran-ordered array (validated before allocating)."""
+
+def png_unfilter(src: _U8, out: _U8, h: int, rb: int, bpp: int, /) -> int:
+    """Undo PNG row filters (h rows of 1 + rb bytes) into out; -1, or the first bad row."""

@@ -1086,6 +1086,7 @@ def bboxes(list rles, double[:, ::1] out):
 include "_contours.pxi"
 include "_colour.pxi"
 include "_labelmap.pxi"
+include "_png.pxi"
 
 
 def area_one(rle):

@@ -37,7 +37,7 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._fileio import atomic_open, json_default
-from maskcodecs._imageio import open_image
+from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -158,9 +158,7 @@ def _image_array(image: Any, convert: Callable[[str], str | None]) -> np.ndarray
     if isinstance(image, np.ndarray):
         return image
     if _is_path(image) or isinstance(image, (bytes, bytearray, memoryview)):
-        with open_image(image) as im:
-            target = convert(im.mode)
-            return np.array(im.convert(target) if target and target != im.mode else im)
+        return read_array(image, convert)
     mode = _pil_mode(image)
     if mode is not None:
         target = convert(mode)

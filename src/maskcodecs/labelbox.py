@@ -39,7 +39,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
-from maskcodecs._imageio import open_image
+from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -83,11 +83,15 @@ def _pil() -> Any:
     return Image
 
 
+def _composite_mode(mode: str) -> str | None:
+    """RGB/RGBA/L pixels are kept, every other mode is converted to RGB."""
+    return None if mode in ("RGB", "RGBA", "L") else "RGB"
+
+
 def _image_to_array(im: Any) -> np.ndarray:
-    """Pixels of a Pillow image: RGB/RGBA/L kept, every other mode converted to RGB."""
-    if im.mode not in ("RGB", "RGBA", "L"):
-        im = im.convert("RGB")
-    return np.asarray(im)
+    """Pixels of a Pillow image, converted as _composite_mode says."""
+    target = _composite_mode(im.mode)
+    return np.asarray(im.convert(target) if target else im)
 
 
 def load_composite(source: Composite, /) -> np.ndarray:
@@ -121,8 +125,7 @@ def load_composite(source: Composite, /) -> np.ndarray:
     (2, 3, 3)
     """
     if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)):
-        with open_image(source) as im:
-            a = _image_to_array(im)
+        a = read_array(source, _composite_mode)
     elif not isinstance(source, np.ndarray) and hasattr(source, "convert"):
         a = _image_to_array(source)
     else:
@@ -399,8 +402,7 @@ def png_to_mask(data: bytes, /) -> np.ndarray:
     >>> png_to_mask(mask_to_png(np.eye(2))).tolist()
     [[True, False], [False, True]]
     """
-    with open_image(data) as im:
-        a = np.asarray(im)
+    a = read_array(data)
     if a.ndim == 3:
         if not (a[:, :, :1] == a[:, :, 1:3]).all():
             raise FormatError("binary mask PNG has differing colour channels")

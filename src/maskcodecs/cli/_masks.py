@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._png import decode_png
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -146,27 +148,34 @@ class CategoryTable:
 
 def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
     """Return (array, is_jpeg, mode): 2-D for grey/label/palette images, (h, w, 3) for RGB."""
-    Image = pil()
     try:
-        with Image.open(path) as im:
-            im.load()
-            fmt, mode = im.format, im.mode
-            if mode == "1":
-                a = np.array(im, dtype=np.uint8)
-            elif mode in ("L", "P") or mode.startswith("I"):
-                a = np.asarray(im)
-            elif mode == "LA":
-                a = np.asarray(im.getchannel(0))
-            elif mode in ("RGB", "RGBA"):
-                a = np.asarray(im)[..., :3]
-            else:
-                a = np.asarray(im.convert("RGB"))
+        with open(path, "rb") as f:
+            data = f.read()
+        fast = decode_png(data)  # plain PNGs without Pillow's overhead, same pixels
+        if fast is not None:
+            a, mode = fast
+            fmt = "PNG"
+        else:
+            with pil().open(io.BytesIO(data)) as im:
+                im.load()
+                fmt, mode = im.format, im.mode
+                a = np.asarray(im) if mode in _ARRAY_MODES or mode.startswith("I") else \
+                    np.asarray(im.convert("RGB"))
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image ({e})") from None
+    if mode == "1":
+        a = a.view(np.uint8)
+    elif mode == "LA":
+        a = a[..., 0]
+    elif mode == "RGBA":
+        a = a[..., :3]
     if a.ndim == 3 and a.shape[0] * a.shape[1] and (a[..., 0] == a[..., 1]).all() and (
             a[..., 0] == a[..., 2]).all():
         a = a[..., 0]
     return a, fmt == "JPEG", mode
+
+
+_ARRAY_MODES = ("1", "L", "P", "LA", "RGB", "RGBA")
 
 
 def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
