@@ -117,8 +117,7 @@ cdef struct Reader:
     Py_ssize_t n
     Py_ssize_t pos
     Py_ssize_t idx
-    int64_t prev1
-    int64_t prev2
+    int64_t prev[2]     # the last count of each parity (a count adds to the one two back)
     int err             # a problem found by the up-front check, reported by read_count
 
 
@@ -141,53 +140,53 @@ cdef inline void reader_init(Reader* r, const uint8_t* s, Py_ssize_t n) noexcept
     r.n = n
     r.pos = 0
     r.idx = 0
-    r.prev1 = 0
-    r.prev2 = 0
+    r.prev[0] = 0
+    r.prev[1] = 0
     r.err = check_alphabet(s, n)
+
+
+cdef inline int read_long_group(const uint8_t* s, Py_ssize_t* p, int64_t* x) noexcept nogil:
+    """The value of a group of two or more characters starting at s[p[0]] (the string passed
+    check_alphabet, so the group ends inside it); advances p[0]. 0 or ERR_LONG."""
+    cdef Py_ssize_t q = p[0]
+    cdef int64_t v = 0
+    cdef int k = 0, c
+    while True:
+        c = s[q] - 48
+        q += 1
+        if k < 7:
+            v |= (<int64_t>(c & 0x1f)) << (5 * k)
+        k += 1
+        if not (c & 0x20):
+            break
+    p[0] = q
+    if k > 7:
+        return ERR_LONG
+    if c & 0x10:
+        v = <int64_t>((<uint64_t>v) | ((~(<uint64_t>0)) << (5 * k)))
+    x[0] = v
+    return 0
 
 
 cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
     """Read the next count: 1 if read, 0 at the end of the string, or a negative error."""
-    cdef int64_t x = 0
-    cdef int k = 0
-    cdef int c = 0
-    cdef const uint8_t* s = r.s
+    cdef int64_t x, c
     cdef Py_ssize_t p = r.pos
-    cdef int c1
-    cdef int64_t two
     if r.err:
         return r.err
     if p >= r.n:
         return 0
-    c = s[p] - 48
-    c1 = s[p + 1] - 48 if p + 1 < r.n else 0
-    two = (c >> 5) & 1
-    if not (two and (c1 & 0x20)):
-        # one or two characters (nearly every group): both values computed, one selected
-        # arithmetically, so the 1-or-2 pattern of the data costs no branch mispredictions
-        x = (c & 0x1f) - ((c & 0x10) << 1)
-        x += ((((c & 0x1f) | ((c1 & 0x1f) << 5)) - ((c1 & 0x10) << 6)) - x) & -two
-        r.pos = p + 1 + two
-    else:
-        while True:
-            c = s[p] - 48
-            p += 1
-            if k < 7:
-                x |= (<int64_t>(c & 0x1f)) << (5 * k)
-            k += 1
-            if not (c & 0x20):
-                break
-        r.pos = p
-        if k > 7:
-            return ERR_LONG
-        if c & 0x10:
-            x = <int64_t>((<uint64_t>x) | ((~(<uint64_t>0)) << (5 * k)))
+    c = r.s[p] - 48
+    if not (c & 0x20):  # one character: nearly every group
+        x = c - ((c & 0x10) << 1)
+        r.pos = p + 1
+    elif read_long_group(r.s, &r.pos, &x) < 0:
+        return ERR_LONG
     if r.idx > 2:
-        x += r.prev2
-    if x < 0 or x > <int64_t>U32MAX:
+        x += r.prev[r.idx & 1]
+    if <uint64_t>x > U32MAX:
         return ERR_RANGE
-    r.prev2 = r.prev1
-    r.prev1 = x
+    r.prev[r.idx & 1] = x
     r.idx += 1
     out[0] = <uint64_t>x
     return 1
@@ -334,12 +333,11 @@ cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
 
 cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
                      U32Buf* scratch) noexcept nogil:
-    """Foreground count straight from the string (no counts array). Its own loop rather than
-    next_fg_run: summing every odd count without skipping empty runs measured ~10% faster."""
+    """Foreground count straight from the string (no counts array). Sums every odd count
+    without skipping empty runs (not next_fg_run: a branch fewer per count)."""
     cdef Reader r
     cdef uint64_t c, pos = 0, a = 0
     cdef int rc
-    cdef bint ones = False
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)
@@ -350,9 +348,7 @@ cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area
         pos += c
         if pos > hw:
             return ERR_OVERRUN
-        if ones:
-            a += c
-        ones = not ones
+        a += c & (<uint64_t>0 - <uint64_t>(r.idx & 1 == 0))
     area[0] = a
     return 0
 
