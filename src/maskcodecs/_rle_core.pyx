@@ -269,6 +269,8 @@ cdef struct BoxAcc:
     uint64_t ys
     uint64_t xe
     uint64_t ye
+    uint64_t col       # column of the last run's start, and its first position
+    uint64_t colbase
     bint any_fg
 
 
@@ -278,13 +280,34 @@ cdef inline void box_init(BoxAcc* b, uint64_t h, uint64_t w) noexcept nogil:
     b.ys = h
     b.xe = 0
     b.ye = 0
+    b.col = 0
+    b.colbase = 0
     b.any_fg = False
 
 
 cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
-    """Add the foreground run [start, start + c), c > 0."""
-    cdef uint64_t end = start + c - 1
-    cdef uint64_t x0 = start // b.h, y0 = start % b.h, x1 = end // b.h, y1 = end % b.h
+    """Add the foreground run [start, start + c), c > 0; runs come in stream order. The
+    column is followed from run to run, so a division is needed only when a run starts
+    more than one column after the last or spans columns."""
+    cdef uint64_t x0, y0, x1, y1, q
+    cdef uint64_t d = start - b.colbase
+    if d >= b.h:
+        if d < 2 * b.h:
+            q = 1
+        else:
+            q = d // b.h
+        b.col += q
+        b.colbase += q * b.h
+        d -= q * b.h
+    x0 = b.col
+    y0 = d
+    d += c - 1  # the run's end, from the same column start
+    if d < b.h:
+        x1 = x0
+        y1 = d
+    else:
+        x1 = x0 + d // b.h
+        y1 = d % b.h
     b.any_fg = True
     if x0 < b.xs:
         b.xs = x0
