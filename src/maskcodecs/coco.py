@@ -174,16 +174,17 @@ def _segments(result: tuple[bytes, list[bytes], bytes, bytes], h: int, w: int,
               categories: Mapping[int, int] | None = None) -> list[Segment]:
     """Segments sorted by value from the kernel's (values, strings, areas, boxes)."""
     values = np.frombuffer(result[0], dtype=np.int64)
-    areas = np.frombuffer(result[2], dtype=np.uint64)
-    boxes = np.frombuffer(result[3], dtype=np.uint64).reshape(-1, 4)
+    order = np.argsort(values, kind="stable")
+    areas = np.frombuffer(result[2], dtype=np.uint64)[order].tolist()
+    boxes = np.frombuffer(result[3], dtype=np.uint64).reshape(-1, 4)[order]
+    strings = result[1]
     out = []
-    for i in np.argsort(values, kind="stable"):
-        x0, y0, x1, y1 = (float(b) for b in boxes[i])
-        v = int(values[i])
+    for i, v, area, (x0, y0, x1, y1) in zip(order.tolist(), values[order].tolist(), areas,
+                                             boxes.astype(np.float64).tolist()):
         out.append(Segment(
             value=v,
-            rle={"size": [h, w], "counts": result[1][i]},
-            area=int(areas[i]),
+            rle={"size": [h, w], "counts": strings[i]},
+            area=area,
             bbox=(x0, y0, x1 - x0 + 1.0, y1 - y0 + 1.0),
             category_id=None if categories is None else categories.get(v),
         ))
