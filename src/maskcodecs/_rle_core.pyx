@@ -168,24 +168,33 @@ cdef inline int read_long_group(const uint8_t* s, Py_ssize_t* p, int64_t* x) noe
     return 0
 
 
+cdef inline int next_count(const uint8_t* s, Py_ssize_t* p, int64_t prev, bint delta,
+                           int64_t* x) noexcept nogil:
+    """The count at s[p[0]] (after check_alphabet), added to `prev` when `delta`."""
+    cdef int64_t c = s[p[0]] - 48
+    if not (c & 0x20):
+        x[0] = c - ((c & 0x10) << 1)
+        p[0] += 1
+    elif read_long_group(s, p, x) < 0:
+        return ERR_LONG
+    if delta:
+        x[0] += prev
+    if <uint64_t>x[0] > U32MAX:
+        return ERR_RANGE
+    return 0
+
+
 cdef inline int read_count(Reader* r, uint64_t* out) noexcept nogil:
     """Read the next count: 1 if read, 0 at the end of the string, or a negative error."""
-    cdef int64_t x, c
-    cdef Py_ssize_t p = r.pos
+    cdef int64_t x
+    cdef int rc
     if r.err:
         return r.err
-    if p >= r.n:
+    if r.pos >= r.n:
         return 0
-    c = r.s[p] - 48
-    if not (c & 0x20):  # one character: nearly every group
-        x = c - ((c & 0x10) << 1)
-        r.pos = p + 1
-    elif read_long_group(r.s, &r.pos, &x) < 0:
-        return ERR_LONG
-    if r.idx > 2:
-        x += r.prev[r.idx & 1]
-    if <uint64_t>x > U32MAX:
-        return ERR_RANGE
+    rc = next_count(r.s, &r.pos, r.prev[r.idx & 1], r.idx > 2, &x)
+    if rc < 0:
+        return rc
     r.prev[r.idx & 1] = x
     r.idx += 1
     out[0] = <uint64_t>x
@@ -354,43 +363,56 @@ cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
     return 0
 
 
-cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
-                     U32Buf* scratch) noexcept nogil:
-    """Foreground count straight from the string (no counts array). Sums every odd count
-    without skipping empty runs (not next_fg_run: a branch fewer per count)."""
-    cdef Reader r
-    cdef uint64_t c, pos = 0, a = 0
-    cdef int rc
-    reader_init(&r, s, n)
-    while True:
-        rc = read_count(&r, &c)
+cdef inline int string_fg(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
+                          BoxAcc* box) noexcept nogil:
+    """Walk the foreground of a string (no counts array): its pixel count into `area`, and
+    each non-empty foreground run into `box` unless it is NULL. Counts are read in
+    (background, foreground) pairs, so the parity is known without tracking it; errors and
+    their order are read_count's, each count checked against `hw` before it is used."""
+    cdef Py_ssize_t p = 0, pairs = 0
+    cdef int64_t bg = 0, fg = 0
+    cdef uint64_t pos = 0, a = 0
+    cdef int rc = check_alphabet(s, n)
+    if rc < 0:
+        return rc
+    while p < n:
+        rc = next_count(s, &p, bg, pairs >= 2, &bg)  # a count adds to the one two back
         if rc < 0:
             return rc
-        if rc == 0:
-            break
-        pos += c
+        pos += <uint64_t>bg
         if pos > hw:
             return ERR_OVERRUN
-        a += c & (<uint64_t>0 - <uint64_t>(r.idx & 1 == 0))
+        if p >= n:
+            break
+        rc = next_count(s, &p, fg, pairs >= 1, &fg)
+        if rc < 0:
+            return rc
+        if pos + <uint64_t>fg > hw:
+            return ERR_OVERRUN
+        if box != NULL and fg:
+            box_add(box, pos, <uint64_t>fg)
+        pos += <uint64_t>fg
+        a += <uint64_t>fg
+        pairs += 1
     area[0] = a
     return 0
 
 
+cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
+                     U32Buf* scratch) noexcept nogil:
+    """Foreground count straight from the string."""
+    return string_fg(s, n, hw, area, NULL)
+
+
 cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, double* bb,
                      U32Buf* scratch) noexcept nogil:
-    """Tight box straight from the string (no counts array). Counts are checked against h*w
-    before box_add, so h == 0 never reaches its division."""
-    cdef Reader r
-    cdef uint64_t pos = 0, start, length
-    cdef int rc
+    """Tight box straight from the string. Counts are checked against h*w before box_add,
+    so h == 0 never reaches its division."""
+    cdef uint64_t a
     cdef BoxAcc acc
+    cdef int rc
     box_init(&acc, h, w)
-    reader_init(&r, s, n)
-    while True:
-        rc = next_fg_run(&r, h * w, &pos, &start, &length)
-        if rc <= 0:
-            break
-        box_add(&acc, start, length)
+    rc = string_fg(s, n, h * w, &a, &acc)
     if rc == 0:
         box_out(&acc, bb)
     return rc
