@@ -268,6 +268,23 @@ def test_inflation_bomb_is_bounded() -> None:
     assert peak < 4 << 20
 
 
+def test_huge_header_with_little_data_allocates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Pillow's limit switched off, a 2**30 x 2**30 header over a few bytes of data is
+    refused before anything of the header's size is allocated."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    data = make_png(np.zeros((1, 4), np.uint8), 4, 8, 0, [0])
+    i = data.index(b"IHDR")
+    ihdr = struct.pack(">IIBBBBB", 2**30, 2**30, 8, 6, 0, 0, 0)
+    data = data[:i - 4] + chunk(b"IHDR", ihdr) + data[i + 4 + 13 + 4:]
+    tracemalloc.start()
+    try:
+        assert decode_png(data) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
 def test_pillow_pixel_limit_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_png(np.zeros((10, 10), np.uint8), 10, 8, 0, [0] * 10)
     assert decode_png(data) is not None

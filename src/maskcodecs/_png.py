@@ -43,6 +43,7 @@ _HEADER = struct.Struct(">IIBBBBB")
 _CHUNK = struct.Struct(">I4s")
 _CRC = struct.Struct(">I")
 _MAX_CHUNK = 2**31 - 1
+_MAX_RATIO = 1032  # deflate's densest coding: a 258-byte match in about 2 bits
 
 
 def _harmless(ctype: bytes, length: int, colour: int, after_image: bool) -> bool:
@@ -147,8 +148,10 @@ def _inflate(stream: bytes, expected: int) -> bytes | None:
     few times `expected` whatever the data: one-shot inflation (fastest: the buffer is sized
     once) only when even the densest deflate stream of this length (about 1032:1) could not
     go far past it, else bounded incremental inflation."""
+    if expected > _MAX_RATIO * (len(stream) + 1):
+        return None  # more than any deflate stream of this length can hold: truncated
     try:
-        if len(stream) * 1032 <= 4 * expected + (16 << 20):
+        if len(stream) * _MAX_RATIO <= 4 * expected + (16 << 20):
             raw = zlib.decompress(stream, bufsize=expected)
             return raw if len(raw) == expected else None
         z = zlib.decompressobj()
