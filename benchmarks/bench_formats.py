@@ -1,4 +1,4 @@
-"""Benchmarks for maskcodecs.coco (label map -> RLEs) and maskcodecs.encord (4K codec).
+"""Benchmarks for maskcodecs.coco (label map -> RLEs), the PNG reader and maskcodecs.encord.
 
 Run: ``PYTHONPATH=src python -m pytest benchmarks/bench_formats.py --benchmark-only``
 (``--benchmark-group-by=group`` shows each task's implementations side by side).
@@ -84,6 +84,52 @@ def test_colour_map_vga(benchmark, impl: str) -> None:
     fn = colours_ours if impl == "maskcodecs" else colours_recipe
     out = benchmark(fn, COLOURS_VGA)
     assert [r["counts"] for r in out] == [r["counts"] for r in colours_recipe(COLOURS_VGA)]
+
+
+# ---------------------------------------------------------------------------------------------
+# PNG mask files -> pixels (maskcodecs' reader vs Pillow, same bytes)
+# ---------------------------------------------------------------------------------------------
+
+def _png_bytes(a: np.ndarray, **save: object) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG", **save)
+    return buf.getvalue()
+
+
+PNGS = {"label map L 480x640": _png_bytes(LABELS_VGA.astype(np.uint8)),
+        "colour map RGB 480x640": _png_bytes(COLOURS_VGA),
+        "binary 1-bit 480x640": _png_bytes(LABELS_VGA > 0)}
+
+
+def png_pillow(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im)
+
+
+def png_ours(data: bytes) -> np.ndarray:
+    from maskcodecs._png import decode_png
+
+    got = decode_png(data)
+    assert got is not None
+    return got[0]
+
+
+@pytest.mark.parametrize("case", sorted(PNGS))
+@pytest.mark.parametrize("impl", ["maskcodecs", "Pillow"])
+def test_png_read(benchmark, case: str, impl: str) -> None:
+    pytest.importorskip("PIL")
+    benchmark.group = f"PNG read, {case}"
+    data = PNGS[case]
+    out = benchmark(png_ours if impl == "maskcodecs" else png_pillow, data)
+    np.testing.assert_array_equal(out, png_pillow(data))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,9 +33,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    """Collect ``bench_*.py`` as test modules (the default pattern is ``test_*.py``)."""
+    """Collect ``bench_*.py`` as test modules (the default pattern is ``test_*.py``); a file
+    named on the command line is collected by pytest itself, so not a second time here."""
     if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
+        named = {Path(str(a).split("::")[0]).resolve() for a in parent.config.args}
+        if file_path.resolve() not in named:
+            return pytest.Module.from_parent(parent, path=file_path)
     return None
 
 
