@@ -72,6 +72,46 @@ cdef void paeth_row1(const uint8_t* s, const uint8_t* up, uint8_t* d,
         i += 1
 
 
+cdef inline void repeat8(uint8_t* d, Py_ssize_t bpp) noexcept nogil:
+    """d[0:8] continue the period-`bpp` pattern of the bytes before d."""
+    cdef int k
+    for k in range(8):
+        d[k] = d[k - bpp]
+
+
+cdef void sub_row(const uint8_t* s, uint8_t* d, Py_ssize_t rb, Py_ssize_t bpp) noexcept nogil:
+    """Sub filter, several bytes per pixel; eight zero residuals repeat the pixel pattern."""
+    cdef Py_ssize_t i
+    for i in range(min(bpp, rb)):
+        d[i] = s[i]
+    i = bpp
+    while i < rb:
+        if i + 8 <= rb and load64(s + i) == 0:
+            repeat8(d + i, bpp)
+            i += 8
+            continue
+        d[i] = <uint8_t>(s[i] + d[i - bpp])
+        i += 1
+
+
+cdef void paeth_row(const uint8_t* s, const uint8_t* up, uint8_t* d, Py_ssize_t rb,
+                    Py_ssize_t bpp) noexcept nogil:
+    """Paeth filter, several bytes per pixel. Where the row above repeats its previous pixel
+    (up-left == up) the predictor is the left byte, so eight zero residuals there repeat the
+    pixel pattern."""
+    cdef Py_ssize_t i
+    for i in range(min(bpp, rb)):
+        d[i] = <uint8_t>(s[i] + up[i])
+    i = bpp
+    while i < rb:
+        if i + 8 <= rb and load64(s + i) == 0 and load64(up + i) == load64(up + i - bpp):
+            repeat8(d + i, bpp)
+            i += 8
+            continue
+        d[i] = <uint8_t>(s[i] + paeth(d[i - bpp], up[i], up[i - bpp]))
+        i += 1
+
+
 cdef Py_ssize_t unfilter_rows(const uint8_t* src, uint8_t* out, Py_ssize_t h,
                               Py_ssize_t rb, Py_ssize_t bpp, const uint8_t* zeros) noexcept nogil:
     """Rows of `rb` bytes, each preceded by its filter byte in `src`, into `out` (h * rb).
@@ -99,20 +139,14 @@ cdef Py_ssize_t unfilter_rows(const uint8_t* src, uint8_t* out, Py_ssize_t h,
         elif f == 3 and bpp == 1:
             avg_row1(s, up, d, rb)
         elif f == 1:
-            for i in range(min(bpp, rb)):
-                d[i] = s[i]
-            for i in range(bpp, rb):
-                d[i] = <uint8_t>(s[i] + d[i - bpp])
+            sub_row(s, d, rb, bpp)
         elif f == 3:
             for i in range(min(bpp, rb)):
                 d[i] = <uint8_t>(s[i] + (up[i] >> 1))
             for i in range(bpp, rb):
                 d[i] = <uint8_t>(s[i] + ((<int>d[i - bpp] + <int>up[i]) >> 1))
         elif f == 4:
-            for i in range(min(bpp, rb)):
-                d[i] = <uint8_t>(s[i] + up[i])
-            for i in range(bpp, rb):
-                d[i] = <uint8_t>(s[i] + paeth(d[i - bpp], up[i], up[i - bpp]))
+            paeth_row(s, up, d, rb, bpp)
         else:
             return y
     return -1
