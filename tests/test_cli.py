@@ -235,6 +235,36 @@ def test_kinds_binary_label_jpeg(tmp_path):
     assert run("masks-to-coco", d, "-o", out, "--kind", "label", "--jobs", "1") == 1
 
 
+def test_colour_maps_rgb_rgba_palette(tmp_path):
+    """--kind color: an RGB, an RGBA and a palette PNG of the same colour map give the same
+    annotations, one per colour (black is background, here palette index 2, not 0), each
+    pycocotools' RLE of that colour."""
+    rng = np.random.default_rng(4)
+    cols = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 0], [9, 8, 7], [1, 0, 0]], np.uint8)
+    idx = np.repeat(np.repeat(rng.integers(0, len(cols), (6, 8)), 5, 0), 4, 1)
+    rgb = cols[idx]
+    d = tmp_path / "m"
+    d.mkdir()
+    save_png(d / "a_rgb.png", rgb)
+    save_png(d / "b_rgba.png", np.dstack([rgb, np.full(idx.shape, 200, np.uint8)]))
+    pal = Image.fromarray(idx.astype(np.uint8), "P")
+    pal.putpalette(cols.reshape(-1).tolist())
+    pal.save(d / "c_palette.png")
+    out = tmp_path / "o.json"
+    assert run("masks-to-coco", d, "-o", out, "--kind", "color", "--jobs", "1", "-q") == 0
+    doc = json.loads(out.read_text())
+    by = {Path(n).stem: [] for n in ("a_rgb", "b_rgba", "c_palette")}
+    for stem, counts, area, bbox in segs(doc):
+        by[stem].append((counts, area, bbox))
+    want = sorted((coco_rle(idx == k), int((idx == k).sum()),
+                   pcm.toBbox(pcm.encode(np.asfortranarray((idx == k).astype(np.uint8)))).tolist())
+                  for k in range(len(cols)) if k != 2 and (idx == k).any())
+    assert len(want) == 4
+    assert by["a_rgb"] == want
+    assert by["b_rgba"] == want
+    assert by["c_palette"] == want
+
+
 def test_categories_table(tmp_path, capsys):
     d = tmp_path / "m"
     d.mkdir()

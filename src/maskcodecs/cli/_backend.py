@@ -19,7 +19,8 @@ from maskcodecs._types import RLE
 from maskcodecs.errors import FormatError, InvalidRLEError, MaskCodecError
 
 __all__ = [
-    "label_map_to_rles", "label_map_segments", "rgb_to_ids", "ids_to_rgb", "split_colours",
+    "label_map_to_rles", "label_map_segments", "colour_map_segments", "rgb_to_ids", "ids_to_rgb",
+    "split_colours",
     "rle_to_polygons", "encord_string_to_coco", "coco_to_encord_string",
     "segmentation_to_rle", "decode_rle", "rle_area_bbox", "counts_text",
 ]
@@ -60,8 +61,21 @@ def label_map_segments(arr: Any, /, *, background: int = 0) -> Segments:
         raise FormatError(f"a label map must have an integer dtype, got {a.dtype}")
     from maskcodecs.coco import segments_from_label_map
 
-    return {int(s.value): (s.rle, int(s.area), [float(b) for b in s.bbox])
-            for s in segments_from_label_map(a, background=background)}
+    return _by_value(segments_from_label_map(a, background=background))
+
+
+def _by_value(segs: Any) -> Segments:
+    return {int(s.value): (s.rle, int(s.area), [float(b) for b in s.bbox]) for s in segs}
+
+
+def colour_map_segments(img: np.ndarray, /) -> Segments:
+    """Return ``{id: (rle, area, [x, y, w, h])}`` for every colour of an (h, w, 3+) uint8
+    image except black, keyed by the panoptic id ``R + 256*G + 65536*B``, in one pass."""
+    if img.ndim != 3 or img.shape[2] < 3:
+        raise FormatError(f"expected an RGB image, got shape {img.shape}")
+    from maskcodecs.coco import segments_from_colour_map
+
+    return _by_value(segments_from_colour_map(img[..., :3], background=(0, 0, 0)))
 
 
 def rle_area_bbox(rles: list[RLE], /) -> tuple[list[int], list[list[float]]]:

@@ -146,21 +146,23 @@ class CategoryTable:
 # reading mask images
 # ---------------------------------------------------------------------------------------------
 
-def read_mask_image(path: Path) -> tuple[np.ndarray, bool, str]:
-    """Return (array, is_jpeg, mode): 2-D for grey/label/palette images, (h, w, 3) for RGB."""
+def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, bool, str]:
+    """Return (array, is_jpeg, mode): 2-D for grey/label/palette images (palette indices,
+    unless `colours`: then the palette's colours), (h, w, 3) for RGB."""
     try:
         with open(path, "rb") as f:
             data = f.read()
         fast = decode_png(data)  # plain PNGs without Pillow's overhead, same pixels
-        if fast is not None:
+        if fast is not None and not (colours and fast[1] == "P"):
             a, mode = fast
             fmt = "PNG"
         else:
             with pil().open(io.BytesIO(data)) as im:
                 im.load()
                 fmt, mode = im.format, im.mode
-                a = np.asarray(im) if mode in _ARRAY_MODES or mode.startswith("I") else \
-                    np.asarray(im.convert("RGB"))
+                keep = (mode in _ARRAY_MODES or mode.startswith("I")) and not (
+                    colours and mode == "P")
+                a = np.asarray(im) if keep else np.asarray(im.convert("RGB"))
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image ({e})") from None
     if mode == "1":
@@ -180,7 +182,7 @@ _ARRAY_MODES = ("1", "L", "P", "LA", "RGB", "RGBA")
 
 def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
                  ) -> tuple[str, np.ndarray, be.Segments]:
-    """Resolve the kind and return (kind, label array, {value: (rle, area, box)})."""
+    """Resolve the kind and return (kind, label or colour array, {value: (rle, area, box)})."""
     if kind == "auto":
         if is_jpeg:
             kind = "binary"
@@ -206,8 +208,10 @@ def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
         if a.ndim != 2:
             raise DataError("is a colour image; use --kind color or --kind panoptic")
         labels = a
-    else:  # color / panoptic: R + 256 G + 65536 B
-        labels = be.rgb_to_ids(a) if a.ndim == 3 else (a.astype(np.uint32) * 0x010101)
+    elif a.ndim == 3:  # color / panoptic: ids R + 256 G + 65536 B, in the colour kernel
+        return kind, a, be.colour_map_segments(a)
+    else:  # a grey image read as colours (v, v, v)
+        labels = a.astype(np.uint32) * 0x010101
     return kind, labels, be.label_map_segments(labels, background=0)
 
 
@@ -227,7 +231,8 @@ class MasksConfig:
 
 def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
     """Read one mask image and return its size and annotations (without ids)."""
-    a, is_jpeg, _mode = read_mask_image(cfg.root / rel)
+    a, is_jpeg, _mode = read_mask_image(cfg.root / rel,
+                                        colours=cfg.kind in ("color", "panoptic"))
     h, w = a.shape[:2]
     kind, labels, segs = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold)
     table = cfg.table or CategoryTable()
