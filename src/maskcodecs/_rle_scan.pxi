@@ -1,7 +1,8 @@
 # Part of _rle_core.pyx: scanning masks into runs (encode), in either memory order.
 #
 # Any nonzero byte is foreground. Runs are always in column-major (COCO) order.
-#  * columns contiguous (Fortran order): skip 32 bytes at a time while the state holds;
+#  * columns contiguous (Fortran order): skip 128 bytes at a time while the state holds, then
+#    locate the transition inside its 64-byte block with a byte mask;
 #  * rows contiguous (C order): never transpose. A run boundary of the column-major stream
 #    sits at (x, y) where pixel (y, x) differs from (y-1, x) (or, in row 0, from the last
 #    pixel of the previous column). Comparing each row with the one above finds them in
@@ -10,7 +11,6 @@
 #  * anything else: a strided loop.
 
 cdef uint64_t ONES8 = 0x0101010101010101u
-cdef uint64_t HIGH8 = 0x8080808080808080u
 
 
 cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
@@ -19,40 +19,69 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
     return v
 
 
-cdef inline uint64_t zero_bytes(uint64_t v) noexcept nogil:
-    """Nonzero iff some byte of v is zero."""
-    return (v - ONES8) & ~v & HIGH8
-
-
 cdef extern from *:
     """
-    /* 64-byte block tests for the run scanners. SSE2 is part of the x86-64 baseline and NEON
-       of the arm64 baseline, so no CPU-specific flags are needed; other targets use SWAR.
-       Each returns nonzero iff the block holds a byte of the kind looked for. */
+    /* Block tests and run finders. SSE2 is part of the x86-64 baseline and NEON of the arm64
+       baseline, so no CPU-specific flags are needed; other targets use SWAR.
+       mc_block2_* return nonzero iff the 128-byte block holds a byte of the kind looked for,
+       mc_block_differs iff two 64-byte blocks differ, mc_first_*64 return the offset (0..63) of the first such byte of a 64-byte block, or 64. */
     #include <string.h>
     #include <stdint.h>
+    #if defined(_MSC_VER) && !defined(__clang__)
+    #include <intrin.h>
+    static inline int mc_ctz64(uint64_t m) {  /* m != 0 */
+        unsigned long k;
+    #if defined(_M_X64) || defined(_M_ARM64)
+        _BitScanForward64(&k, m);
+        return (int)k;
+    #else
+        if ((uint32_t)m) { _BitScanForward(&k, (uint32_t)m); return (int)k; }
+        _BitScanForward(&k, (uint32_t)(m >> 32));
+        return (int)k + 32;
+    #endif
+    }
+    #elif defined(__GNUC__) || defined(__clang__)
+    static inline int mc_ctz64(uint64_t m) { return __builtin_ctzll(m); }
+    #else
+    static inline int mc_ctz64(uint64_t m) { int k = 0; while (!(m & 1)) { m >>= 1; k++; } return k; }
+    #endif
     #if !defined(MC_FORCE_SWAR) && (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
     #include <emmintrin.h>
     #define MC_SIMD 1
     #define MC_SIMD_NAME "sse2"
-    static inline int mc_block_any_nonzero(const unsigned char* p) {
-        __m128i a = _mm_loadu_si128((const __m128i*)p), b = _mm_loadu_si128((const __m128i*)(p + 16));
-        __m128i c = _mm_loadu_si128((const __m128i*)(p + 32)), d = _mm_loadu_si128((const __m128i*)(p + 48));
-        __m128i o = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+    #define MC_LD(p, k) _mm_loadu_si128((const __m128i*)((p) + (k)))
+    /* nonzero iff the 128-byte block at p holds a byte of the kind looked for */
+    static inline int mc_block2_any_nonzero(const unsigned char* p) {
+        __m128i o = _mm_or_si128(_mm_or_si128(_mm_or_si128(MC_LD(p, 0), MC_LD(p, 16)), _mm_or_si128(MC_LD(p, 32), MC_LD(p, 48))),
+                                 _mm_or_si128(_mm_or_si128(MC_LD(p, 64), MC_LD(p, 80)), _mm_or_si128(MC_LD(p, 96), MC_LD(p, 112))));
         return _mm_movemask_epi8(_mm_cmpeq_epi8(o, _mm_setzero_si128())) != 0xFFFF;
     }
-    static inline int mc_block_any_zero(const unsigned char* p) {
-        __m128i a = _mm_loadu_si128((const __m128i*)p), b = _mm_loadu_si128((const __m128i*)(p + 16));
-        __m128i c = _mm_loadu_si128((const __m128i*)(p + 32)), d = _mm_loadu_si128((const __m128i*)(p + 48));
-        __m128i m = _mm_min_epu8(_mm_min_epu8(a, b), _mm_min_epu8(c, d));
+    static inline int mc_block2_any_zero(const unsigned char* p) {
+        __m128i m = _mm_min_epu8(_mm_min_epu8(_mm_min_epu8(MC_LD(p, 0), MC_LD(p, 16)), _mm_min_epu8(MC_LD(p, 32), MC_LD(p, 48))),
+                                 _mm_min_epu8(_mm_min_epu8(MC_LD(p, 64), MC_LD(p, 80)), _mm_min_epu8(MC_LD(p, 96), MC_LD(p, 112))));
         return _mm_movemask_epi8(_mm_cmpeq_epi8(m, _mm_setzero_si128())) != 0;
     }
     static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
-        __m128i e0 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)p), _mm_loadu_si128((const __m128i*)q));
-        __m128i e1 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 16)), _mm_loadu_si128((const __m128i*)(q + 16)));
-        __m128i e2 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 32)), _mm_loadu_si128((const __m128i*)(q + 32)));
-        __m128i e3 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(p + 48)), _mm_loadu_si128((const __m128i*)(q + 48)));
+        __m128i e0 = _mm_cmpeq_epi8(MC_LD(p, 0), MC_LD(q, 0)), e1 = _mm_cmpeq_epi8(MC_LD(p, 16), MC_LD(q, 16));
+        __m128i e2 = _mm_cmpeq_epi8(MC_LD(p, 32), MC_LD(q, 32)), e3 = _mm_cmpeq_epi8(MC_LD(p, 48), MC_LD(q, 48));
         return _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(e0, e1), _mm_and_si128(e2, e3))) != 0xFFFF;
+    }
+    /* one bit per byte of p[0:64], set where the byte is zero */
+    static inline uint64_t mc_zero_mask64(const unsigned char* p) {
+        __m128i z = _mm_setzero_si128();
+        uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(MC_LD(p, 0), z));
+        uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(MC_LD(p, 16), z));
+        uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(MC_LD(p, 32), z));
+        uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(MC_LD(p, 48), z));
+        return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
+    }
+    static inline int mc_first_zero64(const unsigned char* p) {
+        uint64_t m = mc_zero_mask64(p);
+        return m ? mc_ctz64(m) : 64;
+    }
+    static inline int mc_first_nonzero64(const unsigned char* p) {
+        uint64_t m = ~mc_zero_mask64(p);
+        return m ? mc_ctz64(m) : 64;
     }
     #elif !defined(MC_FORCE_SWAR) && (defined(__ARM_NEON) || defined(_M_ARM64))
     #include <arm_neon.h>
@@ -68,6 +97,10 @@ cdef extern from *:
                                 vminq_u8(vld1q_u8(p + 32), vld1q_u8(p + 48)));
         return vminvq_u8(m) == 0;
     }
+    static inline int mc_block2_any_nonzero(const unsigned char* p) {
+        return mc_block_any_nonzero(p) | mc_block_any_nonzero(p + 64); }
+    static inline int mc_block2_any_zero(const unsigned char* p) {
+        return mc_block_any_zero(p) | mc_block_any_zero(p + 64); }
     static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
         uint8x16_t x = vorrq_u8(vorrq_u8(veorq_u8(vld1q_u8(p), vld1q_u8(q)),
                                          veorq_u8(vld1q_u8(p + 16), vld1q_u8(q + 16))),
@@ -75,23 +108,111 @@ cdef extern from *:
                                          veorq_u8(vld1q_u8(p + 48), vld1q_u8(q + 48))));
         return vmaxvq_u8(x) != 0;
     }
+    /* 4 bits per byte of a 16-byte 0x00/0xFF compare result (narrowing shift by 4) */
+    static inline uint64_t mc_nibbles(uint8x16_t e) {
+        return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(e), 4)), 0);
+    }
+    static inline int mc_first_zero64(const unsigned char* p) {
+        int k;
+        uint64_t m;
+        for (k = 0; k < 64; k += 16) {
+            m = mc_nibbles(vceqq_u8(vld1q_u8(p + k), vdupq_n_u8(0)));
+            if (m) return k + (mc_ctz64(m) >> 2);
+        }
+        return 64;
+    }
+    static inline int mc_first_nonzero64(const unsigned char* p) {
+        int k;
+        uint64_t m;
+        uint8x16_t v;
+        for (k = 0; k < 64; k += 16) {
+            v = vld1q_u8(p + k);
+            m = mc_nibbles(vtstq_u8(v, v));
+            if (m) return k + (mc_ctz64(m) >> 2);
+        }
+        return 64;
+    }
     #else
     #define MC_SIMD 0
     #define MC_SIMD_NAME "swar"
     static inline uint64_t mc_ld(const unsigned char* p) { uint64_t v; memcpy(&v, p, 8); return v; }
+    /* nonzero iff some byte of v is zero; its lowest set bit is in the lowest zero byte */
     static inline uint64_t mc_z(uint64_t v) {
         return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL; }
     static inline int mc_block_any_nonzero(const unsigned char* p) {
         uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_ld(p + k); return o != 0; }
     static inline int mc_block_any_zero(const unsigned char* p) {
         uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_z(mc_ld(p + k)); return o != 0; }
+    static inline int mc_block2_any_nonzero(const unsigned char* p) {
+        return mc_block_any_nonzero(p) | mc_block_any_nonzero(p + 64); }
+    static inline int mc_block2_any_zero(const unsigned char* p) {
+        return mc_block_any_zero(p) | mc_block_any_zero(p + 64); }
     static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
         uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_ld(p + k) ^ mc_ld(q + k); return o != 0; }
+    /* offset of the first byte of the 8 at p that is flagged in the word m (m != 0) */
+    static inline int mc_first_in_word(const unsigned char* p, uint64_t m, int zero) {
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        int k = 0;
+        (void)m;
+        while ((p[k] == 0) != zero) k++;
+        return k;
+    #else
+        (void)p; (void)zero;
+        return mc_ctz64(m) >> 3;
     #endif
+    }
+    static inline int mc_first_zero64(const unsigned char* p) {
+        int k;
+        uint64_t m;
+        for (k = 0; k < 64; k += 8) {
+            m = mc_z(mc_ld(p + k));
+            if (m) return k + mc_first_in_word(p + k, m, 1);
+        }
+        return 64;
+    }
+    static inline int mc_first_nonzero64(const unsigned char* p) {
+        int k;
+        uint64_t m;
+        for (k = 0; k < 64; k += 8) {
+            m = mc_ld(p + k);
+            if (m) return k + mc_first_in_word(p + k, m, 0);
+        }
+        return 64;
+    }
+    #endif
+
+    /* First index >= i of p[0:n] whose byte is nonzero (ZERO 0) or zero (ZERO 1), or n. One
+       unaligned 64-byte block at i first (a run often ends close by), then aligned blocks two
+       at a time; the hit is located inside its block with a byte mask. The bytes between i and
+       the first aligned block, and those of the last (overlapping) block that lie before the
+       current index, have been tested already, so testing them again changes nothing. */
+    #define MC_DEFINE_FIND(NAME, FIRST, ANY2, ZERO)                                        \
+    static uint64_t NAME(const unsigned char* p, uint64_t i, uint64_t n) {                 \
+        int k;                                                                             \
+        if (i + 64 <= n) {                                                                 \
+            k = FIRST(p + i);                                                              \
+            if (k < 64) return i + (uint64_t)k;                                            \
+            i += 64 - (uint64_t)(((uintptr_t)(p + i + 64)) & 63);                          \
+            while (i + 128 <= n && !ANY2(p + i)) i += 128;                                 \
+            for (; i + 64 <= n; i += 64) {                                                 \
+                k = FIRST(p + i);                                                          \
+                if (k < 64) return i + (uint64_t)k;                                        \
+            }                                                                              \
+            if (i < n) {                                                                   \
+                k = FIRST(p + n - 64);                                                     \
+                return k < 64 ? n - 64 + (uint64_t)k : n;                                  \
+            }                                                                              \
+            return n;                                                                      \
+        }                                                                                  \
+        while (i < n && (p[i] == 0) != ZERO) i++;                                          \
+        return i;                                                                          \
+    }
+    MC_DEFINE_FIND(mc_find_nonzero, mc_first_nonzero64, mc_block2_any_nonzero, 0)
+    MC_DEFINE_FIND(mc_find_zero, mc_first_zero64, mc_block2_any_zero, 1)
     """
-    int mc_block_any_nonzero(const uint8_t* p) nogil
-    int mc_block_any_zero(const uint8_t* p) nogil
     int mc_block_differs(const uint8_t* p, const uint8_t* q) nogil
+    uint64_t mc_find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) nogil
+    uint64_t mc_find_zero(const uint8_t* p, uint64_t i, uint64_t n) nogil
     int MC_SIMD
     const char* MC_SIMD_NAME
 
@@ -101,51 +222,14 @@ def simd_path():
     return MC_SIMD_NAME.decode("ascii")
 
 
-cdef uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
+cdef inline uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
     """First index >= i with p[index] != 0, or n."""
-    # a run often ends within a few bytes: look at one word before the block loop
-    if i + 8 <= n and load64(p + i) != 0:
-        while p[i] == 0:
-            i += 1
-        return i
-    while i + 128 <= n:
-        if mc_block_any_nonzero(p + i) | mc_block_any_nonzero(p + i + 64):
-            break
-        i += 128
-    while i + 64 <= n:
-        if mc_block_any_nonzero(p + i):
-            break
-        i += 64
-    while i + 8 <= n:
-        if load64(p + i) != 0:
-            break
-        i += 8
-    while i < n and p[i] == 0:
-        i += 1
-    return i
+    return mc_find_nonzero(p, i, n)
 
 
-cdef uint64_t find_zero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
+cdef inline uint64_t find_zero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
     """First index >= i with p[index] == 0, or n."""
-    if i + 8 <= n and zero_bytes(load64(p + i)) != 0:
-        while p[i] != 0:
-            i += 1
-        return i
-    while i + 128 <= n:
-        if mc_block_any_zero(p + i) | mc_block_any_zero(p + i + 64):
-            break
-        i += 128
-    while i + 64 <= n:
-        if mc_block_any_zero(p + i):
-            break
-        i += 64
-    while i + 8 <= n:
-        if zero_bytes(load64(p + i)) != 0:
-            break
-        i += 8
-    while i < n and p[i] != 0:
-        i += 1
-    return i
+    return mc_find_zero(p, i, n)
 
 
 cdef struct Scan:
