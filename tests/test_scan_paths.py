@@ -43,8 +43,27 @@ def expected(n: int, s: int, t: int) -> list[int]:
     return runs
 
 
+def runs_reference(counts: list[int], total: int, one: int = 1) -> np.ndarray:
+    """The decoded bytes of `counts` (background first), zero-filled up to `total`."""
+    vals = np.resize(np.array([0, one], np.uint8), len(counts))
+    flat = np.repeat(vals, counts)
+    return np.concatenate([flat, np.zeros(total - flat.size, np.uint8)])
+
+
+def decode_guarded(counts: list[int], total: int, a: int, one: int = 1) -> np.ndarray:
+    """Decode into a buffer at alignment a (mod 64) with 100 guard bytes on either side,
+    and check that no guard byte was written."""
+    s = _rle_core.string_from_counts(np.array(counts, np.uint32))
+    big = aligned(total + 200, a)
+    big[:] = 0xA5
+    _rle_core.decode_string(s, big[100:], total, 1, False, one)
+    # decode_string writes out[0:total] of the (larger) buffer it is given
+    assert (big[:100] == 0xA5).all() and (big[100 + total:] == 0xA5).all()
+    return big[100:100 + total].copy()
+
+
 def test_simd_path_reports_a_known_path():
-    assert _rle_core.simd_path() in ("sse2", "neon", "swar")
+    assert _rle_core.simd_path() in ("sse2", "sse2+avx2", "neon", "swar")
 
 
 @pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 127, 128, 129, 130, 191, 192, 200, 257])
@@ -117,3 +136,55 @@ def test_encode_random_streams(n, a, seed, p):
     col = buf.reshape(n, 1)
     assert counts(_rle_core.encode_one(col)) == ref_counts(col)
     assert M.decode(M.encode(np.asfortranarray(col))).ravel().tolist() == (buf != 0).tolist()
+
+
+@pytest.mark.parametrize("a", [(100 + k) % 64 for k in (0, 1, 7, 16, 31, 32, 33, 63)])
+@pytest.mark.parametrize("one", [1, 255])
+def test_decode_runs_of_every_length_at_every_offset(a, one):
+    """Runs of length 1..100 in a rotating order (so each starts at many offsets modulo 32),
+    then every tail length 0..70 behind them: the last runs are the ones too close to the
+    end for a full vector store."""
+    counts = [1 + (k * 13) % 100 for k in range(300)]
+    body = sum(counts)
+    for tail in range(71):
+        total = body + tail
+        got = decode_guarded(counts, total, a, one)
+        assert np.array_equal(got, runs_reference(counts, total, one)), tail
+    # the counts end exactly at total, with short runs last
+    counts2 = counts + [3, 1, 2, 1]
+    total = sum(counts2)
+    assert np.array_equal(decode_guarded(counts2, total, a, one),
+                          runs_reference(counts2, total, one))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 31, 32, 33, 63, 64, 65, 200])
+def test_decode_short_outputs(n):
+    """Outputs shorter than one or two vectors: every run split of the first few bytes."""
+    for a in (0, 1, 31):
+        for s_ in range(n + 1):
+            for t in range(s_, min(n, s_ + 40) + 1):
+                counts = [s_, t - s_] if t < n else [s_, n - s_]
+                got = decode_guarded(counts, n, a)
+                want = np.zeros(n, np.uint8)
+                want[s_:t] = 1
+                assert np.array_equal(got, want), (n, a, s_, t)
+
+
+def test_decode_zero_length_runs_inside():
+    counts = [0, 5, 0, 40, 0, 0, 3, 70, 0, 1, 33, 0, 64]
+    total = sum(counts) + 9
+    for a in range(0, 64, 3):
+        assert np.array_equal(decode_guarded(counts, total, a), runs_reference(counts, total))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=0, max_size=60), st.integers(0, 80),
+       st.integers(0, 63))
+def test_decode_random_runs(counts, tail, a):
+    total = sum(counts) + tail
+    if total == 0:
+        return
+    assert np.array_equal(decode_guarded(counts, total, a), runs_reference(counts, total))
+    # the pycocotools-style entry point (one dict, Fortran order, h x 1)
+    rle = {"size": [total, 1], "counts": _rle_core.string_from_counts(np.array(counts, np.uint32))}
+    assert np.array_equal(M.decode(rle).ravel(order="F"), runs_reference(counts, total))

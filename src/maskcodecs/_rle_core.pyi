@@ -150,7 +150,8 @@ def area_one(rle: Any, /) -> int:
     """Foreground pixel count of one RLE dict."""
 
 def simd_path() -> str:
-    """'sse2', 'neon' or 'swar': the block-scan implementation compiled in."""
+    """'sse2', 'neon' or 'swar': the block-scan implementation compiled in, with '+avx2' when
+    the decoder's run writer uses AVX2 (selected at run time)."""
 
 def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
     """One RLE dict to a new (h, w, 1) Fortran-ordered array (validated before allocating)."""

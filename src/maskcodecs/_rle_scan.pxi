@@ -1,8 +1,9 @@
 # Part of _rle_core.pyx: scanning masks into runs (encode), in either memory order.
 #
 # Any nonzero byte is foreground. Runs are always in column-major (COCO) order.
-#  * columns contiguous (Fortran order): skip 128 bytes at a time while the state holds, then
-#    locate the transition inside its 64-byte block with a byte mask;
+#  * columns contiguous (Fortran order): skip 128 bytes at a time while the state holds; a
+#    64-byte block with a change gives a bit mask of its foreground bytes, and the runs end
+#    at the set bits of mask ^ (mask << 1 | state);
 #  * rows contiguous (C order): never transpose. A run boundary of the column-major stream
 #    sits at (x, y) where pixel (y, x) differs from (y-1, x) (or, in row 0, from the last
 #    pixel of the previous column). Comparing each row with the one above finds them in
@@ -21,10 +22,11 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
 
 cdef extern from *:
     """
-    /* Block tests and run finders. SSE2 is part of the x86-64 baseline and NEON of the arm64
+    /* Block tests for the run scanners. SSE2 is part of the x86-64 baseline and NEON of the arm64
        baseline, so no CPU-specific flags are needed; other targets use SWAR.
        mc_block2_* return nonzero iff the 128-byte block holds a byte of the kind looked for,
-       mc_block_differs iff two 64-byte blocks differ, mc_first_*64 return the offset (0..63) of the first such byte of a 64-byte block, or 64. */
+       mc_block_differs iff two 64-byte blocks differ; mc_zero_mask64 has one bit per byte
+       of a 64-byte block, set where the byte is zero. */
     #include <string.h>
     #include <stdint.h>
     #if defined(_MSC_VER) && !defined(__clang__)
@@ -75,14 +77,6 @@ cdef extern from *:
         uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(MC_LD(p, 48), z));
         return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
     }
-    static inline int mc_first_zero64(const unsigned char* p) {
-        uint64_t m = mc_zero_mask64(p);
-        return m ? mc_ctz64(m) : 64;
-    }
-    static inline int mc_first_nonzero64(const unsigned char* p) {
-        uint64_t m = ~mc_zero_mask64(p);
-        return m ? mc_ctz64(m) : 64;
-    }
     #elif !defined(MC_FORCE_SWAR) && (defined(__ARM_NEON) || defined(_M_ARM64))
     #include <arm_neon.h>
     #define MC_SIMD 1
@@ -108,29 +102,19 @@ cdef extern from *:
                                          veorq_u8(vld1q_u8(p + 48), vld1q_u8(q + 48))));
         return vmaxvq_u8(x) != 0;
     }
-    /* 4 bits per byte of a 16-byte 0x00/0xFF compare result (narrowing shift by 4) */
-    static inline uint64_t mc_nibbles(uint8x16_t e) {
-        return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(e), 4)), 0);
-    }
-    static inline int mc_first_zero64(const unsigned char* p) {
-        int k;
-        uint64_t m;
-        for (k = 0; k < 64; k += 16) {
-            m = mc_nibbles(vceqq_u8(vld1q_u8(p + k), vdupq_n_u8(0)));
-            if (m) return k + (mc_ctz64(m) >> 2);
-        }
-        return 64;
-    }
-    static inline int mc_first_nonzero64(const unsigned char* p) {
-        int k;
-        uint64_t m;
-        uint8x16_t v;
-        for (k = 0; k < 64; k += 16) {
-            v = vld1q_u8(p + k);
-            m = mc_nibbles(vtstq_u8(v, v));
-            if (m) return k + (mc_ctz64(m) >> 2);
-        }
-        return 64;
+    /* one bit per byte of p[0:64], set where the byte is zero: each compare result is
+       masked with its bit weight within 8 bytes, then three pairwise additions sum each
+       group of 8 bytes into one byte of the result */
+    static inline uint64_t mc_zero_mask64(const unsigned char* p) {
+        static const uint8_t w[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+        uint8x16_t wt = vld1q_u8(w), z = vdupq_n_u8(0);
+        uint8x16_t m0 = vandq_u8(vceqq_u8(vld1q_u8(p), z), wt);
+        uint8x16_t m1 = vandq_u8(vceqq_u8(vld1q_u8(p + 16), z), wt);
+        uint8x16_t m2 = vandq_u8(vceqq_u8(vld1q_u8(p + 32), z), wt);
+        uint8x16_t m3 = vandq_u8(vceqq_u8(vld1q_u8(p + 48), z), wt);
+        uint8x16_t t = vpaddq_u8(vpaddq_u8(m0, m1), vpaddq_u8(m2, m3));
+        t = vpaddq_u8(t, t);
+        return vgetq_lane_u64(vreinterpretq_u64_u8(t), 0);
     }
     #else
     #define MC_SIMD 0
@@ -149,87 +133,85 @@ cdef extern from *:
         return mc_block_any_zero(p) | mc_block_any_zero(p + 64); }
     static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
         uint64_t o = 0; int k; for (k = 0; k < 64; k += 8) o |= mc_ld(p + k) ^ mc_ld(q + k); return o != 0; }
-    /* offset of the first byte of the 8 at p that is flagged in the word m (m != 0) */
-    static inline int mc_first_in_word(const unsigned char* p, uint64_t m, int zero) {
-    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        int k = 0;
-        (void)m;
-        while ((p[k] == 0) != zero) k++;
-        return k;
-    #else
-        (void)p; (void)zero;
-        return mc_ctz64(m) >> 3;
-    #endif
-    }
-    static inline int mc_first_zero64(const unsigned char* p) {
+    /* one bit per byte of p[0:64], set where the byte is zero (any byte order) */
+    static inline uint64_t mc_zero_mask64(const unsigned char* p) {
+        uint64_t m = 0;
         int k;
-        uint64_t m;
-        for (k = 0; k < 64; k += 8) {
-            m = mc_z(mc_ld(p + k));
-            if (m) return k + mc_first_in_word(p + k, m, 1);
-        }
-        return 64;
-    }
-    static inline int mc_first_nonzero64(const unsigned char* p) {
-        int k;
-        uint64_t m;
-        for (k = 0; k < 64; k += 8) {
-            m = mc_ld(p + k);
-            if (m) return k + mc_first_in_word(p + k, m, 0);
-        }
-        return 64;
+        for (k = 0; k < 64; k++) m |= (uint64_t)(p[k] == 0) << k;
+        return m;
     }
     #endif
 
-    /* First index >= i of p[0:n] whose byte is nonzero (ZERO 0) or zero (ZERO 1), or n. One
-       unaligned 64-byte block at i first (a run often ends close by), then aligned blocks two
-       at a time; the hit is located inside its block with a byte mask. The bytes between i and
-       the first aligned block, and those of the last (overlapping) block that lie before the
-       current index, have been tested already, so testing them again changes nothing. */
-    #define MC_DEFINE_FIND(NAME, FIRST, ANY2, ZERO)                                        \
-    static uint64_t NAME(const unsigned char* p, uint64_t i, uint64_t n) {                 \
-        int k;                                                                             \
-        if (i + 64 <= n) {                                                                 \
-            k = FIRST(p + i);                                                              \
-            if (k < 64) return i + (uint64_t)k;                                            \
-            i += 64 - (uint64_t)(((uintptr_t)(p + i + 64)) & 63);                          \
-            while (i + 128 <= n && !ANY2(p + i)) i += 128;                                 \
-            for (; i + 64 <= n; i += 64) {                                                 \
-                k = FIRST(p + i);                                                          \
-                if (k < 64) return i + (uint64_t)k;                                        \
-            }                                                                              \
-            if (i < n) {                                                                   \
-                k = FIRST(p + n - 64);                                                     \
-                return k < 64 ? n - 64 + (uint64_t)k : n;                                  \
-            }                                                                              \
-            return n;                                                                      \
-        }                                                                                  \
-        while (i < n && (p[i] == 0) != ZERO) i++;                                          \
-        return i;                                                                          \
-    }
-    MC_DEFINE_FIND(mc_find_nonzero, mc_first_nonzero64, mc_block2_any_nonzero, 0)
-    MC_DEFINE_FIND(mc_find_zero, mc_first_zero64, mc_block2_any_zero, 1)
     """
     int mc_block_differs(const uint8_t* p, const uint8_t* q) nogil
-    uint64_t mc_find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) nogil
-    uint64_t mc_find_zero(const uint8_t* p, uint64_t i, uint64_t n) nogil
+    int mc_block2_any_nonzero(const uint8_t* p) nogil
+    int mc_block2_any_zero(const uint8_t* p) nogil
+    uint64_t mc_zero_mask64(const uint8_t* p) nogil
+    int mc_ctz64(uint64_t m) nogil
     int MC_SIMD
     const char* MC_SIMD_NAME
 
 
 def simd_path():
-    """Which block-scan implementation was compiled: 'sse2', 'neon' or 'swar' (portable)."""
-    return MC_SIMD_NAME.decode("ascii")
+    """Which block-scan implementation was compiled: 'sse2', 'neon' or 'swar' (portable),
+    with '+avx2' appended when the decoder writes runs with AVX2 (checked at run time)."""
+    name = MC_SIMD_NAME.decode("ascii")
+    return name + "+avx2" if mc_cpu_avx2 else name
 
 
-cdef inline uint64_t find_nonzero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
-    """First index >= i with p[index] != 0, or n."""
-    return mc_find_nonzero(p, i, n)
-
-
-cdef inline uint64_t find_zero(const uint8_t* p, uint64_t i, uint64_t n) noexcept nogil:
-    """First index >= i with p[index] == 0, or n."""
-    return mc_find_zero(p, i, n)
+cdef int scan_runs(const uint8_t* p, uint64_t n, uint64_t base, uint64_t* start, uint64_t* state,
+                   U32Buf* out) noexcept nogil:
+    """Append the runs that end inside the contiguous bytes p[0:n], stream positions base..
+    base + n - 1. `start` is where the current run began and `state` (0 or 1) its value; both
+    are updated for the next segment. Blocks equal to the state are skipped 128 bytes at a
+    time; a block with a change gives a 64-bit mask of its foreground bytes, whose
+    transitions (mask ^ (mask << 1 | state)) are taken lowest bit first."""
+    cdef uint64_t i = 0, nz, t, q, st = start[0], v = state[0]
+    cdef int k
+    while i + 64 <= n:
+        if v:
+            while i + 128 <= n and not mc_block2_any_zero(p + i):
+                i += 128
+        else:
+            while i + 128 <= n and not mc_block2_any_nonzero(p + i):
+                i += 128
+        k = 0
+        while k < 2 and i + 64 <= n:
+            nz = ~mc_zero_mask64(p + i)
+            t = nz ^ ((nz << 1) | v)
+            v = nz >> 63
+            while t:
+                q = base + i + <uint64_t>mc_ctz64(t)
+                t &= t - 1
+                if push_run(out, q - st) < 0:
+                    return ERR_NOMEM
+                st = q
+            i += 64
+            k += 1
+    if i < n and n >= 64:
+        # the last partial block as the overlapping block p[n-64:n]: its bytes before i were
+        # scanned already, and the bit below i is the current state, so only higher bits count
+        nz = ~mc_zero_mask64(p + n - 64)
+        t = (nz ^ (nz << 1)) & ((~(<uint64_t>0)) << (i - (n - 64)))
+        v = nz >> 63
+        while t:
+            q = base + n - 64 + <uint64_t>mc_ctz64(t)
+            t &= t - 1
+            if push_run(out, q - st) < 0:
+                return ERR_NOMEM
+            st = q
+        i = n
+    while i < n:
+        if <uint64_t>(p[i] != 0) != v:
+            q = base + i
+            if push_run(out, q - st) < 0:
+                return ERR_NOMEM
+            st = q
+            v ^= 1
+        i += 1
+    start[0] = st
+    state[0] = v
+    return 0
 
 
 cdef struct Scan:
@@ -273,42 +255,19 @@ cdef inline int scan_push(Scan* sc, uint32_t x, uint32_t y) noexcept nogil:
 
 cdef int encode_linear(const uint8_t* p, uint64_t n, U32Buf* out) noexcept nogil:
     """Runs of a contiguous byte stream."""
-    cdef uint64_t q = 0, start = 0
-    cdef bint v = False
-    while True:
-        if v:
-            q = find_zero(p, q, n)
-        else:
-            q = find_nonzero(p, q, n)
-        if push_run(out, q - start) < 0:
-            return ERR_NOMEM
-        if q >= n:
-            return 0
-        start = q
-        v = not v
+    cdef uint64_t start = 0, state = 0
+    if scan_runs(p, n, 0, &start, &state, out) < 0 or push_run(out, n - start) < 0:
+        return ERR_NOMEM
+    return 0
 
 
 cdef int encode_cols(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s1,
                      U32Buf* out) noexcept nogil:
     """Runs of a mask whose columns are contiguous (column stride s1)."""
-    cdef uint64_t x, q, start = 0, colbase
-    cdef const uint8_t* col
-    cdef bint v = False
+    cdef uint64_t x, start = 0, state = 0
     for x in range(w):
-        col = base + <Py_ssize_t>x * s1
-        colbase = x * h
-        q = 0
-        while True:
-            if v:
-                q = find_zero(col, q, h)
-            else:
-                q = find_nonzero(col, q, h)
-            if q >= h:
-                break
-            if push_run(out, colbase + q - start) < 0:
-                return ERR_NOMEM
-            start = colbase + q
-            v = not v
+        if scan_runs(base + <Py_ssize_t>x * s1, h, x * h, &start, &state, out) < 0:
+            return ERR_NOMEM
     if push_run(out, h * w - start) < 0:
         return ERR_NOMEM
     return 0
