@@ -188,3 +188,22 @@ def test_decode_random_runs(counts, tail, a):
     # the pycocotools-style entry point (one dict, Fortran order, h x 1)
     rle = {"size": [total, 1], "counts": _rle_core.string_from_counts(np.array(counts, np.uint32))}
     assert np.array_equal(M.decode(rle).ravel(order="F"), runs_reference(counts, total))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(min_size=0, max_size=40).map(lambda b: bytes(48 + (c % 72) for c in b)),
+       st.integers(1, 40), st.integers(1, 40))
+def test_decode_one_pass_errors_match_the_validated_path(s, h, w):
+    """decode of one dict parses and writes in one pass; decode_string validates the whole
+    string first. Both must accept the same strings, with the same mask, and refuse the
+    others with the same error class (characters past 'o' are included on purpose)."""
+    buf = np.full(h * w + 64, 0xA5, np.uint8)
+    try:
+        _rle_core.decode_string(s, buf, h, w, False)
+        want = buf[:h * w].reshape((h, w), order="F")
+        assert (buf[h * w:] == 0xA5).all()
+    except ValueError as e:
+        with pytest.raises(type(e)):
+            M.decode({"size": [h, w], "counts": s})
+        return
+    assert np.array_equal(M.decode({"size": [h, w], "counts": s}), want)

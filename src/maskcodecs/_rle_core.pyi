@@ -154,4 +154,5 @@ def simd_path() -> str:
     the decoder's run writer uses AVX2 (selected at run time)."""
 
 def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
-    """One RLE dict to a new (h, w, 1) Fortran-ordered array (validated before allocating)."""
+    """One RLE dict to a new (h, w, 1) Fortran-ordered array (up to 2**24 pixels parsed and
+    written in one pass; larger ones validated before allocating)."""
