@@ -22,8 +22,8 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
 
 cdef extern from *:
     """
-    /* Block tests for the run scanners. SSE2 is part of the x86-64 baseline and NEON of the arm64
-       baseline, so no CPU-specific flags are needed; other targets use SWAR.
+    /* Block tests for the run scanners. SSE2 is part of the x86-64 baseline and NEON of the
+       arm64 baseline, so no CPU-specific flags are needed; other targets use SWAR.
        mc_block2_* return nonzero iff the 128-byte block holds a byte of the kind looked for,
        mc_block_differs iff two 64-byte blocks differ; mc_zero_mask64 has one bit per byte
        of a 64-byte block, set where the byte is zero. */
@@ -54,13 +54,15 @@ cdef extern from *:
     #define MC_LD(p, k) _mm_loadu_si128((const __m128i*)((p) + (k)))
     /* nonzero iff the 128-byte block at p holds a byte of the kind looked for */
     static inline int mc_block2_any_nonzero(const unsigned char* p) {
-        __m128i o = _mm_or_si128(_mm_or_si128(_mm_or_si128(MC_LD(p, 0), MC_LD(p, 16)), _mm_or_si128(MC_LD(p, 32), MC_LD(p, 48))),
-                                 _mm_or_si128(_mm_or_si128(MC_LD(p, 64), MC_LD(p, 80)), _mm_or_si128(MC_LD(p, 96), MC_LD(p, 112))));
+        __m128i o = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(MC_LD(p, 0), MC_LD(p, 16)), _mm_or_si128(MC_LD(p, 32), MC_LD(p, 48))),
+            _mm_or_si128(_mm_or_si128(MC_LD(p, 64), MC_LD(p, 80)), _mm_or_si128(MC_LD(p, 96), MC_LD(p, 112))));
         return _mm_movemask_epi8(_mm_cmpeq_epi8(o, _mm_setzero_si128())) != 0xFFFF;
     }
     static inline int mc_block2_any_zero(const unsigned char* p) {
-        __m128i m = _mm_min_epu8(_mm_min_epu8(_mm_min_epu8(MC_LD(p, 0), MC_LD(p, 16)), _mm_min_epu8(MC_LD(p, 32), MC_LD(p, 48))),
-                                 _mm_min_epu8(_mm_min_epu8(MC_LD(p, 64), MC_LD(p, 80)), _mm_min_epu8(MC_LD(p, 96), MC_LD(p, 112))));
+        __m128i m = _mm_min_epu8(
+            _mm_min_epu8(_mm_min_epu8(MC_LD(p, 0), MC_LD(p, 16)), _mm_min_epu8(MC_LD(p, 32), MC_LD(p, 48))),
+            _mm_min_epu8(_mm_min_epu8(MC_LD(p, 64), MC_LD(p, 80)), _mm_min_epu8(MC_LD(p, 96), MC_LD(p, 112))));
         return _mm_movemask_epi8(_mm_cmpeq_epi8(m, _mm_setzero_si128())) != 0;
     }
     static inline int mc_block_differs(const unsigned char* p, const unsigned char* q) {
@@ -141,7 +143,6 @@ cdef extern from *:
         return m;
     }
     #endif
-
     """
     int mc_block_differs(const uint8_t* p, const uint8_t* q) nogil
     int mc_block2_any_nonzero(const uint8_t* p) nogil
@@ -159,14 +160,27 @@ def simd_path():
     return name + "+avx2" if mc_cpu_avx2 else name
 
 
+cdef inline int push_changes(uint64_t t, uint64_t at, uint64_t* st, U32Buf* out) noexcept nogil:
+    """Append the runs ended by the set bits of t (bit k: a change at stream position at + k),
+    lowest first; *st is where the current run began."""
+    cdef uint64_t q
+    while t:
+        q = at + <uint64_t>mc_ctz64(t)
+        t &= t - 1
+        if push_run(out, q - st[0]) < 0:
+            return ERR_NOMEM
+        st[0] = q
+    return 0
+
+
 cdef int scan_runs(const uint8_t* p, uint64_t n, uint64_t base, uint64_t* start, uint64_t* state,
                    U32Buf* out) noexcept nogil:
     """Append the runs that end inside the contiguous bytes p[0:n], stream positions base..
     base + n - 1. `start` is where the current run began and `state` (0 or 1) its value; both
     are updated for the next segment. Blocks equal to the state are skipped 128 bytes at a
-    time; a block with a change gives a 64-bit mask of its foreground bytes, whose
-    transitions (mask ^ (mask << 1 | state)) are taken lowest bit first."""
-    cdef uint64_t i = 0, nz, t, q, st = start[0], v = state[0]
+    time; a block with a change gives a 64-bit mask of its foreground bytes, whose changes
+    are the set bits of mask ^ (mask << 1 | state)."""
+    cdef uint64_t i = 0, nz, v = state[0]
     cdef int k
     while i + 64 <= n:
         if v:
@@ -178,38 +192,27 @@ cdef int scan_runs(const uint8_t* p, uint64_t n, uint64_t base, uint64_t* start,
         k = 0
         while k < 2 and i + 64 <= n:
             nz = ~mc_zero_mask64(p + i)
-            t = nz ^ ((nz << 1) | v)
+            if push_changes(nz ^ ((nz << 1) | v), base + i, start, out) < 0:
+                return ERR_NOMEM
             v = nz >> 63
-            while t:
-                q = base + i + <uint64_t>mc_ctz64(t)
-                t &= t - 1
-                if push_run(out, q - st) < 0:
-                    return ERR_NOMEM
-                st = q
             i += 64
             k += 1
     if i < n and n >= 64:
         # the last partial block as the overlapping block p[n-64:n]: its bytes before i were
         # scanned already, and the bit below i is the current state, so only higher bits count
         nz = ~mc_zero_mask64(p + n - 64)
-        t = (nz ^ (nz << 1)) & ((~(<uint64_t>0)) << (i - (n - 64)))
+        if push_changes((nz ^ (nz << 1)) & ((~(<uint64_t>0)) << (i - (n - 64))),
+                        base + n - 64, start, out) < 0:
+            return ERR_NOMEM
         v = nz >> 63
-        while t:
-            q = base + n - 64 + <uint64_t>mc_ctz64(t)
-            t &= t - 1
-            if push_run(out, q - st) < 0:
-                return ERR_NOMEM
-            st = q
         i = n
     while i < n:
         if <uint64_t>(p[i] != 0) != v:
-            q = base + i
-            if push_run(out, q - st) < 0:
+            if push_run(out, base + i - start[0]) < 0:
                 return ERR_NOMEM
-            st = q
+            start[0] = base + i
             v ^= 1
         i += 1
-    start[0] = st
     state[0] = v
     return 0
 
