@@ -150,10 +150,12 @@ def area_one(rle: Any, /) -> int:
     """Foreground pixel count of one RLE dict."""
 
 def simd_path() -> str:
-    """'sse2', 'neon' or 'swar': the block-scan implementation compiled in."""
+    """'sse2', 'neon' or 'swar': the block-scan implementation compiled in, with '+avx2' when
+    the decoder's run writer uses AVX2 (selected at run time)."""
 
 def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
-    """One RLE dict to a new (h, w, 1) Fortran-ordered array (validated before allocating)."""
+    """One RLE dict to a new (h, w, 1) Fortran-ordered array (up to 2**24 pixels parsed and
+    written in one pass; larger ones validated before allocating)."""
 
 def png_unfilter(src: _U8, out: _U8, h: int, rb: int, bpp: int, /) -> int:
     """Undo PNG row filters (h rows of 1 + rb bytes) into out; -1, or the first bad row."""

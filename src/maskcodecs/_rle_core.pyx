@@ -427,37 +427,116 @@ cdef int parse_checked(const uint8_t* s, Py_ssize_t n, uint64_t total, U32Buf* b
     cdef Reader r
     cdef uint64_t c, pos = 0
     cdef int rc
+    cdef uint32_t* data
+    cdef Py_ssize_t m = 0
     buf.n = 0
     if u32_reserve(buf, n + 1) < 0:
         return ERR_NOMEM
+    # the count and the output pointer live in locals: stores through `data` may alias *buf,
+    # so updating buf.n in the loop would go through memory on every count
+    data = buf.data
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)
-        if rc < 0:
+        if rc <= 0:
+            buf.n = m
             return rc
-        if rc == 0:
-            return 0
         pos += c
         if pos > total:
             return ERR_OVERRUN
-        buf.data[buf.n] = <uint32_t>c
-        buf.n += 1
+        data[m] = <uint32_t>c
+        m += 1
+
+
+cdef extern from *:
+    """
+    /* Writing one run out[pos:end] of value v, in a buffer of `total` bytes written in
+       stream order. With GCC or Clang on x86 and a CPU with AVX2 (checked at run time, no
+       compile flags), a run with 32 bytes of room after it is written with one unaligned
+       and then aligned 32-byte stores, its end rounded up: the spill lands on bytes that a
+       later run or the zero tail overwrites, and never reaches `total`. Otherwise memset. */
+    #include <string.h>
+    #include <stdint.h>
+    #if !defined(MC_FORCE_SWAR) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+    static int mc_cpu_avx2 = 0;
+    static void mc_cpu_init(void) {
+        __builtin_cpu_init();
+        mc_cpu_avx2 = __builtin_cpu_supports("avx2") != 0;
+    }
+    __attribute__((target("avx2")))
+    static void mc_write_run_avx2(unsigned char* out, uint64_t pos, uint64_t end, unsigned char v) {
+        __m256i x = _mm256_set1_epi8((char)v);
+        unsigned char *q, *e = out + end;
+        _mm256_storeu_si256((__m256i*)(out + pos), x);
+        q = (unsigned char*)(((uintptr_t)(out + pos) + 32) & ~(uintptr_t)31);
+        for (; q < e; q += 32) _mm256_store_si256((__m256i*)q, x);
+    }
+    static inline void mc_write_run(unsigned char* out, uint64_t pos, uint64_t end, unsigned char v,
+                                    uint64_t total) {
+        if (mc_cpu_avx2 && end + 32 <= total) mc_write_run_avx2(out, pos, end, v);
+        else if (end > pos) memset(out + pos, v, end - pos);
+    }
+    #else
+    static int mc_cpu_avx2 = 0;
+    static void mc_cpu_init(void) {}
+    static inline void mc_write_run(unsigned char* out, uint64_t pos, uint64_t end, unsigned char v,
+                                    uint64_t total) {
+        (void)total;
+        if (end > pos) memset(out + pos, v, end - pos);
+    }
+    #endif
+    """
+    int mc_cpu_avx2
+    void mc_cpu_init() nogil
+    void mc_write_run(uint8_t* out, uint64_t pos, uint64_t end, uint8_t v, uint64_t total) nogil
+
+
+mc_cpu_init()
 
 
 cdef void fill_runs(const uint32_t* cn, Py_ssize_t m, uint8_t* out, uint64_t total,
                     uint8_t one) noexcept nogil:
     """Write validated runs into out[0:total] in stream order; zeros after the last run."""
-    cdef uint64_t c, pos = 0
+    cdef uint64_t pos = 0
     cdef uint8_t v = 0
     cdef Py_ssize_t i
     for i in range(m):
-        c = cn[i]
-        if c:
-            memset(out + pos, v, c)
-            pos += c
+        mc_write_run(out, pos, pos + cn[i], v, total)
+        pos += cn[i]
         v ^= one
     if pos < total:
         memset(out + pos, 0, total - pos)
+
+
+# decode_one writes outputs up to this size while it parses (one pass, the parse overlapping
+# the stores); larger ones are validated first, so a bad string never allocates them
+cdef uint64_t FUSED_MAX_PIXELS = (<uint64_t>1) << 24
+
+
+cdef int parse_fill(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t total,
+                    uint8_t one) noexcept nogil:
+    """Parse `s` and write each run into out[0:total] as soon as it is read, then zero the
+    tail. Nothing outside out[0:total] is written, but on an error (the code parse_checked
+    returns) a prefix has been: only for a fresh buffer that is then discarded."""
+    cdef Reader r
+    cdef uint64_t c, pos = 0
+    cdef uint8_t v = 0
+    cdef int rc
+    reader_init(&r, s, n)
+    rc = read_count(&r, &c)
+    while rc > 0:
+        if c > total - pos:
+            return ERR_OVERRUN
+        mc_write_run(out, pos, pos + c, v, total)
+        pos += c
+        v ^= one
+        rc = read_count(&r, &c)
+    if rc < 0:
+        return rc
+    if pos < total:
+        memset(out + pos, 0, total - pos)
+    return 0
 
 
 cdef int decode_linear(const uint8_t* s, Py_ssize_t n, uint8_t* out, uint64_t total,
@@ -1146,8 +1225,9 @@ def area_one(rle):
 
 
 def decode_one(rle):
-    """Decode one RLE dict into a new (h, w, 1) Fortran-ordered uint8 array: the string is
-    validated before the h*w output is allocated, then written in one pass."""
+    """Decode one RLE dict into a new (h, w, 1) Fortran-ordered uint8 array. Up to
+    FUSED_MAX_PIXELS the string is parsed and written in one pass into the fresh array
+    (discarded on an error); above, it is validated before the h*w output is allocated."""
     cdef bytes b
     cdef uint64_t h, w
     cdef int rc
@@ -1159,13 +1239,21 @@ def decode_one(rle):
     _read_size(rle, &h, &w)
     cdef const uint8_t* sp = <const uint8_t*>PyBytes_AS_STRING(b)
     cdef Py_ssize_t sn = PyBytes_GET_SIZE(b)
+    import numpy as np
+    if 0 < h * w <= FUSED_MAX_PIXELS:
+        out = np.empty((h, w, 1), dtype=np.uint8, order="F")
+        flat = out.reshape(-1, order="F")
+        with nogil:
+            rc = parse_fill(sp, sn, &flat[0], h * w, 1)
+        if rc < 0:
+            _raise(rc, "RLE 0")
+        return out
     memset(&buf, 0, sizeof(U32Buf))
     try:
         with nogil:
             rc = parse_checked(sp, sn, h * w, &buf)
         if rc < 0:
             _raise(rc, "RLE 0")
-        import numpy as np
         out = np.empty((h, w, 1), dtype=np.uint8, order="F")
         if h * w:
             flat = out.reshape(-1, order="F")

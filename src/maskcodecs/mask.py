@@ -128,7 +128,7 @@ def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
         out = np.empty((h, w, n), dtype=np.uint8, order="F")
         _core.decode_into(rleObjs, out.reshape(-1, order="F"), h, w, False)
         return out
-    return _core.decode_one(rleObjs)[:, :, 0]  # validated before the output is allocated
+    return _core.decode_one(rleObjs)[:, :, 0]  # huge outputs validated before allocating
 
 
 def _size(rle: Any) -> tuple[int, int]:
