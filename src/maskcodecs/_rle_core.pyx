@@ -317,19 +317,17 @@ cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
     else:
         x1 = x0 + d // b.h
         y1 = d % b.h
-    b.any_fg = True
-    if x0 < b.xs:
+    # runs come in order: the first one gives the left column, the last the right one
+    if not b.any_fg:
         b.xs = x0
-    if x1 > b.xe:
-        b.xe = x1
+        b.any_fg = True
+    b.xe = x1
     if x0 < x1:
         b.ys = 0
         b.ye = b.h - 1
     else:
-        if y0 < b.ys:
-            b.ys = y0
-        if y1 > b.ye:
-            b.ye = y1
+        b.ys = min(b.ys, y0)
+        b.ye = max(b.ye, y1)
 
 
 cdef inline void box_out(const BoxAcc* b, double* bb) noexcept nogil:
