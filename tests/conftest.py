@@ -23,3 +23,19 @@ def realdata(*parts: str) -> Path:
 def load_json(*parts: str):
     with open(realdata(*parts), encoding="utf-8") as f:
         return json.load(f)
+
+
+# Every third-party COCO annotation file in ../shared/realdata (paths under realdata/).
+REAL_COCO_FILES = [
+    ("labelbox", "coco", "instances.json"),
+    ("labelbox", "coco", "rle.json"),
+    ("datumaro", "coco_instances_instances_val.json"),
+    ("datumaro", "coco_instances_instances_train.json"),
+    ("datumaro", "coco_stuff_stuff_val.json"),
+    ("datumaro", "coco_stuff_stuff_train.json"),
+    ("encord_client_python", "coco_datastructure_fixture.json"),
+    *[("hotcoco_adversarial", f) for f in (
+        "1x1_image.json", "crowd_polygon.json", "degenerate_1x1.json", "gt_outside_bounds.json",
+        "iscrowd_polygon_seg.json", "segm_crowd_rle.json", "segm_polygon.json",
+        "segm_polygon_dts.json", "segm_rle_crowd_correct.json", "segm_rle_gt.json")],
+]

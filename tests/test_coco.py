@@ -13,7 +13,7 @@ import types
 import numpy as np
 import pycocotools.mask as pcm
 import pytest
-from conftest import load_json, realdata
+from conftest import REAL_COCO_FILES, load_json, realdata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -450,19 +450,7 @@ def test_write_coco_json_is_atomic(tmp_path) -> None:
 # ann_to_rle / ann_to_mask against pycocotools COCO.annToRLE on real files
 # ---------------------------------------------------------------------------------------------
 
-COCO_FILES = [
-    ("labelbox", "coco", "instances.json"),
-    ("labelbox", "coco", "rle.json"),
-    ("datumaro", "coco_instances_instances_val.json"),
-    ("datumaro", "coco_instances_instances_train.json"),
-    ("datumaro", "coco_stuff_stuff_val.json"),
-    ("datumaro", "coco_stuff_stuff_train.json"),
-    ("encord_client_python", "coco_datastructure_fixture.json"),
-    *[("hotcoco_adversarial", f) for f in (
-        "1x1_image.json", "crowd_polygon.json", "degenerate_1x1.json", "gt_outside_bounds.json",
-        "iscrowd_polygon_seg.json", "segm_crowd_rle.json", "segm_polygon.json",
-        "segm_polygon_dts.json", "segm_rle_crowd_correct.json", "segm_rle_gt.json")],
-]
+COCO_FILES = REAL_COCO_FILES
 
 
 def _pycoco(doc: dict):
