@@ -140,10 +140,6 @@ if pytest is not None:
     def test_masks_to_coco_polygon(benchmark, folder, tmp_path, impl):
         pytest.importorskip("cv2")
         if impl == "maskcodecs":
-            from maskcodecs.cli._backend import polygons_available
-
-            if not polygons_available():
-                pytest.skip("maskcodecs.polygons not available")
             fn = lambda: ours(folder, tmp_path / "o.json", 1, "polygon")  # noqa: E731
         else:
             fn = lambda: recipe(folder, tmp_path / "o.json", 1, True)  # noqa: E731
