@@ -130,12 +130,7 @@ def rle_to_polygons(mask: np.ndarray | RLE, /, *, min_area: float = 0.0) -> list
         polys = polygons.rle_to_polygons(mask, holes=False, min_area=min_area)
     else:
         polys = polygons.mask_to_polygons(mask, holes=False, min_area=min_area)
-    out = []
-    for p in polys:
-        flat = np.asarray(p, dtype=np.float64).reshape(-1)
-        if flat.size >= 6:
-            out.append([float(v) for v in flat])
-    return out
+    return [p for p in polys if len(p) >= 6]  # already flat lists of float
 
 
 # ---------------------------------------------------------------------------------------------
