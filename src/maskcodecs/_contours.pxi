@@ -24,7 +24,7 @@
 # search restricted to the four edge neighbours (codes 0, 2, 4, 6).
 
 from libc.stdint cimport int8_t
-from cpython.bytearray cimport PyByteArray_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_FromStringAndSize, PyByteArray_AS_STRING
 
 cdef int CT_DX[8]
 cdef int CT_DY[8]
@@ -640,20 +640,60 @@ def trace_contours(const uint8_t[:, :] m, bint external, bint every, int connect
     return trace_filler(&f, external, every, connectivity)
 
 
+cdef void crop_events(Scratch* sc, uint64_t h, uint64_t* ox, uint64_t* oy, uint64_t* ch,
+                      uint64_t* cw) noexcept nogil:
+    """Shrink the frame of the toggle events to the foreground's bounding box: (ox, oy) is
+    its corner, ch x cw its size; events move by (-oy, -ox), and the toggles just below the
+    box (foreground ending on its last row) are dropped. Events come column by column, in
+    order; a column with an odd number of them keeps its foreground to row h - 1."""
+    cdef Py_ssize_t i, j, k = 0
+    cdef uint64_t top = h, bottom = 0, left, right, col
+    if sc.ev_n == 0:  # no foreground: an empty 1 x 1 frame
+        ch[0] = 1
+        cw[0] = 1
+        return
+    left = sc.ev_col[0]
+    right = sc.ev_col[sc.ev_n - 1]
+    i = 0
+    while i < sc.ev_n:
+        col = sc.ev_col[i]
+        j = i
+        while j < sc.ev_n and sc.ev_col[j] == col:
+            j += 1
+        top = min(top, sc.ev_row[i])                      # a column's first event: a start
+        if (j - i) & 1:
+            bottom = h                                    # foreground down to the last row
+        else:
+            bottom = max(bottom, sc.ev_row[j - 1])        # its last event: an end (exclusive)
+        i = j
+    ox[0] = left
+    oy[0] = top
+    cw[0] = right - left + 1
+    ch[0] = bottom - top
+    for i in range(sc.ev_n):
+        if sc.ev_row[i] - top < ch[0]:
+            sc.ev_row[k] = sc.ev_row[i] - top
+            sc.ev_col[k] = sc.ev_col[i] - left
+            k += 1
+    sc.ev_n = k
+
+
 def trace_rle_contours(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w, bint external,
                        bint every, int connectivity):
     """Trace the borders of the h x w mask of a COCO counts string (column-major runs),
-    without decoding it: the rows of the working image are built from the runs' row events.
+    without decoding it: the rows of the working image are built from the runs' row events,
+    in a frame cropped to the foreground's bounding box (points are moved back after).
     Returns what trace_contours returns."""
     cdef Filler f
     cdef Scratch sc
     cdef int rc = 0
+    cdef uint64_t ox = 0, oy = 0, ch = h, cw = w
+    cdef Py_ssize_t i, npts
+    cdef int32_t* pts
     cdef const uint8_t* sp = &s[0] if s.shape[0] else NULL
     check_trace_args(h, w, connectivity)
     memset(&f, 0, sizeof(Filler))
     memset(&sc, 0, sizeof(Scratch))
-    f.h = h
-    f.w = w
     try:
         with nogil:
             if h == 0 or w == 0:
@@ -661,12 +701,22 @@ def trace_rle_contours(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w, bint ex
             else:
                 rc = column_events(sp, s.shape[0], h, w, &sc)
                 if rc == 0:
-                    rc = sort_events_by_row(&sc, h)
+                    crop_events(&sc, h, &ox, &oy, &ch, &cw)
+                    rc = sort_events_by_row(&sc, ch)
                 if rc == 0:
-                    rc = ensure_row(&sc, w)
+                    rc = ensure_row(&sc, cw)
         if rc < 0:
             _raise(rc)
+        f.h = ch
+        f.w = cw
         f.sc = &sc
-        return trace_filler(&f, external, every, connectivity)
+        res = trace_filler(&f, external, every, connectivity)
+        if ox or oy:
+            pts = <int32_t*>PyByteArray_AS_STRING(res[0])
+            npts = len(res[0]) // 8  # x, y int32 pairs
+            for i in range(npts):
+                pts[2 * i] += <int32_t>ox
+                pts[2 * i + 1] += <int32_t>oy
+        return res
     finally:
         scratch_free(&sc)

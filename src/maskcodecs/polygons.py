@@ -207,6 +207,16 @@ def _to_coco(contours: list[Contour]) -> list[list[float]]:
             if len(c.points) >= 3]
 
 
+def _raw_to_coco(raw: tuple[bytearray, ...], min_area: float) -> list[list[float]]:
+    """COCO polygons straight from the kernel's bytearrays: without an area filter, one
+    float conversion of all the points and a slice per contour (no Contour records)."""
+    if min_area > 0:
+        return _to_coco(_contours(raw, min_area))
+    flat = np.frombuffer(raw[0], dtype=np.int32).astype(np.float64)
+    starts = np.frombuffer(raw[1], dtype=np.int64).tolist()
+    return [flat[2 * a:2 * b].tolist() for a, b in zip(starts, starts[1:]) if b - a >= 3]
+
+
 def mask_to_polygons(mask: Any, /, *, holes: bool = False, approx: str = "simple",
                      connectivity: int = 8, min_area: float = 0.0) -> list[list[float]]:
     """Convert a binary mask to COCO segmentation polygons.
@@ -305,4 +315,4 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
         raise RLETypeError(
             f"RLE counts must be bytes, str or a list, got {type(counts).__name__}")
     raw = _core.trace_rle_contours(bytes(counts), h, w, external, every, conn)
-    return _to_coco(_contours(raw, float(min_area)))
+    return _raw_to_coco(raw, float(min_area))
