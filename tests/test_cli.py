@@ -198,6 +198,22 @@ def test_encord_string_property(m):
     assert back["counts"].decode() == coco_rle(m)
 
 
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 30), st.integers(1, 30))))
+def test_cli_polygons_match_the_polygons_module_and_opencv(m):
+    """The CLI's short path to polygons (bytes counts, default options) gives what
+    maskcodecs.polygons gives, and cv2.findContours' outer polygons of at least 3 points."""
+    from maskcodecs import polygons
+
+    rle = pcm.encode(np.asfortranarray(m.astype(np.uint8)))
+    got = be.rle_to_polygons(rle)
+    assert got == [p for p in polygons.rle_to_polygons(rle) if len(p) >= 6]
+    assert got == be.rle_to_polygons(m.astype(np.uint8))
+    cv2 = pytest.importorskip("cv2")
+    cs, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    assert got == [c.reshape(-1).astype(float).tolist() for c in cs if len(c) >= 3]
+
+
 def test_label_map_edges():
     assert be.label_map_to_rles(np.zeros((3, 4), np.uint8)) == {}
     assert be.label_map_to_rles(np.zeros((0, 4), np.uint8)) == {}

@@ -316,3 +316,9 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
             f"RLE counts must be bytes, str or a list, got {type(counts).__name__}")
     raw = _core.trace_rle_contours(bytes(counts), h, w, external, every, conn)
     return _raw_to_coco(raw, float(min_area))
+
+
+def _outer_polygons(counts: bytes, h: int, w: int) -> list[list[float]]:
+    """rle_to_polygons(rle) with the default options for a compressed RLE with bytes counts,
+    without the checks of the arguments (the counts are still validated by the kernel)."""
+    return _raw_to_coco(_core.trace_rle_contours(counts, h, w, True, False, 8), 0.0)

@@ -14,6 +14,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs import polygons
 from maskcodecs import rle as _rle
 from maskcodecs._types import RLE
 from maskcodecs.errors import FormatError, InvalidRLEError, MaskCodecError
@@ -124,9 +125,11 @@ def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
 def rle_to_polygons(mask: np.ndarray | RLE, /, *, min_area: float = 0.0) -> list[list[float]]:
     """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` (outer boundaries, at least 3 points)
     of a 2-D mask, or of a compressed RLE traced straight from its runs (no decoding)."""
-    from maskcodecs import polygons
-
     if isinstance(mask, dict):
+        c, size = mask.get("counts"), mask.get("size")
+        if min_area == 0 and isinstance(c, bytes) and isinstance(size, list) and len(size) == 2:
+            return [p for p in polygons._outer_polygons(c, int(size[0]), int(size[1]))
+                    if len(p) >= 6]
         polys = polygons.rle_to_polygons(mask, holes=False, min_area=min_area)
     else:
         polys = polygons.mask_to_polygons(mask, holes=False, min_area=min_area)
