@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
-import io
 import re
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -128,18 +128,22 @@ def resolve(url: str, masks: Path, url_map: dict[str, str]) -> Path:
 
 
 def _read_rgb(src: Path | bytes) -> np.ndarray:
-    Image = pil()
+    """(h, w, 3) colours of a composite, or (h, w) grey levels of an embedded binary PNG
+    (grey, bilevel or palette imBytes); plain PNGs through maskcodecs' reader."""
+    embedded = isinstance(src, bytes)
+
+    def target(mode: str) -> str | None:
+        if mode in ("RGB", "RGBA"):
+            return None
+        return "L" if embedded and mode in ("L", "1", "P") else "RGB"
+
+    pil()  # a clear error when Pillow is missing
     try:
-        with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
-            im.load()
-            if im.mode in ("RGB", "RGBA"):
-                return np.asarray(im)[..., :3]
-            if im.mode in ("L", "1", "P") and isinstance(src, bytes):
-                return np.asarray(im.convert("L"))
-            return np.asarray(im.convert("RGB"))
+        a = read_array(src, target)
     except (OSError, SyntaxError, ValueError) as e:
         name = "embedded PNG" if isinstance(src, bytes) else src.name
         raise DataError(f"cannot read {name} ({e})") from None
+    return a[..., :3] if a.ndim == 3 else a
 
 
 @dataclass
