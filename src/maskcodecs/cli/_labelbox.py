@@ -24,11 +24,10 @@ from maskcodecs.cli._util import (
     BadItems,
     CocoWriter,
     DataError,
-    Progress,
     UsageError,
+    converted,
     load_json,
     load_json_or_ndjson,
-    ordered_map,
     pil,
 )
 
@@ -225,33 +224,25 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
     cats: dict[str, int] = {}
     images = []
     missing = 0
-    prog = Progress(len(tasks), "labelbox-to-coco", args.progress)
     with CocoWriter(args.output) as out:
-        try:
-            for pos, (task, ok, res) in enumerate(ordered_map(
-                    functools.partial(convert_row, cfg), tasks, jobs=args.jobs,
-                    engine=args.engine, scheduler=args.scheduler)):
-                prog.update()
-                if not ok:
-                    bad.fail(f"data row {task['key']}", res)
+        for pos, task, res in converted(functools.partial(convert_row, cfg), tasks, args,
+                                        "labelbox-to-coco", bad,
+                                        lambda task: f"data row {task['key']}"):
+            image_id = pos + 1
+            images.append({"id": image_id, "file_name": task["file_name"],
+                           "height": res["height"], "width": res["width"],
+                           "labelbox_data_row": task["key"]})
+            batch = []
+            for name, colour, ann in res["anns"]:
+                name = str(name)
+                cats.setdefault(name, len(cats) + 1)
+                if ann is None:
+                    missing += 1
+                    sys.stderr.write(f"warning: data row {task['key']}: colour {colour} of "
+                                     f"{name!r} is absent from its mask; skipped\n")
                     continue
-                image_id = pos + 1
-                images.append({"id": image_id, "file_name": task["file_name"],
-                               "height": res["height"], "width": res["width"],
-                               "labelbox_data_row": task["key"]})
-                batch = []
-                for name, colour, ann in res["anns"]:
-                    name = str(name)
-                    cats.setdefault(name, len(cats) + 1)
-                    if ann is None:
-                        missing += 1
-                        sys.stderr.write(f"warning: data row {task['key']}: colour {colour} of "
-                                         f"{name!r} is absent from its mask; skipped\n")
-                        continue
-                    batch.append({"image_id": image_id, "category_id": cats[name], **ann})
-                out.add(batch)
-        finally:
-            prog.close()
+                batch.append({"image_id": image_id, "category_id": cats[name], **ann})
+            out.add(batch)
         if not images:
             raise DataError("no data row could be converted")
         out.finish(images, [{"id": i, "name": n} for n, i in cats.items()],

@@ -17,10 +17,9 @@ from maskcodecs.cli._util import (
     BadItems,
     CocoWriter,
     DataError,
-    Progress,
     UsageError,
+    converted,
     load_json,
-    ordered_map,
     pil,
     write_png,
 )
@@ -296,36 +295,27 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     bad = BadItems(args.skip_bad, args.report)
     images: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
-    prog = Progress(len(rels), "masks-to-coco", args.progress)
     with CocoWriter(args.output) as out:
-        try:
-            for pos, (rel, ok, res) in enumerate(ordered_map(
-                    functools.partial(process_mask, cfg), rels, jobs=args.jobs,
-                    engine=args.engine, scheduler=args.scheduler)):
-                prog.update()
-                if not ok:
-                    bad.fail(rel, res)
+        for pos, rel, res in converted(functools.partial(process_mask, cfg), rels, args,
+                                       "masks-to-coco", bad, str):
+            entry = {"id": pos + 1, "file_name": rel, "height": res["height"],
+                     "width": res["width"]}
+            if index is not None:
+                p = PurePosixPath(rel)
+                im = index.get(str(p.with_suffix(""))) or index.get(p.stem)
+                if im is None:
+                    bad.fail(rel, f"no image entry with this file name in {args.images}")
                     continue
-                entry = {"id": pos + 1, "file_name": rel, "height": res["height"],
-                         "width": res["width"]}
-                if index is not None:
-                    p = PurePosixPath(rel)
-                    im = index.get(str(p.with_suffix(""))) or index.get(p.stem)
-                    if im is None:
-                        bad.fail(rel, f"no image entry with this file name in {args.images}")
-                        continue
-                    if (int(im.get("height", -1)), int(im.get("width", -1))) != (
-                            res["height"], res["width"]):
-                        bad.fail(rel, f"mask is {res['height']}x{res['width']} (h x w) but the "
-                                      f"image entry {im.get('id')} is "
-                                      f"{im.get('height')}x{im.get('width')}")
-                        continue
-                    entry = dict(im)
-                images.append(entry)
-                kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
-                out.add({"image_id": entry["id"], **a} for a in res["anns"])
-        finally:
-            prog.close()
+                if (int(im.get("height", -1)), int(im.get("width", -1))) != (
+                        res["height"], res["width"]):
+                    bad.fail(rel, f"mask is {res['height']}x{res['width']} (h x w) but the "
+                                  f"image entry {im.get('id')} is "
+                                  f"{im.get('height')}x{im.get('width')}")
+                    continue
+                entry = dict(im)
+            images.append(entry)
+            kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
+            out.add({"image_id": entry["id"], **a} for a in res["anns"])
         if not images:
             raise DataError("no image could be converted")
         cats = table.categories if table else [{"id": 1, "name": "object"}]
@@ -413,18 +403,10 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
     bad = BadItems(args.skip_bad, args.report)
     n = 0
-    prog = Progress(len(tasks), "coco-to-masks", args.progress)
-    try:
-        for task, ok, res in ordered_map(functools.partial(render_image, cfg), tasks,
-                                         jobs=args.jobs, engine=args.engine,
-                                         scheduler=args.scheduler):
-            prog.update()
-            if not ok:
-                bad.fail(f"image {task[0].get('id')} ({task[0].get('file_name')})", res)
-                continue
-            n += len(res)
-    finally:
-        prog.close()
+    for _pos, _task, res in converted(
+            functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
+            lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"):
+        n += len(res)
     bad.finish()
     if not args.quiet:
         sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")

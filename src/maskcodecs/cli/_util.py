@@ -352,3 +352,22 @@ class BadItems:
             with atomic_output(self.report, "w") as f:
                 json.dump({"skipped": [{"item": n, "error": m} for n, m in self.items]}, f,
                           indent=1)
+
+
+def converted(fn: Callable[[Any], Any], items: Sequence[Any], args: Any, title: str,
+              bad: BadItems, name: Callable[[Any], str]
+              ) -> Iterator[tuple[int, Any, Any]]:
+    """Run a subcommand's per-item work (``ordered_map`` with the command's --jobs and
+    engine options) under a progress bar; yield ``(index, item, result)`` for the items that
+    worked and hand the others to ``bad`` under ``name(item)``."""
+    prog = Progress(len(items), title, args.progress)
+    try:
+        for pos, (item, ok, res) in enumerate(ordered_map(
+                fn, items, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler)):
+            prog.update()
+            if ok:
+                yield pos, item, res
+            else:
+                bad.fail(name(item), res)
+    finally:
+        prog.close()
