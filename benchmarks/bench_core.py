@@ -281,30 +281,22 @@ def _encoder(impl: str) -> Callable[[np.ndarray], Any]:
 # encode
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.benchmark(group="encode 1024x1024 F")
+# the Fortran-ordered masks of make_masks, by key prefix: their benchmark group names
+F_SIZES = {"1mp": "1024x1024", "12mp": f"{H12}x{W12}"}
+
+
+@pytest.mark.parametrize("size", list(F_SIZES))
 @pytest.mark.parametrize("impl", IMPLS)
-def test_encode_1mp(benchmark: Any, impl: str, masks: dict[str, Any]) -> None:
-    m = masks["1mp_f"]
+def test_encode_f(benchmark: Any, impl: str, size: str, masks: dict[str, Any]) -> None:
+    benchmark.group = f"encode {F_SIZES[size]} F"
+    m = masks[f"{size}_f"]
     if impl == FLOOR:
         fn: Fn = lambda: np.count_nonzero(m)  # noqa: E731
         note = "np.count_nonzero"
     else:
         enc = _encoder(impl)
         fn, note = (lambda: enc(m)), ""
-    _run(benchmark, impl, fn, lambda r: _same_rles(r, [masks["1mp_rle"]]), note)
-
-
-@pytest.mark.benchmark(group="encode 3000x4000 F")
-@pytest.mark.parametrize("impl", IMPLS)
-def test_encode_12mp(benchmark: Any, impl: str, masks: dict[str, Any]) -> None:
-    m = masks["12mp_f"]
-    if impl == FLOOR:
-        fn: Fn = lambda: np.count_nonzero(m)  # noqa: E731
-        note = "np.count_nonzero"
-    else:
-        enc = _encoder(impl)
-        fn, note = (lambda: enc(m)), ""
-    _run(benchmark, impl, fn, lambda r: _same_rles(r, [masks["12mp_rle"]]), note)
+    _run(benchmark, impl, fn, lambda r: _same_rles(r, [masks[f"{size}_rle"]]), note)
 
 
 @pytest.mark.benchmark(group="encode 3000x4000 C")
@@ -333,28 +325,18 @@ def _decoder(impl: str) -> Callable[[Any], np.ndarray]:
     return _api(impl).decode
 
 
-@pytest.mark.benchmark(group="decode 1024x1024 F")
+@pytest.mark.parametrize("size", list(F_SIZES))
 @pytest.mark.parametrize("impl", IMPLS)
-def test_decode_1mp(benchmark: Any, impl: str, masks: dict[str, Any]) -> None:
-    rle = masks["1mp_rle"]
+def test_decode_f(benchmark: Any, impl: str, size: str, masks: dict[str, Any]) -> None:
+    benchmark.group = f"decode {F_SIZES[size]} F"
+    rle = masks[f"{size}_rle"]
+    want = masks[f"{size}_f"]
     if impl == FLOOR:
-        fn, note = _write_floor((1024, 1024)), "np.empty + fill"
+        fn, note = _write_floor(want.shape), "np.empty + fill"
     else:
         dec = _decoder(impl)
         fn, note = (lambda: dec(rle)), ""
-    _run(benchmark, impl, fn, lambda a: _same_array(a, masks["1mp_f"]), note)
-
-
-@pytest.mark.benchmark(group="decode 3000x4000 F")
-@pytest.mark.parametrize("impl", IMPLS)
-def test_decode_12mp(benchmark: Any, impl: str, masks: dict[str, Any]) -> None:
-    rle = masks["12mp_rle"]
-    if impl == FLOOR:
-        fn, note = _write_floor((H12, W12)), "np.empty + fill"
-    else:
-        dec = _decoder(impl)
-        fn, note = (lambda: dec(rle)), ""
-    _run(benchmark, impl, fn, lambda a: _same_array(a, masks["12mp_f"]), note)
+    _run(benchmark, impl, fn, lambda a: _same_array(a, want), note)
 
 
 def _ours_decode_c(rle: dict[str, Any]) -> tuple[Fn, str]:
