@@ -45,12 +45,13 @@ def open_image(source: Source, *, name: str | None = None) -> Iterator[Any]:
         raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
 
 
-def read_array(source: Source, convert: Callable[[str], str | None] = lambda _mode: None
-               ) -> np.ndarray:
-    """Pixels of image bytes or an image file: ``np.array`` of the Pillow image, converted to
-    the mode ``convert(stored mode)`` names (None keeps it). Plain PNGs that need no
-    conversion are decoded by maskcodecs._png (same pixels, without Pillow's overhead);
-    Pillow is required either way, so which files can be read never depends on the path."""
+def read_pixels(source: Source, convert: Callable[[str], str | None] = lambda _mode: None
+                ) -> tuple[np.ndarray, str, str]:
+    """``(pixels, stored mode, format)`` of image bytes or an image file: ``np.array`` of the
+    Pillow image, converted to the mode ``convert(stored mode)`` names (None keeps it). Plain
+    PNGs that need no conversion are decoded by maskcodecs._png (same pixels, without
+    Pillow's overhead); Pillow is required either way, so which files can be read never
+    depends on the path."""
     pillow()
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "image bytes"
@@ -60,7 +61,14 @@ def read_array(source: Source, convert: Callable[[str], str | None] = lambda _mo
             data = f.read()
     fast = decode_png(data)
     if fast is not None and convert(fast[1]) in (None, fast[1]):
-        return fast[0]
+        return fast[0], fast[1], "PNG"
     with open_image(data, name=name) as im:
         target = convert(im.mode)
-        return np.array(im.convert(target) if target and target != im.mode else im)
+        pixels = np.array(im.convert(target) if target and target != im.mode else im)
+        return pixels, im.mode, im.format
+
+
+def read_array(source: Source, convert: Callable[[str], str | None] = lambda _mode: None
+               ) -> np.ndarray:
+    """The pixels of :func:`read_pixels`."""
+    return read_pixels(source, convert)[0]

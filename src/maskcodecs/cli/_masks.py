@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -11,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcodecs._png import decode_png
+from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -148,20 +147,14 @@ class CategoryTable:
 def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, bool, str]:
     """Return (array, is_jpeg, mode): 2-D for grey/label/palette images (palette indices,
     unless `colours`: then the palette's colours), (h, w, 3) for RGB."""
+
+    def target(mode: str) -> str | None:
+        keep = (mode in _ARRAY_MODES or mode.startswith("I")) and not (colours and mode == "P")
+        return None if keep else "RGB"
+
+    pil()  # a clear error when Pillow is missing
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-        fast = decode_png(data)  # plain PNGs without Pillow's overhead, same pixels
-        if fast is not None and not (colours and fast[1] == "P"):
-            a, mode = fast
-            fmt = "PNG"
-        else:
-            with pil().open(io.BytesIO(data)) as im:
-                im.load()
-                fmt, mode = im.format, im.mode
-                keep = (mode in _ARRAY_MODES or mode.startswith("I")) and not (
-                    colours and mode == "P")
-                a = np.asarray(im) if keep else np.asarray(im.convert("RGB"))
+        a, mode, fmt = read_pixels(path, target)
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image ({e})") from None
     if mode == "1":
