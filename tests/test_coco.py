@@ -450,7 +450,6 @@ def test_write_coco_json_is_atomic(tmp_path) -> None:
 # ann_to_rle / ann_to_mask against pycocotools COCO.annToRLE on real files
 # ---------------------------------------------------------------------------------------------
 
-COCO_FILES = REAL_COCO_FILES
 
 
 def _pycoco(doc: dict):
@@ -512,7 +511,7 @@ CRASHES = {"coco_instances_instances_train.json": 1, "coco_datastructure_fixture
            "gt_outside_bounds.json": 2, "iscrowd_polygon_seg.json": 1, "segm_rle_gt.json": 1}
 
 
-@pytest.mark.parametrize("parts", COCO_FILES, ids=["/".join(p) for p in COCO_FILES])
+@pytest.mark.parametrize("parts", REAL_COCO_FILES, ids=["/".join(p) for p in REAL_COCO_FILES])
 def test_ann_to_rle_matches_pycocotools(parts) -> None:
     compared, crashed = _compare_file(parts)
     assert crashed == CRASHES.get(parts[-1], 0)
@@ -520,7 +519,7 @@ def test_ann_to_rle_matches_pycocotools(parts) -> None:
 
 
 def test_ann_to_rle_total_compared() -> None:
-    total = sum(_compare_file(p)[0] for p in COCO_FILES)
+    total = sum(_compare_file(p)[0] for p in REAL_COCO_FILES)
     # labelbox 62 + 231, datumaro 2 + 0 + 1 + 1, Encord 471, hotcoco 17 (with detections)
     assert total == 785
 

@@ -17,8 +17,7 @@ cocoeval_mod = pytest.importorskip("pycocotools.cocoeval")
 import maskcodecs  # noqa: E402
 from maskcodecs import mask as M  # noqa: E402
 
-COCO_FILES = REAL_COCO_FILES
-PATCH_FILES = [p for p in COCO_FILES if p[0] == "labelbox" or p[-1] in (
+PATCH_FILES = [p for p in REAL_COCO_FILES if p[0] == "labelbox" or p[-1] in (
     "segm_crowd_rle.json", "segm_rle_gt.json", "segm_rle_crowd_correct.json", "segm_polygon.json")]
 
 
@@ -29,20 +28,12 @@ def _dataset(parts):
     return d
 
 
-def _ref_rle(segm, h, w):
-    """What pycocotools' COCO.annToRLE does, with pycocotools."""
+def _ann_rle(api, segm, h, w):
+    """What pycocotools' COCO.annToRLE does, with `api` (pycocotools.mask or ours)."""
     if isinstance(segm, list):
-        return P.merge(P.frPyObjects(segm, h, w))
+        return api.merge(api.frPyObjects(segm, h, w))
     if isinstance(segm["counts"], list):
-        return P.frPyObjects(segm, h, w)
-    return segm
-
-
-def _ours_rle(segm, h, w):
-    if isinstance(segm, list):
-        return M.merge(M.frPyObjects(segm, h, w))
-    if isinstance(segm["counts"], list):
-        return M.frPyObjects(segm, h, w)
+        return api.frPyObjects(segm, h, w)
     return segm
 
 
@@ -54,7 +45,7 @@ def _annotations(d):
     return anns
 
 
-@pytest.mark.parametrize("parts", COCO_FILES, ids=lambda p: "/".join(p))
+@pytest.mark.parametrize("parts", REAL_COCO_FILES, ids=lambda p: "/".join(p))
 def test_segmentations_match_pycocotools(parts):
     d = _dataset(parts)
     sizes = {im["id"]: (im["height"], im["width"]) for im in d["images"]}
@@ -63,11 +54,11 @@ def test_segmentations_match_pycocotools(parts):
         segm = ann["segmentation"]
         h, w = sizes.get(ann["image_id"], tuple(segm["size"]) if isinstance(segm, dict) else (0, 0))
         try:
-            ref = _ref_rle(segm, h, w)
+            ref = _ann_rle(P, segm, h, w)
         except (IndexError, TypeError):
             # pycocotools fails on `segmentation: []` and on a first polygon of 4 coordinates
             continue
-        ours = _ours_rle(segm, h, w)
+        ours = _ann_rle(M, segm, h, w)
         if isinstance(ref["counts"], str):
             ref = {"size": ref["size"], "counts": ref["counts"].encode()}
             ours = {"size": ours["size"], "counts": ours["counts"].encode()}
