@@ -153,6 +153,14 @@ def simd_path() -> str:
     """'sse2', 'neon' or 'swar': the block-scan implementation compiled in, with '+avx2' when
     the decoder's run writer uses AVX2 (selected at run time)."""
 
+def groups_simd(enabled: bool | None = None) -> bool:
+    """Whether the vector counts-string parser is used (AVX2, selected at run time);
+    `enabled` switches it, for tests."""
+
+def counts_by_groups(s: _U8, /) -> bytes | None:
+    """The counts of `s` by the vector parser alone (uint32 bytes), or None when it leaves
+    the string to the reference reader. For tests."""
+
 def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
     """One RLE dict to a new (h, w, 1) Fortran-ordered array (up to 2**24 pixels parsed and
     written in one pass; larger ones validated before allocating)."""

@@ -221,6 +221,9 @@ cdef inline int next_fg_run(Reader* r, uint64_t hw, uint64_t* pos, uint64_t* sta
             return 1
 
 
+include "_rle_groups.pxi"
+
+
 cdef Py_ssize_t parse_counts(const uint8_t* s, Py_ssize_t n, U32Buf* out) noexcept nogil:
     """Append every count of the string to `out`; return how many or an error.
 
@@ -232,9 +235,14 @@ cdef Py_ssize_t parse_counts(const uint8_t* s, Py_ssize_t n, U32Buf* out) noexce
     cdef Py_ssize_t m = 0
     cdef uint32_t* o
     # a count takes at least one character
-    if u32_reserve(out, n + 1) < 0:
+    if u32_reserve(out, n + GROUPS_SLACK) < 0:
         return ERR_NOMEM
     o = out.data + out.n
+    m = parse_groups(s, n, o)
+    if m >= 0:
+        out.n += m
+        return m
+    m = 0
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)
@@ -396,19 +404,43 @@ cdef inline int string_fg(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t*
     return 0
 
 
+cdef inline Py_ssize_t scratch_groups(const uint8_t* s, Py_ssize_t n, U32Buf* scratch) noexcept nogil:
+    """The counts of `s` in scratch.data by the vector parser: their number, or -1 when the
+    reference reader must walk the string (see parse_groups; also without scratch memory)."""
+    if scratch == NULL or n < GROUPS_MIN_CHARS or not mc_groups_on:
+        return -1
+    scratch.n = 0
+    if u32_reserve(scratch, n + GROUPS_SLACK) < 0:
+        return -1
+    return parse_groups(s, n, scratch.data)
+
+
 cdef int string_area(const uint8_t* s, Py_ssize_t n, uint64_t hw, uint64_t* area,
                      U32Buf* scratch) noexcept nogil:
-    """Foreground count straight from the string."""
+    """Foreground count of the string: from the vector parser's counts when it can read
+    them (the string is then valid unless the counts pass hw, which the reference walk
+    reports), else straight from the string."""
+    cdef Py_ssize_t m = scratch_groups(s, n, scratch)
+    cdef uint64_t bg, fg
+    if m >= 0:
+        mc_sum_parities(scratch.data, m, &bg, &fg)
+        if bg + fg <= hw:
+            area[0] = fg
+            return 0
     return string_fg(s, n, hw, area, NULL)
 
 
 cdef int string_bbox(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w, double* bb,
                      U32Buf* scratch) noexcept nogil:
-    """Tight box straight from the string. Counts are checked against h*w before box_add,
-    so h == 0 never reaches its division."""
+    """Tight box of the string: from the vector parser's counts when it can read them (see
+    string_area), else straight from the string. Counts are checked against h*w before
+    box_add, so h == 0 never reaches its division."""
     cdef uint64_t a
     cdef BoxAcc acc
     cdef int rc
+    cdef Py_ssize_t m = scratch_groups(s, n, scratch)
+    if m >= 0:
+        return counts_bbox(scratch.data, m, h, w, bb)
     box_init(&acc, h, w)
     rc = string_fg(s, n, h * w, &a, &acc)
     if rc == 0:
@@ -427,12 +459,22 @@ cdef int parse_checked(const uint8_t* s, Py_ssize_t n, uint64_t total, U32Buf* b
     cdef int rc
     cdef uint32_t* data
     cdef Py_ssize_t m = 0
+    cdef Py_ssize_t i
     buf.n = 0
-    if u32_reserve(buf, n + 1) < 0:
+    if u32_reserve(buf, n + GROUPS_SLACK) < 0:
         return ERR_NOMEM
     # the count and the output pointer live in locals: stores through `data` may alias *buf,
     # so updating buf.n in the loop would go through memory on every count
     data = buf.data
+    m = parse_groups(s, n, data)
+    if m >= 0:
+        for i in range(m):
+            pos += data[i]
+        if pos <= total:
+            buf.n = m
+            return 0
+        pos = 0  # an overrun: the reference reader finds where
+    m = 0
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)
@@ -900,9 +942,16 @@ cdef int _fast_dim(object v, uint64_t* out) except -1:
 
 cdef int _read_size(object rle, uint64_t* h, uint64_t* w) except -1:
     size = rle["size"]
-    if (type(size) is list or type(size) is tuple) and len(size) == 2:
-        _fast_dim(size[0], h)
-        _fast_dim(size[1], w)
+    cdef list sl
+    cdef tuple st
+    if type(size) is list and len(<list>size) == 2:
+        sl = <list>size
+        _fast_dim(sl[0], h)
+        _fast_dim(sl[1], w)
+    elif type(size) is tuple and len(<tuple>size) == 2:
+        st = <tuple>size
+        _fast_dim(st[0], h)
+        _fast_dim(st[1], w)
     else:
         try:
             if len(size) != 2:
@@ -911,7 +960,7 @@ cdef int _read_size(object rle, uint64_t* h, uint64_t* w) except -1:
             _fast_dim(size[1], w)
         except (TypeError, IndexError, KeyError):
             raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
-    if h[0] > 0xFFFFFFFF or w[0] > 0xFFFFFFFF or h[0] * w[0] >= MAX_PIXELS:
+    if h[0] > U32MAX or w[0] > U32MAX or h[0] * w[0] >= MAX_PIXELS:
         raise ImageTooLargeError(f"RLE size {size!r} has too many pixels")
     return 0
 
@@ -922,6 +971,8 @@ cdef _Strings _unpack(object rles, bint need_size=True):
     cdef Py_ssize_t i, n = len(rles)
     cdef bytes b
     cdef list keep = st.keep
+    cdef list lst = <list>rles if type(rles) is list else None
+    cdef dict d
     st.n = n
     st.ptr = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
     st.length = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
@@ -930,10 +981,15 @@ cdef _Strings _unpack(object rles, bint need_size=True):
     if st.ptr == NULL or st.length == NULL or st.h == NULL or st.w == NULL:
         raise MemoryError()
     for i in range(n):
-        rle = rles[i]
-        if not isinstance(rle, dict):
+        rle = lst[i] if lst is not None else rles[i]
+        if type(rle) is dict:
+            d = <dict>rle
+            counts = d["counts"]
+        elif isinstance(rle, dict):
+            counts = rle["counts"]
+        else:
             raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
-        b = _as_counts_bytes(rle["counts"])
+        b = <bytes>counts if type(counts) is bytes else _as_counts_bytes(counts)
         keep.append(b)
         st.ptr[i] = <const uint8_t*>PyBytes_AS_STRING(b)
         st.length[i] = PyBytes_GET_SIZE(b)

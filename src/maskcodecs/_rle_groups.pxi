@@ -1,0 +1,285 @@
+# Part of _rle_core.pyx (included): a vector parser for the counts string.
+#
+# A count is a group of 1..7 characters (5 payload bits each, bit 0x20 = "more follows", the
+# last character's bit 0x10 = sign); from the fourth count on it is the difference to the count
+# two back. In COCO strings about 9 counts in 10 are one character and almost all the rest are
+# two, so groups of one or two characters are decoded 8 characters at a time:
+#   * the "more" bits of the 8 characters plus the one before them index a table that gives a
+#     byte shuffle putting each whole group into a 16-bit lane (first character in the low byte,
+#     second or zero in the high byte) and the number of groups;
+#   * multiply-add joins the 5-bit payloads, an xor/subtract pair sign-extends from bit 4 (one
+#     character) or bit 9 (two), and two shifted adds per 4 lanes undo the delta coding, the
+#     counts two and one back carried from the last block;
+#   * the start of a group cut by the block's end is left for the next block, which reads the
+#     character before it, so every block starts 8 characters on: the loads do not wait on the
+#     decode of the last block.
+# A block holding a group of three or more characters is read one group at a time. The last
+# characters are copied into a padded buffer and go through the same loop.
+#
+# The vector parser never reports an error: on anything that is not plainly valid (a group of more
+# than 7 characters, a count outside 0..2**31-1) it returns -1 and the caller runs the reference
+# reader (read_count), which finds the error and reports it in string order. So the two paths
+# agree on every input by construction, and tests/test_counts_simd.py checks it.
+# x86 with GCC or Clang and a CPU with SSSE3 and SSE4.1 (checked at run time, no compile flags);
+# elsewhere the reference reader does all the work.
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* the value of the group at s[*p] (the string's last character ends a group, so the group
+       ends inside it); 0, or -1 for a group of more than 7 characters */
+    static inline int mc_group_value(const uint8_t* s, Py_ssize_t* p, int64_t* x) {
+        Py_ssize_t q = *p;
+        int64_t v = 0;
+        int k = 0, c;
+        do {
+            c = s[q++] - 48;
+            if (k < 7) v |= (int64_t)(c & 0x1f) << (5 * k);
+            k++;
+        } while (c & 0x20);
+        *p = q;
+        if (k > 7) return -1;
+        if (c & 0x10) v = (int64_t)((uint64_t)v | (~(uint64_t)0 << (5 * k)));
+        *x = v;
+        return 0;
+    }
+    #if !defined(MC_FORCE_SWAR) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+    #define MC_GROUPS_SIMD 1
+    /* indexed by the "more" bits of the character before the block (bit 0) and of the block's
+       8 characters (bits 1..8) */
+    /* [0:16] the byte shuffle; [16:32] per 16-bit lane the sign bit of its group (0x10 for one
+       character, 0x200 for two; 0x10 in empty lanes, which decode to 0) */
+    static unsigned char mc_grp_shuf[512][32] __attribute__((aligned(32)));
+    static unsigned char mc_grp_cnt[512];          /* groups in the block; 255: a long group */
+    /* the next block's carry from lanes 6 and 7: kept after an even number of groups,
+       swapped after an odd one (a table, not a branch: the parity is unpredictable) */
+    static const unsigned char mc_grp_next[2][16] __attribute__((aligned(16))) = {
+        {8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15},
+        {12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11}};
+    static int mc_groups_cpu = 0;                  /* the CPU can run the vector parser */
+    static int mc_groups_on = 0;                   /* ... and it is switched on */
+
+    static void mc_groups_init(void) {
+        int idx, j, lane;
+        for (idx = 0; idx < 512; idx++) {
+            /* window bytes: 1 = the character before the block, 2..9 = the block */
+            unsigned char* sh = mc_grp_shuf[idx];
+            uint16_t sg[8];
+            int more[10] = {0};
+            for (j = 1; j <= 9; j++) more[j] = (idx >> (j - 1)) & 1;
+            memset(sh, 0x80, 16);
+            lane = 0;
+            j = 2;
+            if (more[1]) {              /* a group cut by the last block's end */
+                if (more[2]) { mc_grp_cnt[idx] = 255; continue; }
+                sh[0] = 1; sh[1] = 2; lane = 1; j = 3;
+            }
+            while (j <= 9) {
+                if (!more[j]) { sh[2 * lane] = (unsigned char)j; j += 1; }
+                else if (j == 9) break;                       /* cut: the next block's */
+                else if (!more[j + 1]) { sh[2 * lane] = (unsigned char)j; sh[2 * lane + 1] = (unsigned char)(j + 1); j += 2; }
+                else { lane = -1; break; }                    /* three or more characters */
+                lane++;
+            }
+            mc_grp_cnt[idx] = (unsigned char)(lane < 0 ? 255 : lane);
+            for (j = 0; j < 8; j++) sg[j] = (uint16_t)(sh[2 * j + 1] == 0x80 ? 0x10 : 0x200);
+            memcpy(sh + 16, sg, 16);
+        }
+        __builtin_cpu_init();
+        mc_groups_cpu = __builtin_cpu_supports("avx2");
+        mc_groups_on = mc_groups_cpu;
+    }
+
+    /* Blocks of 8 characters at s[p], s[p+8], ... while p < end (16 bytes from s + p - 2 must
+       be readable). C holds (count two back, count one back) twice; counts go to out[*m...],
+       8 lanes at a time (lanes past the block's groups are scratch for the next block). The
+       characters minus '0' of every 16-byte window read are or-ed into *bad (the windows
+       leave no gap), and every lane into *neg. Returns the position reached (a group boundary,
+       or one past the start of a cut group), or -1. */
+    __attribute__((target("avx2")))
+    static inline Py_ssize_t mc_group_blocks(const uint8_t* s, Py_ssize_t p, Py_ssize_t end,
+                                             uint32_t* out, Py_ssize_t* mp, __m128i* Cp, __m128i* negp,
+                                             __m128i* badp) {
+        const __m128i k48 = _mm_set1_epi8(48), k1f = _mm_set1_epi8(0x1f);
+        const __m128i kmul = _mm_set1_epi16(0x2001);
+        __m128i C = *Cp, neg = *negp, bad = *badp;
+        Py_ssize_t m = *mp;
+        while (p < end) {
+            __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + p - 2)), k48);
+            bad = _mm_or_si128(bad, v);
+            unsigned idx = ((unsigned)_mm_movemask_epi8(_mm_slli_epi16(v, 2)) >> 1) & 511u;
+            unsigned cnt = mc_grp_cnt[idx];
+            if (cnt == 255) {
+                /* one group at a time from the start of the cut group (if any) to the block's end */
+                int32_t a = _mm_cvtsi128_si32(C), b = _mm_extract_epi32(C, 1);
+                Py_ssize_t q = p - (Py_ssize_t)(idx & 1u);
+                int64_t x;
+                while (q < p + 8) {
+                    if (mc_group_value(s, &q, &x) < 0) return -1;
+                    x += a;
+                    if (x < 0 || x > INT32_MAX) return -1;
+                    out[m++] = (uint32_t)x;
+                    a = b;
+                    b = (int32_t)x;
+                }
+                C = _mm_setr_epi32(a, b, a, b);
+                p = q;
+                continue;
+            }
+            __m128i w = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i*)mc_grp_shuf[idx]));
+            __m128i sgn = _mm_load_si128((const __m128i*)(mc_grp_shuf[idx] + 16));
+            __m128i t = _mm_maddubs_epi16(_mm_and_si128(w, k1f), kmul);
+            __m128i d = _mm_sub_epi16(_mm_xor_si128(t, sgn), sgn);
+            __m128i lo = _mm_cvtepi16_epi32(d), hi = _mm_cvtepi16_epi32(_mm_srli_si128(d, 8));
+            lo = _mm_add_epi32(_mm_add_epi32(lo, _mm_slli_si128(lo, 8)), C);
+            hi = _mm_add_epi32(_mm_add_epi32(hi, _mm_slli_si128(hi, 8)), _mm_shuffle_epi32(lo, 0xEE));
+            /* lanes past the groups hold copies, so lanes 6 and 7 are the last counts of their
+               parity; the next block's first lane has the parity of lane cnt */
+            C = _mm_shuffle_epi8(hi, _mm_load_si128((const __m128i*)mc_grp_next[cnt & 1u]));
+            neg = _mm_or_si128(neg, _mm_or_si128(lo, hi));
+            _mm_storeu_si128((__m128i*)(out + m), lo);
+            _mm_storeu_si128((__m128i*)(out + m + 4), hi);
+            m += cnt;
+            p += 8;
+        }
+        *mp = m;
+        *Cp = C;
+        *negp = neg;
+        *badp = bad;
+        return p;
+    }
+
+    /* All counts of s (n characters, the last one ending a group) into out, which has room
+       for n + 32 values; their number, or -1 (use the reference reader). The characters are
+       checked on the way: the groups read one at a time end at the latest at the last
+       character, whatever the others are. */
+    __attribute__((target("avx2")))
+    static Py_ssize_t mc_parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) {
+        Py_ssize_t p = 0, m = 0, m0, rest;
+        int64_t x, prev[2] = {0, 0};
+        unsigned more;
+        uint8_t tail[48] __attribute__((aligned(16)));
+        const __m128i k48 = _mm_set1_epi8(48);
+        __m128i C, neg = _mm_setzero_si128(), bad;
+        /* the first three counts are not delta-coded */
+        while (m < 3 && p < n) {
+            if (mc_group_value(s, &p, &x) < 0 || x < 0 || x > INT32_MAX) return -1;
+            out[m] = (uint32_t)x;
+            prev[m & 1] = x;
+            m++;
+        }
+        if (p >= n || n < 24) return -1;  /* short strings are the reference reader's */
+        /* their characters (p <= 21; the blocks check from p - 2 on) */
+        bad = _mm_or_si128(_mm_sub_epi8(_mm_loadu_si128((const __m128i*)s), k48),
+                           _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + (p > 16 ? p - 16 : 0))), k48));
+        C = _mm_setr_epi32((int32_t)prev[m & 1], (int32_t)prev[(m - 1) & 1],
+                           (int32_t)prev[m & 1], (int32_t)prev[(m - 1) & 1]);
+        p = mc_group_blocks(s, p, n - 14, out, &m, &C, &neg, &bad);
+        if (p < 0) return -1;
+        /* the last 1..14 characters, the two before them, then zero deltas ('0'), from
+           tail + 16 on: s[n-16:n] is stored so that it ends where the string's copy ends */
+        rest = n - p;
+        _mm_store_si128((__m128i*)tail, k48);
+        _mm_store_si128((__m128i*)(tail + 16), k48);
+        _mm_store_si128((__m128i*)(tail + 32), k48);
+        _mm_storeu_si128((__m128i*)(tail + rest + 2), _mm_loadu_si128((const __m128i*)(s + n - 16)));
+        more = (unsigned)_mm_movemask_epi8(_mm_slli_epi16(
+            _mm_sub_epi8(_mm_load_si128((const __m128i*)(tail + 16)), k48), 2)) >> 2;
+        m0 = m;
+        if (mc_group_blocks(tail, 18, 18 + rest, out, &m, &C, &neg, &bad) < 0) return -1;
+        /* the counts of the last characters: the groups ending among them */
+        m = m0 + rest - __builtin_popcount(more & ((1u << rest) - 1u));
+        /* a character outside '0'..'o' has bit 6 or 7 set after subtracting '0' */
+        if (_mm_movemask_ps(_mm_castsi128_ps(neg)) || !_mm_test_all_zeros(bad, _mm_set1_epi8((char)0xC0)))
+            return -1;
+        return m;
+    }
+    /* the sums of the counts at even and at odd indices (background and foreground) */
+    __attribute__((target("avx2")))
+    static void mc_sum_parities(const uint32_t* c, Py_ssize_t m, uint64_t* even, uint64_t* odd) {
+        __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+        uint64_t lanes[4], e, o;
+        Py_ssize_t i = 0;
+        for (; i + 8 <= m; i += 8) {
+            a = _mm256_add_epi64(a, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i*)(c + i))));
+            b = _mm256_add_epi64(b, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i*)(c + i + 4))));
+        }
+        _mm256_storeu_si256((__m256i*)lanes, _mm256_add_epi64(a, b));
+        e = lanes[0] + lanes[2];
+        o = lanes[1] + lanes[3];
+        for (; i < m; i++) {
+            if (i & 1) o += c[i];
+            else e += c[i];
+        }
+        *even = e;
+        *odd = o;
+    }
+    #else
+    #define MC_GROUPS_SIMD 0
+    static int mc_groups_cpu = 0;
+    static int mc_groups_on = 0;
+    static void mc_groups_init(void) {}
+    static Py_ssize_t mc_parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) {
+        (void)s; (void)n; (void)out;
+        return -1;
+    }
+    static void mc_sum_parities(const uint32_t* c, Py_ssize_t m, uint64_t* even, uint64_t* odd) {
+        (void)c; (void)m; *even = 0; *odd = 0;
+    }
+    #endif
+    """
+    int mc_groups_cpu
+    int mc_groups_on
+    void mc_groups_init() nogil
+    Py_ssize_t mc_parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) nogil
+    void mc_sum_parities(const uint32_t* c, Py_ssize_t m, uint64_t* even, uint64_t* odd) nogil
+
+
+mc_groups_init()
+
+# below this many characters the reference reader is used: the vector parser's setup and padded
+# tail would cost more than they save
+cdef Py_ssize_t GROUPS_MIN_CHARS = 24
+# the vector parser writes up to this many values past the last count
+cdef Py_ssize_t GROUPS_SLACK = 32
+
+
+cdef inline Py_ssize_t parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
+    """Every count of `s` into `out` (room for n + GROUPS_SLACK values) with the vector parser:
+    their number, or -1 when the reference reader must be used (an error, a count of 2**31 or
+    more, a short string, or no vector parser on this CPU)."""
+    if not mc_groups_on or n < GROUPS_MIN_CHARS or ((s[n - 1] - 48) & 0x20):
+        return -1
+    return mc_parse_groups(s, n, out)
+
+
+def groups_simd(enabled=None):
+    """Whether the vector counts parser is used; `enabled` switches it (for tests) and is
+    ignored on a CPU or build without it."""
+    global mc_groups_on
+    if enabled is not None:
+        mc_groups_on = mc_groups_cpu if enabled else 0
+    return bool(mc_groups_on)
+
+
+def counts_by_groups(const uint8_t[::1] s):
+    """The counts of `s` read by the vector parser alone (uint32 array as bytes), or None
+    when it leaves the string to the reference reader. For tests."""
+    cdef U32Buf buf
+    cdef Py_ssize_t m
+    cdef Py_ssize_t n = s.shape[0]
+    if n == 0:
+        return None
+    memset(&buf, 0, sizeof(U32Buf))
+    try:
+        if u32_reserve(&buf, n + GROUPS_SLACK) < 0:
+            raise MemoryError()
+        with nogil:
+            m = parse_groups(&s[0], n, buf.data)
+        if m < 0:
+            return None
+        return PyBytes_FromStringAndSize(<char*>buf.data, m * sizeof(uint32_t))
+    finally:
+        free(buf.data)
