@@ -232,3 +232,56 @@ def test_area_and_bbox_match_pycocotools(counts: list[int], extra: int) -> None:
     assert int(M.area(r)) == int(pc.area(r))
     if int(pc.area(r)):  # pycocotools' box of an empty mask is garbage (a listed deviation)
         assert np.array_equal(M.toBbox([r]), pc.toBbox([r]))
+
+
+def box_reference(counts: list[int], h: int) -> list[float]:
+    """[x, y, w, h] of the foreground runs, with Python's exact integer divmod."""
+    xs, ys, xe, ye, pos, seen = None, h, 0, 0, 0, False
+    for i, c in enumerate(counts):
+        if i % 2 and c:
+            x0, y0 = divmod(pos, h)
+            x1, y1 = divmod(pos + c - 1, h)
+            if not seen:
+                xs, seen = x0, True
+            xe = x1
+            if x0 < x1:
+                ys, ye = 0, h - 1
+            else:
+                ys, ye = min(ys, y0), max(ye, y1)
+        pos += c
+    if not seen:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(xs), float(ys), float(xe - xs + 1), float(ye - ys + 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 2**24), st.integers(1, 2**24), st.lists(st.integers(0, 2**32 - 1), max_size=60),
+       st.booleans())
+def test_bbox_of_large_masks_is_exact(h: int, w: int, raw: list[int], groups: bool) -> None:
+    # the box takes a run's column from a double-precision product, corrected from the
+    # remainder: it must be exact for positions up to 2**48, on both parser paths
+    total = h * w
+    counts, pos = [], 0
+    for c in raw:
+        c = c % min(total - pos + 1, 2**32)
+        counts.append(c)
+        pos += c
+    if len(counts) < 2:
+        counts = [min(total // 3, 2**32 - 1)] * 2
+    r = {"size": [h, w], "counts": string_of(counts)}
+    _rle_core.groups_simd(groups)
+    assert M.toBbox(r).tolist() == box_reference(counts, h)
+
+
+@pytest.mark.parametrize("h", [1, 2, 3, 7, 2**24 - 1, 2**24, 2**24 + 1])
+def test_bbox_runs_on_column_boundaries(h: int) -> None:
+    w = 3 * 2**24 // h + 40
+    for start in (h - 1, h, h + 1, 2 * h - 1, 2 * h, (w - 2) * h - 1, (w - 2) * h):
+        for length in (1, h - 1 or 1, h, h + 1):
+            counts = [start, length] + [1, 1] * 12
+            if sum(counts) > h * w:
+                continue
+            r = {"size": [h, w], "counts": string_of(counts)}
+            for groups in (True, False):
+                _rle_core.groups_simd(groups)
+                assert M.toBbox(r).tolist() == box_reference(counts, h), (start, length, groups)

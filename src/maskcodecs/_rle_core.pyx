@@ -282,49 +282,49 @@ include "_rle_scan.pxi"
 cdef struct BoxAcc:
     # running tight box of foreground runs (pycocotools rleToBbox, 64-bit positions)
     uint64_t h
+    double inv_h       # 1 / h, for the column of a run's start
     uint64_t xs
     uint64_t ys
     uint64_t xe
     uint64_t ye
-    uint64_t col       # column of the last run's start, and its first position
-    uint64_t colbase
     bint any_fg
 
 
 cdef inline void box_init(BoxAcc* b, uint64_t h, uint64_t w) noexcept nogil:
     b.h = h
+    b.inv_h = 1.0 / <double>h if h else 0.0
     b.xs = w
     b.ys = h
     b.xe = 0
     b.ye = 0
-    b.col = 0
-    b.colbase = 0
     b.any_fg = False
 
 
 cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
-    """Add the foreground run [start, start + c), c > 0; runs come in stream order. The
-    column is followed from run to run, so a division is needed only when a run starts
-    more than one column after the last or spans columns."""
-    cdef uint64_t x0, y0, x1, y1, q
-    cdef uint64_t d = start - b.colbase
-    if d >= b.h:
-        if d < 2 * b.h:
-            q = 1
-        else:
-            q = d // b.h
-        b.col += q
-        b.colbase += q * b.h
-        d -= q * b.h
-    x0 = b.col
-    y0 = d
-    d += c - 1  # the run's end, from the same column start
-    if d < b.h:
+    """Add the foreground run [start, start + c), c > 0, start < 2**62; runs come in stream
+    order. The column of the start is start * (1/h) in double precision, off by at most one
+    (start < 2**53) and corrected from the remainder: no division and, unlike following the
+    column from run to run, no chain from one run to the next. A division is needed only for
+    a run that spans columns."""
+    cdef uint64_t h = b.h
+    cdef int64_t q = <int64_t>(<double>start * b.inv_h)
+    cdef int64_t r = <int64_t>start - q * <int64_t>h
+    cdef uint64_t x0, y0, x1, y1, e
+    if r < 0:
+        q -= 1
+        r += <int64_t>h
+    elif r >= <int64_t>h:
+        q += 1
+        r -= <int64_t>h
+    x0 = <uint64_t>q
+    y0 = <uint64_t>r
+    e = y0 + c - 1  # the run's end, from the same column start
+    if e < h:
         x1 = x0
-        y1 = d
+        y1 = e
     else:
-        x1 = x0 + d // b.h
-        y1 = d % b.h
+        x1 = x0 + e // h
+        y1 = e % h
     # runs come in order: the first one gives the left column, the last the right one
     if not b.any_fg:
         b.xs = x0
@@ -332,7 +332,7 @@ cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
     b.xe = x1
     if x0 < x1:
         b.ys = 0
-        b.ye = b.h - 1
+        b.ye = h - 1
     else:
         b.ys = min(b.ys, y0)
         b.ye = max(b.ye, y1)
@@ -354,17 +354,31 @@ cdef inline void box_out(const BoxAcc* b, double* bb) noexcept nogil:
 
 cdef int counts_bbox(const uint32_t* cn, Py_ssize_t m, uint64_t h, uint64_t w,
                      double* bb) noexcept nogil:
-    """Tight box [x, y, w, h] of the foreground of a counts array."""
-    cdef uint64_t pos = 0
+    """Tight box [x, y, w, h] of the foreground of a counts array, or ERR_OVERRUN (the counts
+    pass h*w; the box is then not written). Counts are walked in (background, foreground)
+    pairs; positions only grow, so a check after each pair finds an overrun (box_add sees
+    at most h*w + 2**33), and h == 0 (no pixels: any foreground overruns) is settled before
+    the walk reaches box_add."""
+    cdef uint64_t pos = 0, c, hw = h * w
     cdef Py_ssize_t i
     cdef BoxAcc acc
     box_init(&acc, h, w)
-    for i in range(m):
-        if pos + cn[i] > h * w:
-            return ERR_OVERRUN
-        if (i & 1) and cn[i] > 0:
-            box_add(&acc, pos, cn[i])
+    if h == 0 or w == 0:
+        for i in range(m):
+            if cn[i]:
+                return ERR_OVERRUN
+        box_out(&acc, bb)
+        return 0
+    for i in range(0, m - 1, 2):
         pos += cn[i]
+        c = cn[i + 1]
+        if c:
+            box_add(&acc, pos, c)
+        pos += c
+        if pos > hw:
+            return ERR_OVERRUN
+    if m & 1 and pos + cn[m - 1] > hw:
+        return ERR_OVERRUN
     box_out(&acc, bb)
     return 0
 
