@@ -255,8 +255,8 @@ def box_reference(counts: list[int], h: int) -> list[float]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 2**24), st.integers(1, 2**24), st.lists(st.integers(0, 2**32 - 1), max_size=60),
-       st.booleans())
+@given(st.integers(1, 2**24), st.integers(1, 2**24 - 1),  # h * w < 2**48, the largest size taken
+       st.lists(st.integers(0, 2**32 - 1), max_size=60), st.booleans())
 def test_bbox_of_large_masks_is_exact(h: int, w: int, raw: list[int], groups: bool) -> None:
     # the box takes a run's column from a double-precision product, corrected from the
     # remainder: it must be exact for positions up to 2**48, on both parser paths
