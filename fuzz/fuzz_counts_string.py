@@ -3,12 +3,16 @@
 Invariants: the four entry points accept or reject the same strings (same error class for
 area/toBbox/decode); counts round-trip through string_from_counts; area equals the sum of
 the decoded mask; toBbox equals the box of the decoded mask; encode(decode(x)) decodes to
-the same mask.
+the same mask. The vector counts parser and the reference reader give the same counts, area,
+box and errors (the parser alone, when it reads a string, reads what the reference reads).
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 from _fuzzcommon import (
+    EXPECTED,
     MAX_DECODE_PIXELS,
     Input,
     check,
@@ -21,6 +25,32 @@ from _fuzzcommon import (
 from maskcodecs import _rle_core
 from maskcodecs import mask as mc
 from maskcodecs.errors import CountsStringError, ImageTooLargeError, InvalidRLEError
+
+
+def _outcome(fn: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        v = fn()
+    except EXPECTED as e:
+        return False, (type(e), str(e))
+    return True, v.tolist() if isinstance(v, np.ndarray) else v
+
+
+def check_parser_paths(s: bytes, rle: dict[str, Any]) -> None:
+    """The vector parser switched on and off: identical results and errors."""
+    on = _rle_core.groups_simd()
+    fns = (lambda: _rle_core.counts_from_string(s), lambda: mc.area(rle),
+           lambda: mc.toBbox([rle, rle]))
+    try:
+        _rle_core.groups_simd(False)
+        ref = [_outcome(f) for f in fns]
+        _rle_core.groups_simd(True)
+        got = [_outcome(f) for f in fns]
+    finally:
+        _rle_core.groups_simd(on)
+    check(got == ref, f"vector parser {got!r} != reference {ref!r}")
+    alone = _rle_core.counts_by_groups(s) if s else None
+    if alone is not None:
+        check(ref[0] == (True, alone), "the vector parser read a string differently")
 
 
 def test_one(data: bytes) -> None:
@@ -45,6 +75,7 @@ def test_one(data: bytes) -> None:
         except UnicodeDecodeError:
             counts_obj = s.decode("latin-1")
     rle = {"size": [h, w], "counts": counts_obj}
+    check_parser_paths(s, {"size": [h, w], "counts": s})
 
     ok_a, area = expect_rejection(lambda: mc.area(rle))
     ok_b, bbox = expect_rejection(lambda: mc.toBbox(rle))

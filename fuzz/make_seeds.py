@@ -72,6 +72,12 @@ def seeds() -> dict[str, list[bytes]]:
                         (2, 3), (4, 3), (8, 3), (8, 4)].index((depth, colour)) \
             if (depth, colour) != (8, 6) else 13
         out["png"].append(bytes([0, 6, 6, layout_index, 1, 0, 0, layout % 3]) + rows)
+    # strings long enough for the vector counts parser (24 characters and more): discs
+    for h, w in [(64, 48), (120, 90), (200, 17)]:
+        yy, xx = np.mgrid[:h, :w]
+        disc = ((yy - h / 2) / (h / 3)) ** 2 + ((xx - w / 2) / (w / 3)) ** 2 <= 1
+        s = mc.encode(np.asfortranarray(disc.astype(np.uint8)))["counts"]
+        out["counts_string"] += [bytes([h, w, 0]) + s, bytes([h, w, 1]) + s[:-3] + b"ooo0"]
     return out
 
 

@@ -175,6 +175,20 @@ def test_every_tail_length(n: int) -> None:
     assert by_groups(s) in (None, counts)
 
 
+@pytest.mark.parametrize("bad", [0, 47, 112, 127, 128, 200, 255])
+def test_a_bad_byte_anywhere_is_refused(bad: int) -> None:
+    # a string of valid groups with one byte outside '0'..'o', at every position (in the first
+    # three counts, the block pairs, the single blocks and the tail): the reference reader
+    # rejects it, so the parser must leave it to the reference reader
+    base = string_of([(5 * i) % 13 for i in range(70)])
+    for at in range(len(base)):
+        s = bytearray(base)
+        s[at] = bad
+        with pytest.raises(ValueError):
+            ref_counts(bytes(s))
+        assert by_groups(bytes(s)) is None, at
+
+
 def test_counts_near_2_to_31() -> None:
     # the lanes are 32-bit: a count that reaches 2**31 through its delta must be refused
     base = [5, 2**31 - 40, 3, 2**31 - 40] + [1] * 40

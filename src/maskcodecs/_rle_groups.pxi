@@ -53,11 +53,6 @@ cdef extern from *:
        character, 0x200 for two; 0x10 in empty lanes, which decode to 0) */
     static unsigned char mc_grp_shuf[512][32] __attribute__((aligned(32)));
     static unsigned char mc_grp_cnt[512];          /* groups in the block; 255: a long group */
-    /* the next block's carry from lanes 6 and 7: kept after an even number of groups,
-       swapped after an odd one (a table, not a branch: the parity is unpredictable) */
-    static const unsigned char mc_grp_next[2][16] __attribute__((aligned(16))) = {
-        {8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15},
-        {12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11}};
     static int mc_groups_cpu = 0;                  /* the CPU can run the vector parser */
     static int mc_groups_on = 0;                   /* ... and it is switched on */
 
@@ -92,28 +87,74 @@ cdef extern from *:
         mc_groups_on = mc_groups_cpu;
     }
 
-    /* Blocks of 8 characters at s[p], s[p+8], ... while p < end (16 bytes from s + p - 2 must
-       be readable). C holds (count two back, count one back) twice; counts go to out[*m...],
-       8 lanes at a time (lanes past the block's groups are scratch for the next block). The
-       characters minus '0' of every 16-byte window read are or-ed into *bad (the windows
-       leave no gap), and every lane into *neg. Returns the position reached (a group boundary,
-       or one past the start of a cut group), or -1. */
+    /* the next block's carry (count two back, count one back) from lanes 6 and 7: kept after
+       an even number of groups, swapped after an odd one (a table, not a branch: the parity is
+       unpredictable) */
+    static const int32_t mc_grp_next[2][8] __attribute__((aligned(32))) = {
+        {6, 7, 6, 7, 6, 7, 6, 7}, {7, 6, 7, 6, 7, 6, 7, 6}};
+
+    /* Blocks of 8 characters from s[p] on: two at a time while p < wide_end (then 24 bytes from
+       s + p - 2 are readable; 0: never), one at a time while p < end (16 bytes). *C holds (count two back,
+       count one back) four times; counts go to out[*m...], 8 lanes at a time (lanes past the
+       block's groups are scratch for the next block). The characters minus '0' of every window
+       read are or-ed into *bad (the windows leave no gap), and every lane into *neg. Returns the
+       position reached (a group boundary, or one past the start of a cut group), or -1. */
     __attribute__((target("avx2")))
-    static inline Py_ssize_t mc_group_blocks(const uint8_t* s, Py_ssize_t p, Py_ssize_t end,
-                                             uint32_t* out, Py_ssize_t* mp, __m128i* Cp, __m128i* negp,
-                                             __m128i* badp) {
-        const __m128i k48 = _mm_set1_epi8(48), k1f = _mm_set1_epi8(0x1f);
-        const __m128i kmul = _mm_set1_epi16(0x2001);
-        __m128i C = *Cp, neg = *negp, bad = *badp;
+    static inline Py_ssize_t mc_group_blocks(const uint8_t* s, Py_ssize_t p, Py_ssize_t wide_end,
+                                             Py_ssize_t end, uint32_t* out, Py_ssize_t* mp,
+                                             __m256i* Cp, __m256i* negp, __m256i* badp) {
+        const __m256i k48 = _mm256_set1_epi8(48), k1f = _mm256_set1_epi8(0x1f);
+        const __m256i kmul = _mm256_set1_epi16(0x2001);
+        __m256i C = *Cp, neg = *negp, bad = *badp;
+        __m128i bad1 = _mm_setzero_si128();
         Py_ssize_t m = *mp;
-        while (p < end) {
-            __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + p - 2)), k48);
-            bad = _mm_or_si128(bad, v);
+        for (;;) {
+            if (wide_end > 0 && p < wide_end) {
+                /* the windows s[p-2:p+14] and s[p+6:p+22] of the blocks at p and p + 8 */
+                __m256i v = _mm256_sub_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(
+                    _mm_loadu_si128((const __m128i*)(s + p - 2))),
+                    _mm_loadu_si128((const __m128i*)(s + p + 6)), 1), k48);
+                unsigned mask = (unsigned)_mm256_movemask_epi8(_mm256_slli_epi16(v, 2));
+                unsigned i0 = (mask >> 1) & 511u, i1 = (mask >> 17) & 511u;
+                unsigned c0 = mc_grp_cnt[i0], c1 = mc_grp_cnt[i1];
+                if (c0 != 255 && c1 != 255) {
+                    __m256i sh = _mm256_inserti128_si256(_mm256_castsi128_si256(
+                        _mm_load_si128((const __m128i*)mc_grp_shuf[i0])),
+                        _mm_load_si128((const __m128i*)mc_grp_shuf[i1]), 1);
+                    __m256i sg = _mm256_inserti128_si256(_mm256_castsi128_si256(
+                        _mm_load_si128((const __m128i*)(mc_grp_shuf[i0] + 16))),
+                        _mm_load_si128((const __m128i*)(mc_grp_shuf[i1] + 16)), 1);
+                    __m256i d = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_shuffle_epi8(v, sh), k1f), kmul);
+                    __m256i x0, x1;
+                    d = _mm256_sub_epi16(_mm256_xor_si256(d, sg), sg);
+                    /* each lane plus the lanes 2, 4 and 6 before it in its block (|sum| <= 2048) */
+                    d = _mm256_add_epi16(d, _mm256_slli_si256(d, 4));
+                    d = _mm256_add_epi16(d, _mm256_slli_si256(d, 8));
+                    x0 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(d)), C);
+                    C = _mm256_permutevar8x32_epi32(x0, _mm256_load_si256((const __m256i*)mc_grp_next[c0 & 1u]));
+                    x1 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(d, 1)), C);
+                    C = _mm256_permutevar8x32_epi32(x1, _mm256_load_si256((const __m256i*)mc_grp_next[c1 & 1u]));
+                    bad = _mm256_or_si256(bad, v);
+                    neg = _mm256_or_si256(neg, _mm256_or_si256(x0, x1));
+                    _mm256_storeu_si256((__m256i*)(out + m), x0);
+                    m += c0;
+                    _mm256_storeu_si256((__m256i*)(out + m), x1);
+                    m += c1;
+                    p += 16;
+                    continue;
+                }
+            } else if (p >= end) {
+                break;
+            }
+            /* one block: the last ones, or a block pair holding a long group */
+            __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + p - 2)), _mm256_castsi256_si128(k48));
             unsigned idx = ((unsigned)_mm_movemask_epi8(_mm_slli_epi16(v, 2)) >> 1) & 511u;
             unsigned cnt = mc_grp_cnt[idx];
+            bad1 = _mm_or_si128(bad1, v);
             if (cnt == 255) {
                 /* one group at a time from the start of the cut group (if any) to the block's end */
-                int32_t a = _mm_cvtsi128_si32(C), b = _mm_extract_epi32(C, 1);
+                __m128i c = _mm256_castsi256_si128(C);
+                int32_t a = _mm_cvtsi128_si32(c), b = _mm_extract_epi32(c, 1);
                 Py_ssize_t q = p - (Py_ssize_t)(idx & 1u);
                 int64_t x;
                 while (q < p + 8) {
@@ -124,30 +165,30 @@ cdef extern from *:
                     a = b;
                     b = (int32_t)x;
                 }
-                C = _mm_setr_epi32(a, b, a, b);
+                C = _mm256_setr_epi32(a, b, a, b, a, b, a, b);
                 p = q;
                 continue;
             }
-            __m128i w = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i*)mc_grp_shuf[idx]));
-            __m128i sgn = _mm_load_si128((const __m128i*)(mc_grp_shuf[idx] + 16));
-            __m128i t = _mm_maddubs_epi16(_mm_and_si128(w, k1f), kmul);
-            __m128i d = _mm_sub_epi16(_mm_xor_si128(t, sgn), sgn);
-            __m128i lo = _mm_cvtepi16_epi32(d), hi = _mm_cvtepi16_epi32(_mm_srli_si128(d, 8));
-            lo = _mm_add_epi32(_mm_add_epi32(lo, _mm_slli_si128(lo, 8)), C);
-            hi = _mm_add_epi32(_mm_add_epi32(hi, _mm_slli_si128(hi, 8)), _mm_shuffle_epi32(lo, 0xEE));
+            __m128i d = _mm_maddubs_epi16(_mm_and_si128(_mm_shuffle_epi8(v, _mm_load_si128(
+                (const __m128i*)mc_grp_shuf[idx])), _mm256_castsi256_si128(k1f)), _mm256_castsi256_si128(kmul));
+            __m128i sg = _mm_load_si128((const __m128i*)(mc_grp_shuf[idx] + 16));
+            __m256i x;
+            d = _mm_sub_epi16(_mm_xor_si128(d, sg), sg);
+            d = _mm_add_epi16(d, _mm_slli_si128(d, 4));
+            d = _mm_add_epi16(d, _mm_slli_si128(d, 8));
+            x = _mm256_add_epi32(_mm256_cvtepi16_epi32(d), C);
             /* lanes past the groups hold copies, so lanes 6 and 7 are the last counts of their
                parity; the next block's first lane has the parity of lane cnt */
-            C = _mm_shuffle_epi8(hi, _mm_load_si128((const __m128i*)mc_grp_next[cnt & 1u]));
-            neg = _mm_or_si128(neg, _mm_or_si128(lo, hi));
-            _mm_storeu_si128((__m128i*)(out + m), lo);
-            _mm_storeu_si128((__m128i*)(out + m + 4), hi);
+            C = _mm256_permutevar8x32_epi32(x, _mm256_load_si256((const __m256i*)mc_grp_next[cnt & 1u]));
+            neg = _mm256_or_si256(neg, x);
+            _mm256_storeu_si256((__m256i*)(out + m), x);
             m += cnt;
             p += 8;
         }
         *mp = m;
         *Cp = C;
         *negp = neg;
-        *badp = bad;
+        *badp = _mm256_or_si256(bad, _mm256_inserti128_si256(_mm256_setzero_si256(), bad1, 0));
         return p;
     }
 
@@ -162,7 +203,7 @@ cdef extern from *:
         unsigned more;
         uint8_t tail[48] __attribute__((aligned(16)));
         const __m128i k48 = _mm_set1_epi8(48);
-        __m128i C, neg = _mm_setzero_si128(), bad;
+        __m256i C, neg = _mm256_setzero_si256(), bad;
         /* the first three counts are not delta-coded */
         while (m < 3 && p < n) {
             if (mc_group_value(s, &p, &x) < 0 || x < 0 || x > INT32_MAX) return -1;
@@ -172,11 +213,14 @@ cdef extern from *:
         }
         if (p >= n || n < 24) return -1;  /* short strings are the reference reader's */
         /* their characters (p <= 21; the blocks check from p - 2 on) */
-        bad = _mm_or_si128(_mm_sub_epi8(_mm_loadu_si128((const __m128i*)s), k48),
-                           _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + (p > 16 ? p - 16 : 0))), k48));
-        C = _mm_setr_epi32((int32_t)prev[m & 1], (int32_t)prev[(m - 1) & 1],
-                           (int32_t)prev[m & 1], (int32_t)prev[(m - 1) & 1]);
-        p = mc_group_blocks(s, p, n - 14, out, &m, &C, &neg, &bad);
+        bad = _mm256_inserti128_si256(_mm256_castsi128_si256(
+            _mm_sub_epi8(_mm_loadu_si128((const __m128i*)s), k48)),
+            _mm_sub_epi8(_mm_loadu_si128((const __m128i*)(s + (p > 16 ? p - 16 : 0))), k48), 1);
+        {
+            int32_t a = (int32_t)prev[m & 1], b = (int32_t)prev[(m - 1) & 1];
+            C = _mm256_setr_epi32(a, b, a, b, a, b, a, b);
+        }
+        p = mc_group_blocks(s, p, n - 21, n - 14, out, &m, &C, &neg, &bad);
         if (p < 0) return -1;
         /* the last 1..14 characters, the two before them, then zero deltas ('0'), from
            tail + 16 on: s[n-16:n] is stored so that it ends where the string's copy ends */
@@ -188,11 +232,11 @@ cdef extern from *:
         more = (unsigned)_mm_movemask_epi8(_mm_slli_epi16(
             _mm_sub_epi8(_mm_load_si128((const __m128i*)(tail + 16)), k48), 2)) >> 2;
         m0 = m;
-        if (mc_group_blocks(tail, 18, 18 + rest, out, &m, &C, &neg, &bad) < 0) return -1;
+        if (mc_group_blocks(tail, 18, 0, 18 + rest, out, &m, &C, &neg, &bad) < 0) return -1;
         /* the counts of the last characters: the groups ending among them */
         m = m0 + rest - __builtin_popcount(more & ((1u << rest) - 1u));
         /* a character outside '0'..'o' has bit 6 or 7 set after subtracting '0' */
-        if (_mm_movemask_ps(_mm_castsi128_ps(neg)) || !_mm_test_all_zeros(bad, _mm_set1_epi8((char)0xC0)))
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(neg)) || !_mm256_testz_si256(bad, _mm256_set1_epi8((char)0xC0)))
             return -1;
         return m;
     }
