@@ -9,7 +9,12 @@ characters), and the parser alone is checked to read what it claims to read.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -299,3 +304,17 @@ def test_bbox_runs_on_column_boundaries(h: int) -> None:
             for groups in (True, False):
                 _rle_core.groups_simd(groups)
                 assert M.toBbox(r).tolist() == box_reference(counts, h), (start, length, groups)
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CC", "gcc")) is None, reason="no C compiler")
+def test_c_checker_native_and_arm64() -> None:
+    # the parser's C source against the C reference reader of scripts/check_groups_native.py,
+    # compiled natively and, when aarch64-linux-gnu-gcc and qemu-aarch64 are installed, for
+    # arm64 (the NEON back end) under qemu
+    script = Path(__file__).resolve().parent.parent / "scripts" / "check_groups_native.py"
+    if not script.exists():
+        pytest.skip("scripts/ is not beside the tests (not a checkout)")
+    res = subprocess.run([sys.executable, str(script), "30000"], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "all equal to the reference" in res.stdout or "nothing to check" in res.stdout

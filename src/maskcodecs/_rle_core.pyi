@@ -154,7 +154,8 @@ def simd_path() -> str:
     the decoder's run writer uses AVX2 (selected at run time)."""
 
 def groups_simd(enabled: bool | None = None) -> bool:
-    """Whether the vector counts-string parser is used (AVX2, selected at run time);
+    """Whether the vector counts-string parser is used (AVX2 on x86, selected at run time;
+    NEON on arm64);
     `enabled` switches it, for tests."""
 
 def counts_by_groups(s: _U8, /) -> bytes | None:
