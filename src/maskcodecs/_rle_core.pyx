@@ -1284,9 +1284,14 @@ def area_one(rle):
     cdef int rc
     if not isinstance(rle, dict):
         raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
+    cdef U32Buf scratch
     b = _as_counts_bytes(rle["counts"])
     _read_size(rle, &h, &w)
-    rc = string_area(<const uint8_t*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), h * w, &a, NULL)
+    memset(&scratch, 0, sizeof(U32Buf))
+    # the vector parser needs counts memory: worth its allocation only for longer strings
+    rc = string_area(<const uint8_t*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), h * w, &a,
+                     &scratch if PyBytes_GET_SIZE(b) >= 256 else NULL)
+    free(scratch.data)
     if rc < 0:
         _raise(rc, "RLE 0")
     return a
