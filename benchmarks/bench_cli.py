@@ -26,6 +26,10 @@ N = int(os.environ.get("MASKCODECS_BENCH_N", "1000"))
 H, W = 480, 640
 
 
+# the generated images are kept here between runs (pytest and __main__ alike)
+CACHE = Path(tempfile.gettempdir()) / "maskcodecs_bench_cli"
+
+
 def make_label_maps(root: Path, n: int = N, seed: int = 0) -> Path:
     """n label-map PNGs with 10-20 instances (discs and boxes, later ones on top)."""
     from PIL import Image
@@ -124,8 +128,7 @@ except ImportError:  # pragma: no cover
 if pytest is not None:
     @pytest.fixture(scope="session")
     def folder():
-        root = Path(tempfile.gettempdir()) / "maskcodecs_bench_cli"
-        return make_label_maps(root)
+        return make_label_maps(CACHE)
 
     @pytest.mark.parametrize("jobs", [1, 2])
     @pytest.mark.parametrize("impl", ["maskcodecs", "recipe"])
@@ -162,8 +165,9 @@ if __name__ == "__main__":
     root = Path(tempfile.mkdtemp(prefix="maskcodecs_bench_"))
     try:
         t0 = time.perf_counter()
-        d = make_label_maps(root)
-        print(f"generated {N} label maps in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        d = make_label_maps(CACHE)
+        print(f"{N} label maps ready in {time.perf_counter() - t0:.1f} s (cached in {CACHE})",
+              file=sys.stderr)
         out = root / "o.json"
         rows = [("PNG decode only", _time(decode_only, d))]
         for jobs in (1, 2):
