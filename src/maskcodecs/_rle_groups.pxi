@@ -128,13 +128,6 @@ cdef extern from *:
     static const int32_t mc_grp_next[2][8] __attribute__((aligned(32))) = {
         {6, 7, 6, 7, 6, 7, 6, 7}, {7, 6, 7, 6, 7, 6, 7, 6}};
 
-    /* Blocks of 8 characters from s[p] on: two at a time while p < wide_end (then 24 bytes from
-       s + p - 2 are readable; 0: never), one at a time while p < end (16 bytes). g->C holds
-       (count two back, count one back) four times; counts go to out[*m...], 8 lanes at a time
-       (lanes past the block's groups are scratch for the next block). The characters minus '0'
-       of every window read are or-ed into g->bad (the windows leave no gap), and every lane
-       into g->neg. Returns the position reached (a group boundary, or one past the start of a
-       cut group), or -1. */
     typedef struct { __m256i C, neg, bad; } McGroups;
 
     MC_GT static inline void mc_groups_start(McGroups* g, const uint8_t* s, Py_ssize_t p, int32_t a, int32_t b) {
@@ -159,6 +152,13 @@ cdef extern from *:
             && _mm256_testz_si256(g->bad, _mm256_set1_epi8((char)0xC0));
     }
 
+    /* Blocks of 8 characters from s[p] on: two at a time while p < wide_end (then 24 bytes from
+       s + p - 2 are readable; 0: never), one at a time while p < end (16 bytes). g->C holds
+       (count two back, count one back) four times; counts go to out[*m...], 8 lanes at a time
+       (lanes past the block's groups are scratch for the next block). The characters minus '0'
+       of every window read are or-ed into g->bad (the windows leave no gap), and every lane
+       into g->neg. Returns the position reached (a group boundary, or one past the start of a
+       cut group), or -1. */
     MC_GT static inline Py_ssize_t mc_group_blocks(McGroups* g, const uint8_t* s, Py_ssize_t p,
                                                    Py_ssize_t wide_end, Py_ssize_t end,
                                                    uint32_t* out, Py_ssize_t* mp) {
