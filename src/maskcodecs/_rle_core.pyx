@@ -924,7 +924,7 @@ cdef class _Strings:
         free(self.w)
 
 
-cdef object _as_counts_bytes(object counts):
+cdef inline bytes _as_counts_bytes(object counts):
     if type(counts) is bytes:
         return counts
     if isinstance(counts, str):
@@ -1003,7 +1003,7 @@ cdef _Strings _unpack(object rles, bint need_size=True):
             counts = rle["counts"]
         else:
             raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
-        b = <bytes>counts if type(counts) is bytes else _as_counts_bytes(counts)
+        b = _as_counts_bytes(counts)
         keep.append(b)
         st.ptr[i] = <const uint8_t*>PyBytes_AS_STRING(b)
         st.length[i] = PyBytes_GET_SIZE(b)
