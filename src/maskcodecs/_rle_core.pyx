@@ -301,9 +301,9 @@ cdef inline void box_init(BoxAcc* b, uint64_t h, uint64_t w) noexcept nogil:
 
 
 cdef inline void box_add(BoxAcc* b, uint64_t start, uint64_t c) noexcept nogil:
-    """Add the foreground run [start, start + c), c > 0, start < 2**62; runs come in stream
-    order. The column of the start is start * (1/h) in double precision, off by at most one
-    (start < 2**53) and corrected from the remainder: no division and, unlike following the
+    """Add the foreground run [start, start + c), c > 0, start < 2**53 (callers check the
+    counts against h*w < 2**48 first); runs come in stream order. The column of the start is
+    start * (1/h) in double precision, off by at most one and corrected from the remainder: no division and, unlike following the
     column from run to run, no chain from one run to the next. A division is needed only for
     a run that spans columns."""
     cdef uint64_t h = b.h
@@ -473,7 +473,7 @@ cdef int parse_checked(const uint8_t* s, Py_ssize_t n, uint64_t total, U32Buf* b
     cdef int rc
     cdef uint32_t* data
     cdef Py_ssize_t m = 0
-    cdef Py_ssize_t i
+    cdef uint64_t bg, fg
     buf.n = 0
     if u32_reserve(buf, n + GROUPS_SLACK) < 0:
         return ERR_NOMEM
@@ -482,13 +482,11 @@ cdef int parse_checked(const uint8_t* s, Py_ssize_t n, uint64_t total, U32Buf* b
     data = buf.data
     m = parse_groups(s, n, data)
     if m >= 0:
-        for i in range(m):
-            pos += data[i]
-        if pos <= total:
+        mc_sum_parities(data, m, &bg, &fg)
+        if bg + fg <= total:
             buf.n = m
             return 0
-        pos = 0  # an overrun: the reference reader finds where
-    m = 0
+    m = 0  # not read, or an overrun: the reference reader finds what and where
     reader_init(&r, s, n)
     while True:
         rc = read_count(&r, &c)

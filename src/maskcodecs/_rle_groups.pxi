@@ -30,6 +30,11 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <string.h>
+    /* below this many characters the reference reader is used: the parser's setup and padded
+       tail would cost more than they save, and its loads need that many bytes */
+    #define MC_GROUPS_MIN_CHARS 24
+    /* the parser writes up to this many values past the last count */
+    #define MC_GROUPS_SLACK 32
     /* the value of the group at s[*p] (the string's last character ends a group, so the group
        ends inside it); 0, or -1 for a group of more than 7 characters */
     static inline int mc_group_value(const uint8_t* s, Py_ssize_t* p, int64_t* x) {
@@ -357,7 +362,7 @@ cdef extern from *:
 
     #if defined(MC_GROUPS_X86) || defined(MC_GROUPS_NEON)
     /* All counts of s (n characters, the last one ending a group) into out, which has room
-       for n + 32 values; their number, or -1 (use the reference reader). The characters are
+       for n + MC_GROUPS_SLACK values; their number, or -1 (use the reference reader). The characters are
        checked on the way: the groups read one at a time end at the latest at the last
        character, whatever the others are. */
     MC_GT static Py_ssize_t mc_parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) {
@@ -373,7 +378,7 @@ cdef extern from *:
             prev[m & 1] = x;
             m++;
         }
-        if (p >= n || n < 24) return -1;  /* short strings are the reference reader's */
+        if (p >= n || n < MC_GROUPS_MIN_CHARS) return -1;  /* short strings: the reference's */
         mc_groups_start(&g, s, p, (int32_t)prev[m & 1], (int32_t)prev[(m - 1) & 1]);
         p = mc_group_blocks(&g, s, p, n - 21, n - 14, out, &m);
         if (p < 0) return -1;
@@ -407,15 +412,12 @@ cdef extern from *:
     void mc_groups_init() nogil
     Py_ssize_t mc_parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) nogil
     void mc_sum_parities(const uint32_t* c, Py_ssize_t m, uint64_t* even, uint64_t* odd) nogil
+    enum:
+        GROUPS_MIN_CHARS "MC_GROUPS_MIN_CHARS"
+        GROUPS_SLACK "MC_GROUPS_SLACK"
 
 
 mc_groups_init()
-
-# below this many characters the reference reader is used: the vector parser's setup and padded
-# tail would cost more than they save
-cdef Py_ssize_t GROUPS_MIN_CHARS = 24
-# the vector parser writes up to this many values past the last count
-cdef Py_ssize_t GROUPS_SLACK = 32
 
 
 cdef inline Py_ssize_t parse_groups(const uint8_t* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
