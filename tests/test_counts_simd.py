@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,21 @@ def string_of(counts: list[int]) -> bytes:
     return _rle_core.string_from_counts(np.array(counts, np.uint32))
 
 
+@contextmanager
+def parser(on: bool) -> Iterator[None]:
+    """The vector parser switched on or off, then back as it was."""
+    was = _rle_core.groups_simd()
+    _rle_core.groups_simd(on)
+    try:
+        yield
+    finally:
+        _rle_core.groups_simd(was)
+
+
 def ref_counts(s: bytes) -> list[int]:
     """Counts by the reference reader (the vector parser switched off)."""
-    on = _rle_core.groups_simd()
-    _rle_core.groups_simd(False)
-    try:
+    with parser(False):
         return np.frombuffer(_rle_core.counts_from_string(s), np.uint32).tolist()
-    finally:
-        _rle_core.groups_simd(on)
 
 
 def by_groups(s: bytes) -> list[int] | None:
@@ -70,10 +78,10 @@ def outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
 
 
 def both_paths(fn: Callable[[], Any]) -> tuple[tuple[str, Any], tuple[str, Any]]:
-    _rle_core.groups_simd(True)
-    on = outcome(fn)
-    _rle_core.groups_simd(False)
-    off = outcome(fn)
+    with parser(True):
+        on = outcome(fn)
+    with parser(False):
+        off = outcome(fn)
     return on, off
 
 
