@@ -788,42 +788,44 @@ cdef uint64_t intersect_runs(const uint64_t* EA, Py_ssize_t ma, const uint64_t* 
     return inter
 
 
+cdef double rle_pair_iou(const Parsed* pd, Py_ssize_t d, const Parsed* pg, Py_ssize_t g,
+                         bint crowd) noexcept nogil:
+    """IoU of parsed RLE d of pd and g of pg (pycocotools rleIou; crowd: union = area of d)."""
+    cdef const double* D = pd.bb + 4 * d
+    cdef const double* G = pg.bb + 4 * g
+    cdef double o = box_iou(D, G, crowd)
+    cdef uint64_t h, xlo, xhi, inter, u
+    cdef int64_t a, b
+    if o > 0:
+        if pd.h[d] != pg.h[g] or pd.w[d] != pg.w[g]:
+            return -1
+        h = pd.h[d]
+        # the boxes overlap, so both RLEs have foreground; clip to shared columns
+        a = <int64_t>D[0]
+        b = <int64_t>G[0]
+        xlo = <uint64_t>(a if a > b else b)
+        a = <int64_t>(D[0] + D[2])
+        b = <int64_t>(G[0] + G[2])
+        xhi = <uint64_t>(a if a < b else b)
+        inter = intersect_runs(pd.ends + pd.off[d], pd.off[d + 1] - pd.off[d],
+                               pg.ends + pg.off[g], pg.off[g + 1] - pg.off[g],
+                               xlo * h, xhi * h)
+        if inter == 0:
+            u = 1
+        elif crowd:
+            u = pd.area[d]
+        else:
+            u = pd.area[d] + pg.area[g] - inter
+        o = <double>inter / <double>u
+    return o
+
+
 cdef void iou_columns(Parsed* pd, Py_ssize_t m, Parsed* pg, const uint8_t* crowd,
                       double* out, Py_ssize_t g0, Py_ssize_t g1) noexcept nogil:
     cdef Py_ssize_t d, g
-    cdef double o
-    cdef const double* D
-    cdef const double* G
-    cdef uint64_t h, xlo, xhi, inter, u
-    cdef int64_t a, b
     for g in range(g0, g1):
-        G = pg.bb + 4 * g
         for d in range(m):
-            D = pd.bb + 4 * d
-            o = box_iou(D, G, crowd[g] != 0)
-            if o > 0:
-                if pd.h[d] != pg.h[g] or pd.w[d] != pg.w[g]:
-                    o = -1
-                else:
-                    h = pd.h[d]
-                    # the boxes overlap, so both RLEs have foreground; clip to shared columns
-                    a = <int64_t>D[0]
-                    b = <int64_t>G[0]
-                    xlo = <uint64_t>(a if a > b else b)
-                    a = <int64_t>(D[0] + D[2])
-                    b = <int64_t>(G[0] + G[2])
-                    xhi = <uint64_t>(a if a < b else b)
-                    inter = intersect_runs(pd.ends + pd.off[d], pd.off[d + 1] - pd.off[d],
-                                           pg.ends + pg.off[g], pg.off[g + 1] - pg.off[g],
-                                           xlo * h, xhi * h)
-                    if inter == 0:
-                        u = 1
-                    elif crowd[g]:
-                        u = pd.area[d]
-                    else:
-                        u = pd.area[d] + pg.area[g] - inter
-                    o = <double>inter / <double>u
-            out[g * m + d] = o
+            out[g * m + d] = rle_pair_iou(pd, d, pg, g, crowd[g] != 0)
 
 
 cdef class _IouPlan:

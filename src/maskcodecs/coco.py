@@ -36,6 +36,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._coco_api import COCO
 from maskcodecs._fileio import atomic_open, json_default
 from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
@@ -48,6 +49,7 @@ from maskcodecs.errors import (
 )
 
 __all__ = [
+    "COCO",
     "Segment",
     "ann_to_mask",
     "ann_to_rle",

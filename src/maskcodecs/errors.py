@@ -112,3 +112,20 @@ class ImageReadError(FormatError, OSError):
 
 
 __all__ += ["ImageReadError"]
+
+
+class COCOFormatError(FormatError, AssertionError):
+    """A COCO file or result list that pycocotools rejects with an assertion (a top level that
+    is not an object, results that are not a list or name images outside the ground truth)."""
+
+
+class EvaluationError(MaskCodecError, ValueError):
+    """COCO evaluation inputs or parameters that cannot be evaluated (an unknown iouType,
+    malformed boxes or keypoints)."""
+
+
+class EvaluationOrderError(MaskCodecError, AttributeError):
+    """accumulate() before evaluate(), or summarize() before accumulate()."""
+
+
+__all__ += ["COCOFormatError", "EvaluationError", "EvaluationOrderError"]

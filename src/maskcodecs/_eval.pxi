@@ -1,0 +1,537 @@
+# ---------------------------------------------------------------------------------------------
+# COCO evaluation (maskcodecs.cocoeval): per-cell IoU, matching and accumulation
+# ---------------------------------------------------------------------------------------------
+# A "cell" is one (category, image) pair of pycocotools' evaluate(), numbered category-major
+# (cell = k * I + i), the order of its evalImgs. The Python layer lays the annotations out so
+# that the ground truths of cell c are gts[goff[c]:goff[c+1]] in pycocotools' _prepare order
+# and its detections dts[doff[c]:doff[c+1]] in descending score order (stable, NaN last, as
+# numpy's argsort of -score with kind='mergesort'); only the first dlen[c] detections (the
+# maxDets[-1] cut) are scored. IoU matrices are row-major (detection, ground truth), cell c's
+# at ious[ioff[c]:ioff[c+1]]. Every arithmetic step repeats pycocotools' in the same order, so
+# the results are equal to the last bit (the build never contracts a*b+c into an FMA).
+
+cdef double EPS = 2.220446049250313e-16      # np.spacing(1)
+cdef double MAX_IOU_THR = 1 - 1e-10          # min(t, 1 - 1e-10) in evaluateImg
+
+cdef enum:
+    ST_FP = 0        # a detection that matched nothing (or a ground truth with id 0)
+    ST_TP = 1
+    ST_IGNORED = 2   # matched an ignored ground truth, or unmatched and outside the area range
+
+
+cdef inline bint score_before(double a, double b) noexcept nogil:
+    """True when score a sorts strictly before score b: -a < -b, NaN last."""
+    cdef double ka = -a, kb = -b
+    return ka < kb or (kb != kb and ka == ka)
+
+
+cdef void stable_sort_desc(int64_t* idx, Py_ssize_t n, const double* score,
+                           int64_t* tmp) noexcept nogil:
+    """Stable sort of idx[0:n] by descending score[idx[i]] (NaN last); tmp holds n items."""
+    cdef Py_ssize_t i, j, width, lo, mid, hi, a, b, k
+    cdef int64_t v
+    if n <= 24:
+        for i in range(1, n):
+            v = idx[i]
+            j = i
+            while j > 0 and score_before(score[v], score[idx[j - 1]]):
+                idx[j] = idx[j - 1]
+                j -= 1
+            idx[j] = v
+        return
+    # bottom-up merge sort over runs of 16 sorted by insertion
+    lo = 0
+    while lo < n:
+        hi = lo + 16 if lo + 16 < n else n
+        for i in range(lo + 1, hi):
+            v = idx[i]
+            j = i
+            while j > lo and score_before(score[v], score[idx[j - 1]]):
+                idx[j] = idx[j - 1]
+                j -= 1
+            idx[j] = v
+        lo = hi
+    width = 16
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = lo + width if lo + width < n else n
+            hi = lo + 2 * width if lo + 2 * width < n else n
+            a = lo
+            b = mid
+            k = lo
+            while a < mid and b < hi:
+                if score_before(score[idx[b]], score[idx[a]]):
+                    tmp[k] = idx[b]
+                    b += 1
+                else:
+                    tmp[k] = idx[a]
+                    a += 1
+                k += 1
+            while a < mid:
+                tmp[k] = idx[a]
+                a += 1
+                k += 1
+            while b < hi:
+                tmp[k] = idx[b]
+                b += 1
+                k += 1
+            lo = hi
+        memcpy(idx, tmp, n * sizeof(int64_t))
+        width *= 2
+
+
+def eval_sort_cells(const int64_t[::1] off, const double[::1] score, int64_t[::1] perm):
+    """Sort each range perm[off[c]:off[c+1]] by descending score of its entries (stable)."""
+    cdef Py_ssize_t C = off.shape[0] - 1, c, big = 0
+    cdef int64_t* tmp
+    for c in range(C):
+        if off[c + 1] - off[c] > big:
+            big = off[c + 1] - off[c]
+    tmp = <int64_t*>malloc((big + 1) * sizeof(int64_t))
+    if tmp == NULL:
+        raise MemoryError()
+    with nogil:
+        for c in range(C):
+            if off[c + 1] - off[c] > 1:
+                stable_sort_desc(&perm[off[c]], off[c + 1] - off[c], &score[0], tmp)
+    free(tmp)
+
+
+def eval_argsort_desc(const double[::1] score):
+    """numpy's argsort(-score, kind='mergesort') as an int64 array (used by tests and the
+    slow per-cell paths)."""
+    cdef Py_ssize_t n = score.shape[0], i
+    out = bytearray(8 * n)
+    cdef int64_t[::1] idx = memoryview(out).cast("q")
+    cdef int64_t* tmp = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    if tmp == NULL:
+        raise MemoryError()
+    for i in range(n):
+        idx[i] = i
+    if n:
+        with nogil:
+            stable_sort_desc(&idx[0], n, &score[0], tmp)
+    free(tmp)
+    return out
+
+
+# -- IoU of every cell -------------------------------------------------------------------------
+
+def eval_box_iou(const double[:, ::1] gbox, const double[:, ::1] dbox, const uint8_t[::1] gcrowd,
+                 const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
+                 const int64_t[::1] ioff, double[::1] out, Py_ssize_t c0, Py_ssize_t c1):
+    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out."""
+    cdef Py_ssize_t c, d, g, G
+    cdef double* o
+    with nogil:
+        for c in range(c0, c1):
+            G = goff[c + 1] - goff[c]
+            if G == 0 or dlen[c] == 0:
+                continue
+            o = &out[ioff[c]]
+            for d in range(dlen[c]):
+                for g in range(G):
+                    o[d * G + g] = box_iou(&dbox[doff[c] + d, 0], &gbox[goff[c] + g, 0],
+                                           gcrowd[goff[c] + g] != 0)
+
+
+def eval_rle_iou(_IouPlan plan, const int64_t[::1] gidx, const int64_t[::1] didx,
+                 const uint8_t[::1] gcrowd, const int64_t[::1] goff, const int64_t[::1] doff,
+                 const int64_t[::1] dlen, const int64_t[::1] ioff, double[::1] out,
+                 Py_ssize_t c0, Py_ssize_t c1):
+    """Mask IoU (pycocotools rleIou) of cells c0..c1-1; gidx/didx give each annotation's
+    position in the plan's parsed lists (the plan holds only the RLEs that are scored)."""
+    cdef Py_ssize_t c, d, g, G
+    cdef double* o
+    with nogil:
+        for c in range(c0, c1):
+            G = goff[c + 1] - goff[c]
+            if G == 0 or dlen[c] == 0:
+                continue
+            o = &out[ioff[c]]
+            for d in range(dlen[c]):
+                for g in range(G):
+                    o[d * G + g] = rle_pair_iou(&plan.pd, didx[doff[c] + d], &plan.pg,
+                                                gidx[goff[c] + g], gcrowd[goff[c] + g] != 0)
+
+
+def eval_oks_terms(const double[:, ::1] gkp, const double[:, ::1] gbox, const double[::1] garea,
+                   const double[:, ::1] dkp, const double[::1] sigmas,
+                   const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
+                   const int64_t[::1] eoff, double[::1] e):
+    """The exponents of computeOks for every scored (detection, ground truth) pair.
+
+    Cell c's terms start at e[eoff[c]]: ground truth by ground truth, detection by detection,
+    the visible keypoints of the ground truth (all of them when none is visible). The caller
+    takes exp(-e) with numpy (its exp differs from the C library's in the last bit) and then
+    calls eval_oks_sum."""
+    cdef Py_ssize_t C = goff.shape[0] - 1, K = sigmas.shape[0], c, g, d, j, p
+    cdef double x0, x1, y0, y1, dx, dy, z, var, denom
+    cdef const double* G
+    cdef const double* D
+    cdef Py_ssize_t k1
+    with nogil:
+        for c in range(C):
+            if goff[c + 1] == goff[c] or dlen[c] == 0:
+                continue
+            p = eoff[c]
+            for g in range(goff[c], goff[c + 1]):
+                G = &gkp[g, 0]
+                k1 = 0
+                for j in range(K):
+                    if G[3 * j + 2] > 0:
+                        k1 += 1
+                x0 = gbox[g, 0] - gbox[g, 2]
+                x1 = gbox[g, 0] + gbox[g, 2] * 2
+                y0 = gbox[g, 1] - gbox[g, 3]
+                y1 = gbox[g, 1] + gbox[g, 3] * 2
+                denom = garea[g] + EPS
+                for d in range(doff[c], doff[c] + dlen[c]):
+                    D = &dkp[d, 0]
+                    for j in range(K):
+                        if k1 > 0:
+                            if not G[3 * j + 2] > 0:
+                                continue
+                            dx = D[3 * j] - G[3 * j]
+                            dy = D[3 * j + 1] - G[3 * j + 1]
+                        else:
+                            # np.max((0, v)) keeps a NaN
+                            z = x0 - D[3 * j]
+                            dx = z if (z > 0 or z != z) else 0
+                            z = D[3 * j] - x1
+                            dx = dx + (z if (z > 0 or z != z) else 0)
+                            z = y0 - D[3 * j + 1]
+                            dy = z if (z > 0 or z != z) else 0
+                            z = D[3 * j + 1] - y1
+                            dy = dy + (z if (z > 0 or z != z) else 0)
+                        var = (sigmas[j] * 2) * (sigmas[j] * 2)
+                        e[p] = (dx * dx + dy * dy) / var / denom / 2
+                        p += 1
+
+
+cdef inline double pairwise_sum(const double* a, Py_ssize_t n) noexcept nogil:
+    """numpy's pairwise summation of a[0:n] (exact for the n <= 128 this is used for)."""
+    cdef double r[8]
+    cdef double res = 0
+    cdef Py_ssize_t i, j
+    if n < 8:
+        for i in range(n):
+            res += a[i]
+        return res
+    if n > 128:
+        return pairwise_sum(a, n // 2 - (n // 2) % 8) + \
+            pairwise_sum(a + (n // 2 - (n // 2) % 8), n - (n // 2 - (n // 2) % 8))
+    for j in range(8):
+        r[j] = a[j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+def eval_oks_sum(const double[::1] ex, const int64_t[::1] nterms, const int64_t[::1] goff,
+                 const int64_t[::1] dlen, const int64_t[::1] eoff, const int64_t[::1] ioff,
+                 double[::1] out):
+    """OKS = sum(exp(-e)) / len(e) for every scored pair, into the IoU layout."""
+    cdef Py_ssize_t C = goff.shape[0] - 1, c, g, d, G, p, n
+    with nogil:
+        for c in range(C):
+            G = goff[c + 1] - goff[c]
+            if G == 0 or dlen[c] == 0:
+                continue
+            p = eoff[c]
+            for g in range(G):
+                n = nterms[goff[c] + g]
+                for d in range(dlen[c]):
+                    out[ioff[c] + d * G + g] = pairwise_sum(&ex[p], n) / <double>n
+                    p += n
+
+
+# -- matching (evaluateImg) --------------------------------------------------------------------
+
+cdef void match_cell(const double* ious, Py_ssize_t D, Py_ssize_t G, bint have_ious,
+                     const uint8_t* gign, const double* garea, const uint8_t* gcrowd,
+                     const double* gid, const double* darea, const double* did,
+                     const double* thr, Py_ssize_t T, double lo, double hi,
+                     int64_t* gorder, uint8_t* gtig, double* dtm, double* gtm,
+                     uint8_t* dtig) noexcept nogil:
+    """evaluateImg for one cell and area range.
+
+    gorder[0:G] receives the ground truths in their sorted order (non-ignored first), gtig
+    their _ignore flags in that order; dtm, dtig (T x D) and gtm (T x G) the matches."""
+    cdef Py_ssize_t t, d, g, n = 0, m, go
+    cdef double best, v
+    cdef bint ig
+    for g in range(G):
+        if not (gign[g] or garea[g] < lo or garea[g] > hi):
+            gorder[n] = g
+            gtig[n] = 0
+            n += 1
+    for g in range(G):
+        if gign[g] or garea[g] < lo or garea[g] > hi:
+            gorder[n] = g
+            gtig[n] = 1
+            n += 1
+    memset(dtm, 0, T * D * sizeof(double))
+    memset(gtm, 0, T * G * sizeof(double))
+    memset(dtig, 0, T * D)
+    if have_ious:
+        for t in range(T):
+            for d in range(D):
+                best = MAX_IOU_THR if MAX_IOU_THR < thr[t] else thr[t]
+                m = -1
+                for g in range(G):
+                    go = gorder[g]
+                    if gtm[t * G + g] > 0 and not gcrowd[go]:
+                        continue
+                    if m > -1 and gtig[m] == 0 and gtig[g] == 1:
+                        break
+                    v = ious[d * G + go]
+                    if v < best:
+                        continue
+                    best = v
+                    m = g
+                if m == -1:
+                    continue
+                dtig[t * D + d] = gtig[m]
+                dtm[t * D + d] = gid[gorder[m]]
+                gtm[t * G + m] = did[d]
+    for d in range(D):
+        if darea[d] < lo or darea[d] > hi:
+            for t in range(T):
+                if dtm[t * D + d] == 0:
+                    dtig[t * D + d] = 1
+
+
+def eval_match_one(const double[::1] ious, Py_ssize_t D, Py_ssize_t G, bint have_ious,
+                   const uint8_t[::1] gign, const double[::1] garea, const uint8_t[::1] gcrowd,
+                   const double[::1] gid, const double[::1] darea, const double[::1] did,
+                   const double[::1] thr, double lo, double hi, int64_t[::1] gorder,
+                   uint8_t[::1] gtig, double[::1] dtm, double[::1] gtm, uint8_t[::1] dtig):
+    """match_cell on one cell (for evalImgs and evaluateImg); arrays sized by the caller."""
+    cdef Py_ssize_t T = thr.shape[0]
+    cdef uint8_t z8 = 0
+    cdef double z = 0
+    cdef int64_t z64 = 0
+    if (ious.shape[0] < D * G or gign.shape[0] < G or garea.shape[0] < G or gcrowd.shape[0] < G
+            or gid.shape[0] < G or darea.shape[0] < D or did.shape[0] < D
+            or gorder.shape[0] < G or gtig.shape[0] < G or dtm.shape[0] < T * D
+            or gtm.shape[0] < T * G or dtig.shape[0] < T * D):
+        raise ValueError("eval_match_one: arrays too small")
+    match_cell(&ious[0] if ious.shape[0] else &z, D, G, have_ious,
+               &gign[0] if G else &z8, &garea[0] if G else &z, &gcrowd[0] if G else &z8,
+               &gid[0] if G else &z, &darea[0] if D else &z, &did[0] if D else &z,
+               &thr[0] if T else &z, T, lo, hi, &gorder[0] if G else &z64,
+               &gtig[0] if G else &z8, &dtm[0] if T * D else &z, &gtm[0] if T * G else &z,
+               &dtig[0] if T * D else &z8)
+
+
+def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
+               const int64_t[::1] ioff, const double[::1] ious, const uint8_t[::1] have_ious,
+               const uint8_t[::1] gign, const double[::1] garea, const uint8_t[::1] gcrowd,
+               const double[::1] gid, const double[::1] darea, const double[::1] did,
+               const double[::1] thr, const double[:, ::1] arng,
+               uint8_t[::1] state, int64_t[::1] npig, Py_ssize_t c0, Py_ssize_t c1):
+    """evaluateImg for cells c0..c1-1 and every area range, reduced to what accumulate reads:
+    state[(a * T + t) * ND + j] for scored detection j (ST_*), npig[c * A + a]."""
+    cdef Py_ssize_t T = thr.shape[0], A = arng.shape[0], ND = darea.shape[0]
+    cdef Py_ssize_t c, a, t, d, g, D, G, gmax = 1, dmax = 1, j, n
+    cdef int64_t* gorder
+    cdef uint8_t* gtig
+    cdef double* dtm
+    cdef double* gtm
+    cdef uint8_t* dtig
+    cdef double z = 0
+    cdef uint8_t code
+    for c in range(c0, c1):
+        if goff[c + 1] - goff[c] > gmax:
+            gmax = goff[c + 1] - goff[c]
+        if dlen[c] > dmax:
+            dmax = dlen[c]
+    gorder = <int64_t*>malloc(gmax * sizeof(int64_t))
+    gtig = <uint8_t*>malloc(gmax)
+    dtm = <double*>malloc(T * dmax * sizeof(double) + 8)
+    gtm = <double*>malloc(T * gmax * sizeof(double) + 8)
+    dtig = <uint8_t*>malloc(T * dmax + 1)
+    if gorder == NULL or gtig == NULL or dtm == NULL or gtm == NULL or dtig == NULL:
+        free(gorder); free(gtig); free(dtm); free(gtm); free(dtig)
+        raise MemoryError()
+    with nogil:
+        for c in range(c0, c1):
+            G = goff[c + 1] - goff[c]
+            D = dlen[c]
+            if G == 0 and D == 0:
+                continue
+            for a in range(A):
+                match_cell(&ious[ioff[c]] if ioff[c] < ious.shape[0] else &z, D, G,
+                           have_ious[c] != 0 and D > 0 and G > 0,
+                           &gign[goff[c]] if G else NULL, &garea[goff[c]] if G else NULL,
+                           &gcrowd[goff[c]] if G else NULL, &gid[goff[c]] if G else NULL,
+                           &darea[doff[c]] if D else NULL, &did[doff[c]] if D else NULL,
+                           &thr[0], T, arng[a, 0], arng[a, 1], gorder, gtig, dtm, gtm, dtig)
+                n = 0
+                for g in range(G):
+                    if gtig[g] == 0:
+                        n += 1
+                npig[c * A + a] = n
+                for t in range(T):
+                    for d in range(D):
+                        j = doff[c] + d
+                        if dtig[t * D + d]:
+                            code = ST_IGNORED
+                        elif dtm[t * D + d] != 0:
+                            code = ST_TP
+                        else:
+                            code = ST_FP
+                        state[(a * T + t) * ND + j] = code
+    free(gorder); free(gtig); free(dtm); free(gtm); free(dtig)
+
+
+# -- accumulate --------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t lower_bound(const double* a, Py_ssize_t n, double x) noexcept nogil:
+    """First index i with a[i] >= x in the non-decreasing a[0:n] (searchsorted, 'left')."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t sliced(Py_ssize_t D, int64_t maxdet) noexcept nogil:
+    """len(x[0:maxdet]) for a sequence of length D (Python slice rules)."""
+    if maxdet >= 0:
+        return maxdet if maxdet < D else D
+    return D + maxdet if D + maxdet > 0 else 0
+
+
+def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const int64_t[::1] dlen,
+                    const uint8_t[::1] state, const int64_t[::1] npig, const double[::1] dscore,
+                    Py_ssize_t T, Py_ssize_t A0, Py_ssize_t I0,
+                    const int64_t[::1] base_k, const int64_t[::1] base_a,
+                    const int64_t[::1] m_list, const int64_t[::1] i_list,
+                    const double[::1] rec_thrs, double[::1] precision, double[::1] recall,
+                    double[::1] scores, Py_ssize_t K, Py_ssize_t A, Py_ssize_t M,
+                    Py_ssize_t k0, Py_ssize_t k1):
+    """pycocotools' accumulate for output categories k0..k1-1.
+
+    The evalImgs entry of output (k, a) and image position i is number
+    base_k[k] + base_a[a] + i; it is cell (n // (A0*I0)) * I0 + n % I0 at area (n // I0) % A0
+    of the evaluation, and absent (None) unless present[cell]. state holds T thresholds,
+    precision and scores are [T, R, K, A, M], recall [T, K, A, M] (C order), filled where
+    pycocotools fills them. Returns -1 when an entry number falls outside the evaluated list
+    (where pycocotools raises IndexError), else 0."""
+    cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
+    cdef Py_ssize_t k, a, m, ii, t, r, n, i, nd, cell, ca, flat, bound, idx, pos, s, o
+    cdef Py_ssize_t nI = i_list.shape[0], dmax = 0
+    cdef bint any_cell
+    cdef int64_t maxdet, np_ig
+    cdef int64_t* order = NULL
+    cdef int64_t* tmp = NULL
+    cdef int64_t* ej = NULL
+    cdef int64_t* ea = NULL
+    cdef double* sc = NULL
+    cdef double* rc = NULL
+    cdef double* pr = NULL
+    cdef double tp, fp
+    cdef uint8_t code
+    cdef int err = 0
+    if precision.shape[0] < T * R * K * A * M or scores.shape[0] < T * R * K * A * M or \
+            recall.shape[0] < T * K * A * M or state.shape[0] < A0 * T * ND or \
+            npig.shape[0] < C * A0 or k1 > base_k.shape[0] or K < base_k.shape[0] or \
+            A < base_a.shape[0] or M < m_list.shape[0] or present.shape[0] < C or \
+            doff.shape[0] < C + 1:
+        raise ValueError("eval_accumulate: arrays too small")
+    for cell in range(C):
+        if dlen[cell] > dmax:
+            dmax = dlen[cell]
+    bound = nI * dmax + 1
+    order = <int64_t*>malloc(bound * sizeof(int64_t))
+    tmp = <int64_t*>malloc(bound * sizeof(int64_t))
+    ej = <int64_t*>malloc(bound * sizeof(int64_t))
+    ea = <int64_t*>malloc(bound * sizeof(int64_t))
+    sc = <double*>malloc(bound * sizeof(double))
+    rc = <double*>malloc(bound * sizeof(double))
+    pr = <double*>malloc(bound * sizeof(double))
+    if order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL or rc == NULL \
+            or pr == NULL:
+        free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+        raise MemoryError()
+    with nogil:
+        for k in range(k0, k1):
+            for a in range(base_a.shape[0]):
+                for m in range(m_list.shape[0]):
+                    maxdet = m_list[m]
+                    n = 0
+                    np_ig = 0
+                    any_cell = False
+                    for ii in range(nI):
+                        flat = base_k[k] + base_a[a] + i_list[ii]
+                        if flat < 0 or flat >= C * A0:
+                            err = -1
+                            break
+                        cell = (flat // (A0 * I0)) * I0 + flat % I0
+                        ca = (flat // I0) % A0
+                        if not present[cell]:
+                            continue  # evalImgs holds None here
+                        any_cell = True
+                        np_ig += npig[cell * A0 + ca]
+                        s = sliced(dlen[cell], maxdet)
+                        for i in range(s):
+                            ej[n] = doff[cell] + i
+                            ea[n] = ca
+                            sc[n] = dscore[doff[cell] + i]
+                            order[n] = n
+                            n += 1
+                    if err < 0:
+                        break
+                    if not any_cell or np_ig == 0:
+                        continue
+                    stable_sort_desc(order, n, sc, tmp)
+                    for t in range(T):
+                        tp = 0
+                        fp = 0
+                        for i in range(n):
+                            o = order[i]
+                            code = state[(ea[o] * T + t) * ND + ej[o]]
+                            if code == ST_TP:
+                                tp += 1
+                            elif code == ST_FP:
+                                fp += 1
+                            rc[i] = tp / <double>np_ig
+                            pr[i] = tp / (fp + tp + EPS)
+                        nd = n
+                        pos = ((t * K + k) * A + a) * M + m
+                        recall[pos] = rc[nd - 1] if nd else 0
+                        i = nd - 1
+                        while i > 0:
+                            if pr[i] > pr[i - 1]:
+                                pr[i - 1] = pr[i]
+                            i -= 1
+                        for r in range(R):
+                            pos = (((t * R + r) * K + k) * A + a) * M + m
+                            precision[pos] = 0
+                            scores[pos] = 0
+                        for r in range(R):
+                            idx = lower_bound(rc, nd, rec_thrs[r])
+                            if idx >= nd:
+                                break
+                            pos = (((t * R + r) * K + k) * A + a) * M + m
+                            precision[pos] = pr[idx]
+                            scores[pos] = sc[order[idx]]
+                if err < 0:
+                    break
+            if err < 0:
+                break
+    free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+    return err

@@ -1,0 +1,770 @@
+"""``COCOeval``: pycocotools' COCO evaluation, bit-identical and native.
+
+The same class, parameters, attributes and printed lines as ``pycocotools.cocoeval`` 2.0.11,
+for ``bbox``, ``segm`` and ``keypoints``. ``evaluate()`` lays the annotations out per
+(category, image) cell and runs IoU, matching and ``accumulate()`` in the extension with the
+GIL released, over all cores; every floating-point step is pycocotools' own, in its order, so
+``eval['precision']``, ``eval['recall']``, ``eval['scores']`` and ``stats`` equal pycocotools'
+to the last bit. ``evalImgs`` and ``ious`` are built when first read.
+
+Differences from pycocotools (see docs/compatibility.md): the annotation dicts are not
+modified (pycocotools writes ``ignore``, ``_ignore`` and, for segm, replaces
+``segmentation`` with its RLE); polygons are rasterised only for cells that hold both ground
+truth and detections; keypoints given as an (N, 3) array are read as their rows.
+
+Examples
+--------
+>>> from maskcodecs.coco import COCO
+>>> from maskcodecs.cocoeval import COCOeval
+>>> import contextlib, io
+>>> with contextlib.redirect_stdout(io.StringIO()):
+...     gt = COCO({"images": [{"id": 1, "height": 100, "width": 100}],
+...                "categories": [{"id": 1}],
+...                "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+...                                 "bbox": [10, 10, 40, 40], "area": 1600, "iscrowd": 0}]})
+...     dt = gt.loadRes([{"image_id": 1, "category_id": 1, "bbox": [12, 12, 40, 40],
+...                       "score": 0.9}])
+...     E = COCOeval(gt, dt, "bbox")
+...     E.evaluate(); E.accumulate(); E.summarize()
+>>> float(E.stats[1])
+0.9999999999999998
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import os
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from maskcodecs import _rle_core as _core
+from maskcodecs import mask as _mask
+from maskcodecs._coco_api import ann_to_rle_sized
+from maskcodecs._pool import resolve_threads, run_parts
+from maskcodecs.errors import EvaluationError, EvaluationOrderError
+
+__all__ = ["COCOeval", "Params"]
+
+_I64 = np.int64
+_F64 = np.float64
+
+
+class Params:
+    """Evaluation parameters of pycocotools (``segm``, ``bbox`` or ``keypoints``)."""
+
+    def setDetParams(self) -> None:
+        """Defaults of box and mask evaluation."""
+        self.imgIds: list[Any] = []
+        self.catIds: list[Any] = []
+        self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+        self.maxDets = [1, 10, 100]
+        self.areaRng = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
+        self.areaRngLbl = ["all", "small", "medium", "large"]
+        self.useCats = 1
+
+    def setKpParams(self) -> None:
+        """Defaults of keypoint evaluation (the 17 COCO person keypoints)."""
+        self.imgIds = []
+        self.catIds = []
+        self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+        self.maxDets = [20]
+        self.areaRng = [[0 ** 2, 1e5 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
+        self.areaRngLbl = ["all", "medium", "large"]
+        self.useCats = 1
+        self.kpt_oks_sigmas = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62,
+                                        1.07, 1.07, .87, .87, .89, .89]) / 10.0
+
+    def __init__(self, iouType: str = "segm") -> None:
+        if iouType == "segm" or iouType == "bbox":
+            self.setDetParams()
+        elif iouType == "keypoints":
+            self.setKpParams()
+        else:
+            raise EvaluationError("iouType not supported")
+        self.iouType = iouType
+        self.useSegm: Any = None
+
+
+def _overrides(obj: Any, name: str) -> bool:
+    return getattr(type(obj), name) is not getattr(COCOeval, name)
+
+
+class _Cells:
+    """The annotations of one evaluate() laid out per (category, image) cell, and the
+    kernel's results: what accumulate, evalImgs and ious are built from."""
+
+    def __init__(self, ev: COCOeval, p: Params) -> None:
+        self.img_ids = list(p.imgIds)
+        self.cat_ids = list(p.catIds) if p.useCats else [-1]
+        self.area_rngs = list(p.areaRng)
+        self.max_det = p.maxDets[-1]
+        self.iou_type = p.iouType
+        self.thr = np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(-1)
+        self.threads = ev.threads
+        I, K = len(self.img_ids), len(self.cat_ids)
+        self.I, self.K, self.C = I, K, I * K
+        self.selected: list[list[Any]] = []
+        gts, gcell = self._select(ev.cocoGt, p)
+        dts, dcell = self._select(ev.cocoDt, p)
+        # ground truths per cell in _prepare order; detections per cell by descending score
+        gperm = np.argsort(gcell, kind="stable")
+        self.gts = [gts[j] for j in gperm.tolist()]
+        self.goff = self._offsets(gcell[gperm])
+        dperm = np.argsort(dcell, kind="stable").astype(_I64)
+        doff = self._offsets(dcell[dperm])
+        score = np.array([d["score"] for d in dts], dtype=_F64).reshape(-1)
+        _core.eval_sort_cells(doff, score, dperm)
+        self.dts = [dts[j] for j in dperm.tolist()]
+        self.doff = doff
+        self.dscore = np.ascontiguousarray(score[dperm])
+        D = np.diff(doff)
+        G = np.diff(self.goff)
+        # len(dts[0:maxDets[-1]]) per cell, with Python's slice rules
+        stop = int(self.max_det)
+        self.dlen = np.ascontiguousarray(
+            np.minimum(D, stop) if stop >= 0 else np.maximum(D + stop, 0), dtype=_I64)
+        self.T = len(self.thr)
+        self.A0, self.I0 = len(self.area_rngs), I
+        self.present = ((G > 0) | (D > 0)).astype(np.uint8)
+        scored = (self.dlen > 0) & (G > 0)
+        if self.iou_type == "keypoints" and not p.useCats:
+            scored[:] = False  # computeOks reads the (image, -1) cell, which is always empty
+        self.have_ious = scored.astype(np.uint8)
+        self.ioff = np.zeros(self.C + 1, dtype=_I64)
+        np.cumsum(np.where(scored, self.dlen * G, 0), out=self.ioff[1:])
+        self.ious_flat = np.zeros(int(self.ioff[-1]), dtype=_F64)
+        # per-annotation columns
+        gt_list = self.gts
+        self.garea = np.array([g["area"] for g in gt_list], dtype=_F64).reshape(-1)
+        crowd = [g["iscrowd"] for g in gt_list]
+        self.gcrowd = np.array([int(c) != 0 for c in crowd], dtype=np.uint8).reshape(-1)
+        if self.iou_type == "keypoints":
+            ign = [(g["num_keypoints"] == 0) or bool(c) for g, c in zip(gt_list, crowd)]
+        else:
+            ign = [bool(c) for c in crowd]
+        self.gign = np.array(ign, dtype=np.uint8).reshape(-1)
+        self.gid = np.array([g["id"] for g in gt_list], dtype=_F64).reshape(-1)
+        self.darea = np.array([d["area"] for d in self.dts], dtype=_F64).reshape(-1)
+        self.did = np.array([d["id"] for d in self.dts], dtype=_F64).reshape(-1)
+        if self.ioff[-1]:
+            self._compute_ious(ev, p, scored)
+        self._match()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _select(self, coco: Any, p: Params) -> tuple[list[Any], np.ndarray]:
+        """pycocotools' _prepare selection, and each annotation's cell (category-major)."""
+        anns = _selected(coco, p)
+        self.selected.append(anns)
+        img_pos = {v: i for i, v in reversed(list(enumerate(self.img_ids)))}
+        I = self.I
+        if p.useCats:
+            cat_pos = {v: k for k, v in reversed(list(enumerate(self.cat_ids)))}
+            keep, cells = [], []
+            for a in anns:
+                i = img_pos.get(a["image_id"])
+                k = cat_pos.get(a["category_id"])
+                if i is not None and k is not None:
+                    keep.append(a)
+                    cells.append(k * I + i)
+            return keep, np.array(cells, dtype=_I64)
+        # without categories: one cell per image, annotations in the order of p.catIds
+        positions: dict[Any, list[int]] = {}
+        for n, c in enumerate(p.catIds):
+            positions.setdefault(c, []).append(n)
+        ncat = len(p.catIds) + 1
+        keep, keys = [], []
+        for a in anns:
+            i = img_pos.get(a["image_id"])
+            if i is None:
+                continue
+            for n in positions.get(a["category_id"], ()):
+                keep.append(a)
+                keys.append(i * ncat + n)
+        key = np.array(keys, dtype=_I64)
+        order = np.argsort(key, kind="stable")
+        return [keep[j] for j in order.tolist()], key[order] // ncat
+
+    def _offsets(self, sorted_cells: np.ndarray) -> np.ndarray:
+        off = np.zeros(self.C + 1, dtype=_I64)
+        np.cumsum(np.bincount(sorted_cells, minlength=self.C)[:self.C], out=off[1:])
+        return off
+
+    def _parts(self, fn: Any) -> None:
+        run_parts(fn, self.C, resolve_threads(self.threads, max(self.C, 1)))
+
+    # -- IoU -----------------------------------------------------------------------------------
+    def _scored_dt(self, scored: np.ndarray) -> np.ndarray:
+        """Mask over self.dts of the detections that are scored (within dlen of a scored cell)."""
+        need = np.zeros(len(self.dts), dtype=bool)
+        for c in np.flatnonzero(scored).tolist():
+            need[self.doff[c]:self.doff[c] + self.dlen[c]] = True
+        return need
+
+    def _compute_ious(self, ev: COCOeval, p: Params, scored: np.ndarray) -> None:
+        goff, doff, dlen, ioff, out = self.goff, self.doff, self.dlen, self.ioff, self.ious_flat
+        G = np.diff(goff)
+        gneed = np.repeat(scored, G)
+        dneed = self._scored_dt(scored)
+        if self.iou_type == "bbox":
+            gbox = _boxes([g["bbox"] if n else (0, 0, 0, 0) for g, n in zip(self.gts, gneed)])
+            dbox = _boxes([d["bbox"] if n else (0, 0, 0, 0) for d, n in zip(self.dts, dneed)])
+            self._parts(lambda c0, c1: _core.eval_box_iou(
+                gbox, dbox, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+        elif self.iou_type == "segm":
+            gidx = np.cumsum(gneed, dtype=_I64) - 1
+            didx = np.cumsum(dneed, dtype=_I64) - 1
+            grle = _rles(ev.cocoGt, [g for g, n in zip(self.gts, gneed) if n])
+            drle = _rles(ev.cocoDt, [d for d, n in zip(self.dts, dneed) if n])
+            plan = _core.iou_plan(drle, grle, bytes(len(grle)))
+            self._parts(lambda c0, c1: _core.eval_rle_iou(
+                plan, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+        else:
+            self._compute_oks(p, scored, gneed, dneed)
+
+    def _compute_oks(self, p: Params, scored: np.ndarray, gneed: np.ndarray,
+                     dneed: np.ndarray) -> None:
+        sigmas = np.ascontiguousarray(p.kpt_oks_sigmas, dtype=_F64).reshape(-1)
+        k = len(sigmas)
+        gkp = _keypoints([g["keypoints"] if n else None for g, n in zip(self.gts, gneed)], k)
+        dkp = _keypoints([d["keypoints"] if n else None for d, n in zip(self.dts, dneed)], k)
+        gbox = _boxes([g["bbox"] if n else (0, 0, 0, 0) for g, n in zip(self.gts, gneed)])
+        nterms = np.count_nonzero(gkp[:, 2::3] > 0, axis=1).astype(_I64)
+        nterms[nterms == 0] = k
+        G = np.diff(self.goff)
+        per_cell = np.add.reduceat(np.append(nterms, 0), self.goff[:-1]) if len(nterms) else \
+            np.zeros(self.C, dtype=_I64)
+        per_cell = np.where(G > 0, per_cell, 0) * np.where(scored, self.dlen, 0)
+        eoff = np.zeros(self.C + 1, dtype=_I64)
+        np.cumsum(per_cell, out=eoff[1:])
+        e = np.empty(int(eoff[-1]), dtype=_F64)
+        _core.eval_oks_terms(gkp, gbox, self.garea, dkp, sigmas, self.goff, self.doff,
+                             np.where(scored, self.dlen, 0).astype(_I64), eoff, e)
+        ex = np.exp(-e)
+        _core.eval_oks_sum(ex, nterms, self.goff, np.where(scored, self.dlen, 0).astype(_I64),
+                           eoff, self.ioff, self.ious_flat)
+
+    # -- matching ------------------------------------------------------------------------------
+    def _match(self) -> None:
+        A, T, ND = len(self.area_rngs), len(self.thr), len(self.dts)
+        self.arng = _area_ranges(self.area_rngs)
+        self.state = np.zeros(A * T * ND, dtype=np.uint8)
+        self.npig = np.zeros(self.C * A, dtype=_I64)
+        self._parts(lambda c0, c1: _core.eval_match(
+            self.goff, self.doff, self.dlen, self.ioff, self.ious_flat, self.have_ious,
+            self.gign, self.garea, self.gcrowd, self.gid, self.darea, self.did, self.thr,
+            self.arng, self.state, self.npig, c0, c1))
+
+    # -- the pycocotools views -----------------------------------------------------------------
+    def cell_ious(self, c: int) -> Any:
+        if not self.have_ious[c]:
+            return []
+        G = int(self.goff[c + 1] - self.goff[c])
+        D = int(self.dlen[c])
+        return np.asfortranarray(self.ious_flat[self.ioff[c]:self.ioff[c + 1]].reshape(D, G))
+
+    def ious_dict(self) -> dict[Any, Any]:
+        out = {}
+        for i, img in enumerate(self.img_ids):
+            for k, cat in enumerate(self.cat_ids):
+                out[img, cat] = self.cell_ious(k * self.I + i)
+        return out
+
+    def eval_imgs(self) -> list[Any]:
+        out: list[Any] = []
+        for k, cat in enumerate(self.cat_ids):
+            for a, rng in enumerate(self.area_rngs):
+                for i, img in enumerate(self.img_ids):
+                    c = k * self.I + i
+                    if not self.present[c]:
+                        out.append(None)
+                        continue
+                    g0, g1 = int(self.goff[c]), int(self.goff[c + 1])
+                    d0 = int(self.doff[c])
+                    d1 = d0 + int(self.dlen[c])
+                    out.append(_eval_img(img, cat, rng, self.max_det, self.gts[g0:g1],
+                                         self.gign[g0:g1], self.garea[g0:g1],
+                                         self.gcrowd[g0:g1], self.gid[g0:g1],
+                                         self.dts[d0:d1], self.darea[d0:d1], self.did[d0:d1],
+                                         self.ious_flat[self.ioff[c]:self.ioff[c + 1]],
+                                         bool(self.have_ious[c]), self.thr, self.arng[a]))
+        return out
+
+    def grouped(self, which: int) -> defaultdict[Any, list[Any]]:
+        """pycocotools' _gts (0) or _dts (1): the selection by (image_id, category_id)."""
+        return _grouped(self.selected[which])
+
+
+def _selected(coco: Any, p: Params) -> list[Any]:
+    """The annotations pycocotools' _prepare evaluates, in its order."""
+    if p.useCats:
+        return coco.loadAnns(coco.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
+    return coco.loadAnns(coco.getAnnIds(imgIds=p.imgIds))
+
+
+def _grouped(anns: list[Any]) -> defaultdict[Any, list[Any]]:
+    out: defaultdict[Any, list[Any]] = defaultdict(list)
+    for a in anns:
+        out[a["image_id"], a["category_id"]].append(a)
+    return out
+
+
+def _boxes(items: list[Any]) -> np.ndarray:
+    try:
+        arr = np.array(items, dtype=_F64)
+    except (TypeError, ValueError) as exc:
+        raise EvaluationError(f"bbox must be [x, y, w, h] numbers: {exc}") from None
+    if arr.size == 0:
+        return np.zeros((0, 4), dtype=_F64)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise EvaluationError(f"bbox must be [x, y, w, h], got an array of shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _keypoints(items: list[Any], k: int) -> np.ndarray:
+    out = np.zeros((len(items), 3 * k), dtype=_F64)
+    for n, kp in enumerate(items):
+        if kp is None:
+            continue
+        row = np.asarray(kp, dtype=_F64).reshape(-1)
+        if row.shape[0] != 3 * k:
+            raise EvaluationError(
+                f"keypoints must hold {3 * k} numbers (x, y, v for each of the "
+                f"{k} kpt_oks_sigmas), got {row.shape[0]}")
+        out[n] = row
+    return out
+
+
+def _rles(coco: Any, anns: list[Any]) -> list[Any]:
+    imgs = coco.imgs
+    out = []
+    for a in anns:
+        seg = a["segmentation"]
+        if type(seg) is dict and type(seg.get("counts")) is not list:
+            out.append(seg)
+            continue
+        img = imgs[a["image_id"]]
+        out.append(ann_to_rle_sized(seg, img["height"], img["width"]))
+    return out
+
+
+def _area_ranges(rngs: list[Any]) -> np.ndarray:
+    arr = np.zeros((len(rngs), 2), dtype=_F64)
+    for n, r in enumerate(rngs):
+        arr[n, 0] = r[0]
+        arr[n, 1] = r[1]
+    return arr
+
+
+def _eval_img(img: Any, cat: Any, rng: Any, max_det: int, gts: list[Any], gign: np.ndarray,
+              garea: np.ndarray, gcrowd: np.ndarray, gid: np.ndarray, dts: list[Any],
+              darea: np.ndarray, did: np.ndarray, ious: np.ndarray, have_ious: bool,
+              thr: np.ndarray, arng: np.ndarray) -> dict[str, Any]:
+    """One evalImgs entry (pycocotools' evaluateImg dict) from the kernel's matcher."""
+    G, D, T = len(gts), len(dts), len(thr)
+    gorder = np.zeros(G, dtype=_I64)
+    gtig = np.zeros(G, dtype=np.uint8)
+    dtm = np.zeros(T * D, dtype=_F64)
+    gtm = np.zeros(T * G, dtype=_F64)
+    dtig = np.zeros(T * D, dtype=np.uint8)
+    _core.eval_match_one(np.ascontiguousarray(ious, dtype=_F64), D, G, have_ious,
+                         np.ascontiguousarray(gign), np.ascontiguousarray(garea),
+                         np.ascontiguousarray(gcrowd), np.ascontiguousarray(gid),
+                         np.ascontiguousarray(darea), np.ascontiguousarray(did), thr,
+                         float(arng[0]), float(arng[1]), gorder, gtig, dtm, gtm, dtig)
+    order = gorder.tolist()
+    return {
+        "image_id": img,
+        "category_id": cat,
+        "aRng": rng,
+        "maxDet": max_det,
+        "dtIds": [d["id"] for d in dts],
+        "gtIds": [gts[j]["id"] for j in order],
+        "dtMatches": dtm.reshape(T, D),
+        "gtMatches": gtm.reshape(T, G),
+        "dtScores": [d["score"] for d in dts],
+        "gtIgnore": np.array(gtig.tolist()) if G else np.array([]),
+        "dtIgnore": dtig.reshape(T, D).astype(bool),
+    }
+
+
+class COCOeval:
+    """pycocotools' COCO evaluation (``segm``, ``bbox`` or ``keypoints``), bit-identical.
+
+    Parameters
+    ----------
+    cocoGt, cocoDt : COCO, optional
+        Ground truth and results (:class:`maskcodecs.coco.COCO` or pycocotools' own).
+    iouType : {'segm', 'bbox', 'keypoints'}
+
+    Attributes
+    ----------
+    threads : int or None
+        Worker threads of evaluate() (extension attribute; None: all cores, 1: serial).
+    """
+
+    def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:
+        if not iouType:
+            print("iouType not specified. use default iouType segm")
+        self.cocoGt = cocoGt
+        self.cocoDt = cocoDt
+        self._evalImgs: Any = defaultdict(list)
+        self.eval: dict[str, Any] = {}
+        self.__gts: Any = defaultdict(list)
+        self.__dts: Any = defaultdict(list)
+        self.params = Params(iouType=iouType)
+        self._paramsEval: Any = {}
+        self.stats: Any = []
+        self._ious: Any = {}
+        self._cells: _Cells | None = None
+        self.threads: int | None = os.cpu_count()
+        if cocoGt is not None:
+            self.params.imgIds = sorted(cocoGt.getImgIds())
+            self.params.catIds = sorted(cocoGt.getCatIds())
+
+    # -- lazily built views of the native results ----------------------------------------------
+    @property
+    def evalImgs(self) -> Any:
+        """Per (category, area range, image) results, as pycocotools lays them out."""
+        if self._evalImgs is None:
+            self._evalImgs = self._cells.eval_imgs() if self._cells is not None else []
+        return self._evalImgs
+
+    @evalImgs.setter
+    def evalImgs(self, value: Any) -> None:
+        self._evalImgs = value
+        self._cells = None
+
+    @property
+    def ious(self) -> Any:
+        """IoU (or OKS) matrix of every (image, category), ``[]`` where either side is empty."""
+        if self._ious is None:
+            self._ious = self._cells.ious_dict() if self._cells is not None else {}
+        return self._ious
+
+    @ious.setter
+    def ious(self, value: Any) -> None:
+        self._ious = value
+
+    @property
+    def _gts(self) -> Any:
+        if self.__gts is None:
+            self.__gts = self._cells.grouped(0) if self._cells is not None else \
+                defaultdict(list)
+        return self.__gts
+
+    @_gts.setter
+    def _gts(self, value: Any) -> None:
+        self.__gts = value
+
+    @property
+    def _dts(self) -> Any:
+        if self.__dts is None:
+            self.__dts = self._cells.grouped(1) if self._cells is not None else \
+                defaultdict(list)
+        return self.__dts
+
+    @_dts.setter
+    def _dts(self, value: Any) -> None:
+        self.__dts = value
+
+    # -- evaluate ------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Group the selected annotations (pycocotools' _gts and _dts; not modified)."""
+        p = self.params
+        self._cells = None
+        self._gts = _grouped(_selected(self.cocoGt, p))
+        self._dts = _grouped(_selected(self.cocoDt, p))
+        self._evalImgs = defaultdict(list)
+        self.eval = {}
+
+    def evaluate(self) -> None:
+        """Match detections to ground truth for every image, category and area range."""
+        tic = time.time()
+        print("Running per image evaluation...")
+        p = self.params
+        if p.useSegm is not None:
+            p.iouType = "segm" if p.useSegm == 1 else "bbox"
+            print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
+        print(f"Evaluate annotation type *{p.iouType}*")
+        p.imgIds = list(np.unique(p.imgIds))
+        if p.useCats:
+            p.catIds = list(np.unique(p.catIds))
+        p.maxDets = sorted(p.maxDets)
+        self.params = p
+        if p.iouType not in ("segm", "bbox", "keypoints"):
+            raise EvaluationError(f"unknown iouType for iou computation: {p.iouType!r}")
+        if any(_overrides(self, n) for n in ("computeIoU", "computeOks", "evaluateImg",
+                                             "_prepare")):
+            self._evaluate_by_methods(p)
+        else:
+            self.eval = {}
+            self._cells = _Cells(self, p)
+            self._evalImgs = None
+            self._ious = None
+            self.__gts = None
+            self.__dts = None
+        self._paramsEval = copy.deepcopy(self.params)
+        print(f"DONE (t={time.time() - tic:0.2f}s).")
+
+    def _evaluate_by_methods(self, p: Params) -> None:
+        """The reference loop, for subclasses that replace a step of the evaluation."""
+        self._prepare()
+        cat_ids = p.catIds if p.useCats else [-1]
+        compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
+        self._ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
+        max_det = p.maxDets[-1]
+        self._evalImgs = [self.evaluateImg(i, c, a, max_det)
+                          for c in cat_ids for a in p.areaRng for i in p.imgIds]
+
+    def _cell_lists(self, imgId: Any, catId: Any) -> tuple[list[Any], list[Any]]:
+        p = self.params
+        if p.useCats:
+            return self._gts[imgId, catId], self._dts[imgId, catId]
+        gt = [a for c in p.catIds for a in self._gts[imgId, c]]
+        dt = [a for c in p.catIds for a in self._dts[imgId, c]]
+        return gt, dt
+
+    @staticmethod
+    def _by_score(dts: list[Any]) -> list[Any]:
+        order = np.frombuffer(_core.eval_argsort_desc(
+            np.array([d["score"] for d in dts], dtype=_F64).reshape(-1)), dtype=_I64)
+        return [dts[j] for j in order.tolist()]
+
+    def computeIoU(self, imgId: Any, catId: Any) -> Any:
+        """IoU of the cell's detections (by score, the first maxDets[-1]) and ground truth."""
+        p = self.params
+        gt, dt = self._cell_lists(imgId, catId)
+        if len(gt) == 0 and len(dt) == 0:
+            return []
+        dt = self._by_score(dt)[0:p.maxDets[-1]]
+        if p.iouType == "segm":
+            g = _rles(self.cocoGt, gt)
+            d = _rles(self.cocoDt, dt)
+        elif p.iouType == "bbox":
+            g = [a["bbox"] for a in gt]
+            d = [a["bbox"] for a in dt]
+        else:
+            raise EvaluationError("unknown iouType for iou computation")
+        return _mask.iou(d, g, [int(a["iscrowd"]) for a in gt])
+
+    def computeOks(self, imgId: Any, catId: Any) -> Any:
+        """Object keypoint similarity of the cell's detections and ground truth."""
+        p = self.params
+        gts = self._gts[imgId, catId]
+        dts = self._by_score(self._dts[imgId, catId])[0:p.maxDets[-1]]
+        if len(gts) == 0 or len(dts) == 0:
+            return []
+        sigmas = np.ascontiguousarray(p.kpt_oks_sigmas, dtype=_F64).reshape(-1)
+        k = len(sigmas)
+        gkp = _keypoints([g["keypoints"] for g in gts], k)
+        dkp = _keypoints([d["keypoints"] for d in dts], k)
+        gbox = _boxes([g["bbox"] for g in gts])
+        garea = np.array([g["area"] for g in gts], dtype=_F64)
+        nterms = np.count_nonzero(gkp[:, 2::3] > 0, axis=1).astype(_I64)
+        nterms[nterms == 0] = k
+        goff = np.array([0, len(gts)], dtype=_I64)
+        dlen = np.array([len(dts)], dtype=_I64)
+        zero = np.zeros(2, dtype=_I64)
+        eoff = np.array([0, int(nterms.sum()) * len(dts)], dtype=_I64)
+        e = np.empty(int(eoff[-1]), dtype=_F64)
+        _core.eval_oks_terms(gkp, gbox, garea, dkp, sigmas, goff, zero, dlen, eoff, e)
+        out = np.zeros(len(dts) * len(gts), dtype=_F64)
+        _core.eval_oks_sum(np.exp(-e), nterms, goff, dlen, eoff,
+                           np.array([0, out.shape[0]], dtype=_I64), out)
+        return out.reshape(len(dts), len(gts))
+
+    def evaluateImg(self, imgId: Any, catId: Any, aRng: Any, maxDet: int) -> Any:
+        """pycocotools' per-image result dict for one category and area range (None when
+        the cell is empty)."""
+        p = self.params
+        gt, dt = self._cell_lists(imgId, catId)
+        if len(gt) == 0 and len(dt) == 0:
+            return None
+        dt = self._by_score(dt)[0:maxDet]
+        ious = self.ious[imgId, catId]
+        have = len(ious) > 0
+        keypoints = p.iouType == "keypoints"
+        crowd = [a["iscrowd"] for a in gt]
+        if keypoints:
+            ign = [(g["num_keypoints"] == 0) or bool(c) for g, c in zip(gt, crowd)]
+        else:
+            ign = [bool(c) for c in crowd]
+        T = len(p.iouThrs)
+        D = len(dt)
+        mat = np.zeros(D * len(gt), dtype=_F64)
+        if have:
+            full = np.asarray(ious, dtype=_F64)
+            if full.shape[0] < D:
+                raise EvaluationError("evaluateImg: maxDet exceeds the rows of ious")
+            mat = np.ascontiguousarray(full[:D]).reshape(-1)
+        return _eval_img(imgId, catId, aRng, maxDet, gt, np.array(ign, dtype=np.uint8),
+                         np.array([g["area"] for g in gt], dtype=_F64),
+                         np.array([int(c) != 0 for c in crowd], dtype=np.uint8),
+                         np.array([g["id"] for g in gt], dtype=_F64), dt,
+                         np.array([d["area"] for d in dt], dtype=_F64),
+                         np.array([d["id"] for d in dt], dtype=_F64), mat, have,
+                         np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(T),
+                         np.array([aRng[0], aRng[1]], dtype=_F64))
+
+    # -- accumulate ----------------------------------------------------------------------------
+    def accumulate(self, p: Params | None = None) -> None:
+        """Precision, recall and scores per threshold, recall level, category, area range and
+        maxDets (``eval``)."""
+        print("Accumulating evaluation results...")
+        tic = time.time()
+        cells = self._cells
+        if cells is not None:
+            empty = cells.C * len(cells.area_rngs) == 0
+        else:
+            empty = not self._evalImgs
+        if empty:
+            print("Please run evaluate() first")
+        if p is None:
+            p = self.params
+        p.catIds = p.catIds if p.useCats == 1 else [-1]
+        T, R = len(p.iouThrs), len(p.recThrs)
+        K = len(p.catIds) if p.useCats else 1
+        A, M = len(p.areaRng), len(p.maxDets)
+        precision = -np.ones((T, R, K, A, M))
+        recall = -np.ones((T, K, A, M))
+        scores = -np.ones((T, R, K, A, M))
+        _pe = self._paramsEval
+        if not isinstance(_pe, Params):
+            raise EvaluationOrderError("Please run evaluate() first")
+        cat_ids = _pe.catIds if _pe.useCats else [-1]
+        set_k = set(cat_ids)
+        set_a = set(map(tuple, _pe.areaRng))
+        set_m = set(_pe.maxDets)
+        set_i = set(_pe.imgIds)
+        k_list = [n for n, k in enumerate(p.catIds) if k in set_k]
+        m_list = [m for n, m in enumerate(p.maxDets) if m in set_m]
+        a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
+        i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
+        I0, A0 = len(_pe.imgIds), len(_pe.areaRng)
+        src = cells if cells is not None else _FromEvalImgs(self._evalImgs, A0, I0)
+        base_k = np.array([k0 * A0 * I0 for k0 in k_list], dtype=_I64)
+        base_a = np.array([a0 * I0 for a0 in a_list], dtype=_I64)
+        t_eval = src.T
+        if t_eval > T and len(base_k) and len(base_a) and len(m_list) and len(i_list):
+            raise EvaluationError(f"accumulate: {T} iouThrs, but evaluate() used {t_eval}")
+        rec = np.ascontiguousarray(p.recThrs, dtype=_F64).reshape(-1)
+        prec_flat = precision.reshape(-1)
+        rec_flat = recall.reshape(-1)
+        sc_flat = scores.reshape(-1)
+        m_arr = np.array(m_list, dtype=_I64)
+        i_arr = np.array(i_list, dtype=_I64)
+
+        def part(k0: int, k1: int) -> int:
+            return int(_core.eval_accumulate(
+                src.present, src.doff, src.dlen, src.state, src.npig, src.dscore, t_eval,
+                src.A0, src.I0, base_k, base_a, m_arr, i_arr, rec, prec_flat, rec_flat,
+                sc_flat, K, A, M, k0, k1))
+
+        if len(base_k):
+            codes = run_parts(part, len(base_k), resolve_threads(self.threads, len(base_k)))
+            if min(codes) < 0:
+                raise EvaluationError(
+                    "accumulate: params.imgIds, catIds or areaRng index past the evaluated "
+                    "evalImgs (pycocotools raises IndexError here)")
+        self.eval = {
+            "params": p,
+            "counts": [T, R, K, A, M],
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "precision": precision,
+            "recall": recall,
+            "scores": scores,
+        }
+        print(f"DONE (t={time.time() - tic:0.2f}s).")
+
+    # -- summarize -----------------------------------------------------------------------------
+    def _summarize(self, ap: int = 1, iouThr: float | None = None, areaRng: str = "all",
+                   maxDets: int = 100) -> Any:
+        p = self.params
+        title = "Average Precision" if ap == 1 else "Average Recall"
+        kind = "(AP)" if ap == 1 else "(AR)"
+        iou = f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}" if iouThr is None else f"{iouThr:0.2f}"
+        aind = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == areaRng]
+        mind = [i for i, m in enumerate(p.maxDets) if m == maxDets]
+        if ap == 1:
+            s = self.eval["precision"]
+            if iouThr is not None:
+                s = s[np.where(iouThr == p.iouThrs)[0]]
+            s = s[:, :, :, aind, mind]
+        else:
+            s = self.eval["recall"]
+            if iouThr is not None:
+                s = s[np.where(iouThr == p.iouThrs)[0]]
+            s = s[:, :, aind, mind]
+        valid = s[s > -1]
+        mean = -1 if len(valid) == 0 else np.mean(valid)
+        print(f" {title:<18} {kind} @[ IoU={iou:<9} | area={areaRng:>6s} | "
+              f"maxDets={maxDets:>3d} ] = {mean:0.3f}")
+        return mean
+
+    def summarize(self) -> None:
+        """Print the 12 (10 for keypoints) standard metrics and store them in ``stats``."""
+        if not self.eval:
+            raise EvaluationOrderError("Please run accumulate() first")
+        s = self._summarize
+        if self.params.iouType in ("segm", "bbox"):
+            md = self.params.maxDets
+            rows = [(1, None, "all", 100), (1, .5, "all", md[2]), (1, .75, "all", md[2]),
+                    (1, None, "small", md[2]), (1, None, "medium", md[2]),
+                    (1, None, "large", md[2]), (0, None, "all", md[0]),
+                    (0, None, "all", md[1]), (0, None, "all", md[2]),
+                    (0, None, "small", md[2]), (0, None, "medium", md[2]),
+                    (0, None, "large", md[2])]
+        elif self.params.iouType == "keypoints":
+            rows = [(1, None, "all", 20), (1, .5, "all", 20), (1, .75, "all", 20),
+                    (1, None, "medium", 20), (1, None, "large", 20), (0, None, "all", 20),
+                    (0, .5, "all", 20), (0, .75, "all", 20), (0, None, "medium", 20),
+                    (0, None, "large", 20)]
+        else:
+            raise EvaluationError(f"unknown iouType {self.params.iouType!r}")
+        stats = np.zeros((len(rows),))
+        for n, (ap, thr, area, md_) in enumerate(rows):
+            stats[n] = s(ap, iouThr=thr, areaRng=area, maxDets=md_)
+        self.stats = stats
+
+    def __str__(self) -> str:
+        # pycocotools prints the summary and returns None, so str() raises TypeError
+        self.summarize()
+        return None  # type: ignore[return-value]
+
+
+class _FromEvalImgs:
+    """The kernel's accumulate inputs rebuilt from an evalImgs list (a subclass's own
+    evaluateImg, or an evalImgs assigned by the caller): one entry per cell."""
+
+    def __init__(self, evalImgs: Any, A0: int, I0: int) -> None:
+        entries = list(evalImgs) if evalImgs else []
+        n = len(entries)
+        self.A0, self.I0 = 1, max(n, 1)
+        self.present = np.array([e is not None for e in entries], dtype=np.uint8)
+        lens = [len(e["dtScores"]) if e is not None else 0 for e in entries]
+        self.dlen = np.array(lens, dtype=_I64)
+        self.doff = np.zeros(n + 1, dtype=_I64)
+        np.cumsum(self.dlen, out=self.doff[1:])
+        live = [e for e in entries if e is not None]
+        self.T = int(live[0]["dtMatches"].shape[0]) if live else 0
+        nd = int(self.doff[-1])
+        self.dscore = np.zeros(nd, dtype=_F64)
+        self.state = np.zeros(self.T * nd, dtype=np.uint8)
+        self.npig = np.zeros(n, dtype=_I64)
+        for c, e in enumerate(entries):
+            if e is None:
+                continue
+            d0, d1 = int(self.doff[c]), int(self.doff[c + 1])
+            self.dscore[d0:d1] = np.asarray(e["dtScores"], dtype=_F64)
+            dtm = np.asarray(e["dtMatches"])
+            dig = np.asarray(e["dtIgnore"]).astype(bool)
+            code = np.where(dig, 2, np.where(dtm != 0, 1, 0)).astype(np.uint8)
+            for t in range(self.T):
+                self.state[t * nd + d0:t * nd + d1] = code[t, :d1 - d0]
+            self.npig[c] = int(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0))
+        self._flat_cells = n
