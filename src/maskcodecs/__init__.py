@@ -10,15 +10,16 @@ import importlib
 from typing import Any
 
 from maskcodecs import mask, rle
-from maskcodecs._patch import PatchHandle, patch_pycocotools
+from maskcodecs._patch import PatchHandle, init_as_pycocotools, patch_pycocotools
 from maskcodecs._types import RLE
 from maskcodecs.errors import MaskCodecError
 
 __version__ = "0.1.0"
 
-_LAZY = ("encord", "labelbox", "coco", "polygons")
+_LAZY = ("encord", "labelbox", "coco", "cocoeval", "polygons")
 
-__all__ = ["mask", "rle", "encord", "labelbox", "coco", "polygons", "patch_pycocotools",
+__all__ = ["mask", "rle", "encord", "labelbox", "coco", "cocoeval", "polygons",
+           "patch_pycocotools", "init_as_pycocotools",
            "PatchHandle", "RLE", "MaskCodecError", "__version__"]
 
 

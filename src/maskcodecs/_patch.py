@@ -30,11 +30,15 @@ class PatchHandle:
 
 
 def patch_pycocotools() -> PatchHandle:
-    """Route ``pycocotools.mask`` and the ``maskUtils`` of ``pycocotools.coco`` and
-    ``pycocotools.cocoeval`` to :mod:`maskcodecs.mask`.
+    """Route the installed pycocotools to maskcodecs: ``pycocotools.mask`` and the
+    ``maskUtils`` of ``pycocotools.coco`` and ``pycocotools.cocoeval`` to
+    :mod:`maskcodecs.mask`, and ``pycocotools.coco.COCO``, ``pycocotools.cocoeval.COCOeval``
+    and ``Params`` to :mod:`maskcodecs.coco` / :mod:`maskcodecs.cocoeval`.
 
-    Existing code (``COCO.annToRLE``, ``COCOeval`` segm evaluation, ``from pycocotools import
-    mask``) then runs on maskcodecs unchanged.
+    Code that looks these names up through the modules (``pycocotools.coco.COCO(...)``,
+    ``from pycocotools.cocoeval import COCOeval`` run after the patch) then runs on maskcodecs.
+    Names bound before the patch keep pointing at pycocotools; :func:`init_as_pycocotools`,
+    called before anything imports pycocotools, covers every import.
 
     Returns
     -------
@@ -52,15 +56,17 @@ def patch_pycocotools() -> PatchHandle:
     >>> handle = maskcodecs.patch_pycocotools()  # doctest: +SKIP
     >>> handle.undo()  # doctest: +SKIP
     """
+    from maskcodecs import coco as our_coco
+    from maskcodecs import cocoeval as our_eval
     from maskcodecs import mask as ours
 
     pkg = importlib.import_module("pycocotools")
     saved: list[tuple[Any, str, Any]] = []
     original_mask = importlib.import_module("pycocotools.mask")
 
-    def swap(obj: Any, attr: str) -> None:
+    def swap(obj: Any, attr: str, value: Any = ours) -> None:
         saved.append((obj, attr, getattr(obj, attr, None)))
-        setattr(obj, attr, ours)
+        setattr(obj, attr, value)
 
     swap(pkg, "mask")
     saved_sys = sys.modules.get("pycocotools.mask")
@@ -72,10 +78,73 @@ def patch_pycocotools() -> PatchHandle:
             continue
         if hasattr(mod, "maskUtils"):
             swap(mod, "maskUtils")
+        if name == "pycocotools.coco":
+            swap(mod, "COCO", our_coco.COCO)
+        else:
+            swap(mod, "COCOeval", our_eval.COCOeval)
+            swap(mod, "Params", our_eval.Params)
 
     def undo() -> None:
         for obj, attr, value in reversed(saved):
             setattr(obj, attr, value)
         sys.modules["pycocotools.mask"] = saved_sys if saved_sys is not None else original_mask
+
+    return PatchHandle(undo)
+
+
+_ALIASES = ("pycocotools", "pycocotools.mask", "pycocotools.coco", "pycocotools.cocoeval")
+
+
+def init_as_pycocotools() -> PatchHandle:
+    """Make ``import pycocotools`` (and ``pycocotools.mask``, ``.coco``, ``.cocoeval``)
+    resolve to maskcodecs, whether or not pycocotools is installed.
+
+    Call it before the code that imports pycocotools (torchmetrics'
+    ``MeanAveragePrecision(backend="pycocotools")``, detectron2's ``COCOEvaluator``,
+    mmdetection's ``CocoMetric``): their ``COCO``, ``COCOeval`` and mask calls then run on
+    maskcodecs. Modules already imported keep the names they bound.
+
+    Returns
+    -------
+    PatchHandle
+        Undoes the aliasing (restores whatever ``sys.modules`` held before).
+
+    Examples
+    --------
+    >>> import maskcodecs
+    >>> with maskcodecs.init_as_pycocotools():
+    ...     from pycocotools.cocoeval import COCOeval
+    ...     COCOeval.__module__
+    'maskcodecs.cocoeval'
+    """
+    from maskcodecs import coco as our_coco
+    from maskcodecs import cocoeval as our_eval
+    from maskcodecs import mask as ours
+
+    pkg = ModuleType("pycocotools")
+    pkg.__doc__ = "maskcodecs standing in for pycocotools (maskcodecs.init_as_pycocotools)."
+    pkg.__path__ = []  # a package, so that submodule imports go through sys.modules
+    coco_mod = ModuleType("pycocotools.coco")
+    coco_mod.COCO = our_coco.COCO  # type: ignore[attr-defined]
+    coco_mod.maskUtils = ours  # type: ignore[attr-defined]
+    eval_mod = ModuleType("pycocotools.cocoeval")
+    eval_mod.COCOeval = our_eval.COCOeval  # type: ignore[attr-defined]
+    eval_mod.Params = our_eval.Params  # type: ignore[attr-defined]
+    eval_mod.maskUtils = ours  # type: ignore[attr-defined]
+    pkg.mask = ours  # type: ignore[attr-defined]
+    pkg.coco = coco_mod  # type: ignore[attr-defined]
+    pkg.cocoeval = eval_mod  # type: ignore[attr-defined]
+    modules = dict(zip(_ALIASES, (pkg, ours, coco_mod, eval_mod)))
+    missing = object()
+    saved = {name: sys.modules.get(name, missing) for name in _ALIASES}
+    sys.modules.update(modules)
+
+    def undo() -> None:
+        for name, old in saved.items():
+            if old is missing:
+                if sys.modules.get(name) is modules[name]:
+                    del sys.modules[name]
+            else:
+                sys.modules[name] = old  # type: ignore[assignment]
 
     return PatchHandle(undo)

@@ -44,7 +44,7 @@ from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._coco_api import ann_to_rle_sized
 from maskcodecs._pool import resolve_threads, run_parts
-from maskcodecs.errors import EvaluationError, EvaluationOrderError
+from maskcodecs.errors import EvaluationError, EvaluationOrderError, EvaluationTypeError
 
 __all__ = ["COCOeval", "Params"]
 
@@ -117,7 +117,7 @@ class _Cells:
         self.goff = self._offsets(gcell[gperm])
         dperm = np.argsort(dcell, kind="stable").astype(_I64)
         doff = self._offsets(dcell[dperm])
-        score = np.array([d["score"] for d in dts], dtype=_F64).reshape(-1)
+        score = _numbers([d["score"] for d in dts], "score")
         _core.eval_sort_cells(doff, score, dperm)
         self.dts = [dts[j] for j in dperm.tolist()]
         self.doff = doff
@@ -140,7 +140,7 @@ class _Cells:
         self.ious_flat = np.zeros(int(self.ioff[-1]), dtype=_F64)
         # per-annotation columns
         gt_list = self.gts
-        self.garea = np.array([g["area"] for g in gt_list], dtype=_F64).reshape(-1)
+        self.garea = _numbers([g["area"] for g in gt_list], "area")
         crowd = [g["iscrowd"] for g in gt_list]
         self.gcrowd = np.array([int(c) != 0 for c in crowd], dtype=np.uint8).reshape(-1)
         if self.iou_type == "keypoints":
@@ -148,9 +148,9 @@ class _Cells:
         else:
             ign = [bool(c) for c in crowd]
         self.gign = np.array(ign, dtype=np.uint8).reshape(-1)
-        self.gid = np.array([g["id"] for g in gt_list], dtype=_F64).reshape(-1)
-        self.darea = np.array([d["area"] for d in self.dts], dtype=_F64).reshape(-1)
-        self.did = np.array([d["id"] for d in self.dts], dtype=_F64).reshape(-1)
+        self.gid = _numbers([g["id"] for g in gt_list], "id")
+        self.darea = _numbers([d["area"] for d in self.dts], "area")
+        self.did = _numbers([d["id"] for d in self.dts], "id")
         if self.ioff[-1]:
             self._compute_ious(ev, p, scored)
         self._match()
@@ -313,6 +313,21 @@ def _grouped(anns: list[Any]) -> defaultdict[Any, list[Any]]:
     return out
 
 
+def _numbers(values: list[Any], what: str) -> np.ndarray:
+    """A float64 column of annotation numbers; anything else (None, a string) is refused,
+    where pycocotools fails with a TypeError."""
+    arr = np.array(values)
+    if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind == "O" and all(isinstance(v, (int, float, np.number))
+                                         and not isinstance(v, np.complexfloating)
+                                         for v in values):
+            return np.array([float(v) for v in values], dtype=_F64)
+        bad = next((v for v in values if not isinstance(v, (int, float, np.number))), None)
+        raise EvaluationTypeError(
+            f"annotation {what} must be a number, got {type(bad).__name__}: {bad!r}")
+    return np.ascontiguousarray(arr, dtype=_F64).reshape(-1)
+
+
 def _boxes(items: list[Any]) -> np.ndarray:
     try:
         arr = np.array(items, dtype=_F64)
@@ -371,6 +386,8 @@ def _eval_img(img: Any, cat: Any, rng: Any, max_det: int, gts: list[Any], gign: 
     dtm = np.zeros(T * D, dtype=_F64)
     gtm = np.zeros(T * G, dtype=_F64)
     dtig = np.zeros(T * D, dtype=np.uint8)
+    if not have_ious:
+        ious = np.zeros(D * G, dtype=_F64)
     _core.eval_match_one(np.ascontiguousarray(ious, dtype=_F64), D, G, have_ious,
                          np.ascontiguousarray(gign), np.ascontiguousarray(garea),
                          np.ascontiguousarray(gcrowd), np.ascontiguousarray(gid),
@@ -710,15 +727,14 @@ class COCOeval:
         """Print the 12 (10 for keypoints) standard metrics and store them in ``stats``."""
         if not self.eval:
             raise EvaluationOrderError("Please run accumulate() first")
-        s = self._summarize
+        md = self.params.maxDets
         if self.params.iouType in ("segm", "bbox"):
-            md = self.params.maxDets
-            rows = [(1, None, "all", 100), (1, .5, "all", md[2]), (1, .75, "all", md[2]),
-                    (1, None, "small", md[2]), (1, None, "medium", md[2]),
-                    (1, None, "large", md[2]), (0, None, "all", md[0]),
-                    (0, None, "all", md[1]), (0, None, "all", md[2]),
-                    (0, None, "small", md[2]), (0, None, "medium", md[2]),
-                    (0, None, "large", md[2])]
+            # (ap, iouThr, area, maxDets: a literal, or an index into params.maxDets)
+            rows: list[tuple[int, Any, str, Any]] = [
+                (1, None, "all", 100), (1, .5, "all", [2]), (1, .75, "all", [2]),
+                (1, None, "small", [2]), (1, None, "medium", [2]), (1, None, "large", [2]),
+                (0, None, "all", [0]), (0, None, "all", [1]), (0, None, "all", [2]),
+                (0, None, "small", [2]), (0, None, "medium", [2]), (0, None, "large", [2])]
         elif self.params.iouType == "keypoints":
             rows = [(1, None, "all", 20), (1, .5, "all", 20), (1, .75, "all", 20),
                     (1, None, "medium", 20), (1, None, "large", 20), (0, None, "all", 20),
@@ -727,8 +743,10 @@ class COCOeval:
         else:
             raise EvaluationError(f"unknown iouType {self.params.iouType!r}")
         stats = np.zeros((len(rows),))
-        for n, (ap, thr, area, md_) in enumerate(rows):
-            stats[n] = s(ap, iouThr=thr, areaRng=area, maxDets=md_)
+        for n, (ap, thr, area, m) in enumerate(rows):
+            # params.maxDets is read row by row, so a short list fails where pycocotools does
+            stats[n] = self._summarize(ap, iouThr=thr, areaRng=area,
+                                       maxDets=md[m[0]] if type(m) is list else m)
         self.stats = stats
 
     def __str__(self) -> str:

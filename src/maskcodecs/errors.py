@@ -128,4 +128,8 @@ class EvaluationOrderError(MaskCodecError, AttributeError):
     """accumulate() before evaluate(), or summarize() before accumulate()."""
 
 
-__all__ += ["COCOFormatError", "EvaluationError", "EvaluationOrderError"]
+class EvaluationTypeError(EvaluationError, TypeError):
+    """An annotation field the evaluation reads as a number (score, area, id) that is not one."""
+
+
+__all__ += ["COCOFormatError", "EvaluationError", "EvaluationOrderError", "EvaluationTypeError"]
