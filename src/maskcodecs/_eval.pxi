@@ -422,8 +422,8 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
                     const int64_t[::1] m_list, const int64_t[::1] i_list,
                     const double[::1] rec_thrs, double[::1] precision, double[::1] recall,
                     double[::1] scores, Py_ssize_t K, Py_ssize_t A, Py_ssize_t M,
-                    Py_ssize_t k0, Py_ssize_t k1):
-    """pycocotools' accumulate for output categories k0..k1-1.
+                    Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t kstep=1):
+    """pycocotools' accumulate for output categories k0, k0+kstep, ... below k1.
 
     The evalImgs entry of output (k, a) and image position i is number
     base_k[k] + base_a[a] + i; it is cell (n // (A0*I0)) * I0 + n % I0 at area (n // I0) % A0
@@ -433,7 +433,7 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
     (where pycocotools raises IndexError), else 0."""
     cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
     cdef Py_ssize_t k, a, m, ii, t, r, n, i, nd, cell, ca, flat, bound, idx, pos, s, o
-    cdef Py_ssize_t nI = i_list.shape[0], dmax = 0
+    cdef Py_ssize_t nI = i_list.shape[0], dmax = 0, fast_k, fast_a
     cdef bint any_cell
     cdef int64_t maxdet, np_ig
     cdef int64_t* order = NULL
@@ -452,6 +452,8 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
             A < base_a.shape[0] or M < m_list.shape[0] or present.shape[0] < C or \
             doff.shape[0] < C + 1:
         raise ValueError("eval_accumulate: arrays too small")
+    if kstep < 1:
+        raise ValueError("eval_accumulate: kstep must be positive")
     for cell in range(C):
         if dlen[cell] > dmax:
             dmax = dlen[cell]
@@ -468,20 +470,33 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
         free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
         raise MemoryError()
     with nogil:
-        for k in range(k0, k1):
+        k = k0 - kstep
+        while k + kstep < k1:
+            k += kstep
+            # entry numbers of a whole category and area: cell and area without division
+            fast_k = -1
+            if A0 * I0 > 0 and 0 <= base_k[k] < C * A0 and base_k[k] % (A0 * I0) == 0:
+                fast_k = base_k[k] // (A0 * I0)
             for a in range(base_a.shape[0]):
+                fast_a = -1
+                if I0 > 0 and 0 <= base_a[a] < A0 * I0 and base_a[a] % I0 == 0:
+                    fast_a = base_a[a] // I0
                 for m in range(m_list.shape[0]):
                     maxdet = m_list[m]
                     n = 0
                     np_ig = 0
                     any_cell = False
                     for ii in range(nI):
-                        flat = base_k[k] + base_a[a] + i_list[ii]
-                        if flat < 0 or flat >= C * A0:
-                            err = -1
-                            break
-                        cell = (flat // (A0 * I0)) * I0 + flat % I0
-                        ca = (flat // I0) % A0
+                        if 0 <= i_list[ii] < I0 and fast_k >= 0 and fast_a >= 0:
+                            cell = fast_k * I0 + i_list[ii]
+                            ca = fast_a
+                        else:
+                            flat = base_k[k] + base_a[a] + i_list[ii]
+                            if flat < 0 or flat >= C * A0:
+                                err = -1
+                                break
+                            cell = (flat // (A0 * I0)) * I0 + flat % I0
+                            ca = (flat // I0) % A0
                         if not present[cell]:
                             continue  # evalImgs holds None here
                         any_cell = True

@@ -676,14 +676,17 @@ class COCOeval:
         m_arr = np.array(m_list, dtype=_I64)
         i_arr = np.array(i_list, dtype=_I64)
 
-        def part(k0: int, k1: int) -> int:
-            return int(_core.eval_accumulate(
+        nparts = resolve_threads(self.threads, max(len(base_k), 1))
+
+        def part(j0: int, j1: int) -> int:
+            # part j takes categories j, j + nparts, ...: categories differ widely in size
+            return min(int(_core.eval_accumulate(
                 src.present, src.doff, src.dlen, src.state, src.npig, src.dscore, t_eval,
                 src.A0, src.I0, base_k, base_a, m_arr, i_arr, rec, prec_flat, rec_flat,
-                sc_flat, K, A, M, k0, k1))
+                sc_flat, K, A, M, j, len(base_k), nparts)) for j in range(j0, j1))
 
         if len(base_k):
-            codes = run_parts(part, len(base_k), resolve_threads(self.threads, len(base_k)))
+            codes = run_parts(part, nparts, nparts)
             if min(codes) < 0:
                 raise EvaluationError(
                     "accumulate: params.imgIds, catIds or areaRng index past the evaluated "
