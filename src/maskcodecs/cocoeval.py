@@ -42,7 +42,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
-from maskcodecs._coco_api import ann_to_rle_sized
+from maskcodecs._coco_api import COCO, ann_to_rle_sized
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs.errors import EvaluationError, EvaluationOrderError, EvaluationTypeError
 
@@ -301,6 +301,19 @@ class _Cells:
 
 def _selected(coco: Any, p: Params) -> list[Any]:
     """The annotations pycocotools' _prepare evaluates, in its order."""
+    if p.useCats and len(p.imgIds) and len(p.catIds) and \
+            getattr(type(coco), "getAnnIds", None) is COCO.getAnnIds and \
+            getattr(type(coco), "loadAnns", None) is COCO.loadAnns:
+        # our own COCO: getAnnIds then loadAnns in one pass (the same lookups, same order;
+        # loadAnns's anns[id] kept, so a repeated id still gives its last annotation)
+        index, table = coco.imgToAnns, coco.anns
+        wanted = set(p.catIds)
+        out = []
+        for i in p.imgIds:
+            lst = index.get(i)
+            if lst:
+                out.extend([table[a["id"]] for a in lst if a["category_id"] in wanted])
+        return out
     if p.useCats:
         return coco.loadAnns(coco.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
     return coco.loadAnns(coco.getAnnIds(imgIds=p.imgIds))
