@@ -136,12 +136,13 @@ def eval_box_iou(const double[:, ::1] gbox, const double[:, ::1] dbox, const uin
                                            gcrowd[goff[c] + g] != 0)
 
 
-def eval_rle_iou(_IouPlan plan, const int64_t[::1] gidx, const int64_t[::1] didx,
+def eval_rle_iou(_IouPlan dplan, _IouPlan gplan, const int64_t[::1] gidx, const int64_t[::1] didx,
                  const uint8_t[::1] gcrowd, const int64_t[::1] goff, const int64_t[::1] doff,
                  const int64_t[::1] dlen, const int64_t[::1] ioff, double[::1] out,
                  Py_ssize_t c0, Py_ssize_t c1):
-    """Mask IoU (pycocotools rleIou) of cells c0..c1-1; gidx/didx give each annotation's
-    position in the plan's parsed lists (the plan holds only the RLEs that are scored)."""
+    """Mask IoU (pycocotools rleIou) of cells c0..c1-1: detections parsed in dplan (its dt
+    side), ground truth in gplan (its gt side), which hold only the RLEs that are scored;
+    gidx/didx give each annotation's position there."""
     cdef Py_ssize_t c, d, g, G
     cdef double* o
     with nogil:
@@ -152,7 +153,7 @@ def eval_rle_iou(_IouPlan plan, const int64_t[::1] gidx, const int64_t[::1] didx
             o = &out[ioff[c]]
             for d in range(dlen[c]):
                 for g in range(G):
-                    o[d * G + g] = rle_pair_iou(&plan.pd, didx[doff[c] + d], &plan.pg,
+                    o[d * G + g] = rle_pair_iou(&dplan.pd, didx[doff[c] + d], &gplan.pg,
                                                 gidx[goff[c] + g], gcrowd[goff[c] + g] != 0)
 
 

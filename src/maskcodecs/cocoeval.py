@@ -44,7 +44,12 @@ from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._coco_api import COCO, ann_to_rle_sized
 from maskcodecs._pool import resolve_threads, run_parts
-from maskcodecs.errors import EvaluationError, EvaluationOrderError, EvaluationTypeError
+from maskcodecs.errors import (
+    EvaluationError,
+    EvaluationOrderError,
+    EvaluationTypeError,
+    MaskCodecError,
+)
 
 __all__ = ["COCOeval", "Params"]
 
@@ -62,7 +67,8 @@ class Params:
         self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
         self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
         self.maxDets = [1, 10, 100]
-        self.areaRng = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
+        self.areaRng = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2], [32 ** 2, 96 ** 2],
+                        [96 ** 2, 1e5 ** 2]]
         self.areaRngLbl = ["all", "small", "medium", "large"]
         self.useCats = 1
 
@@ -106,8 +112,8 @@ class _Cells:
         self.iou_type = p.iouType
         self.thr = np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(-1)
         self.threads = ev.threads
-        I, K = len(self.img_ids), len(self.cat_ids)
-        self.I, self.K, self.C = I, K, I * K
+        n_img, K = len(self.img_ids), len(self.cat_ids)
+        self.I, self.K, self.C = n_img, K, n_img * K
         self.selected: list[list[Any]] = []
         gts, gcell = self._select(ev.cocoGt, p)
         dts, dcell = self._select(ev.cocoDt, p)
@@ -129,7 +135,7 @@ class _Cells:
         self.dlen = np.ascontiguousarray(
             np.minimum(D, stop) if stop >= 0 else np.maximum(D + stop, 0), dtype=_I64)
         self.T = len(self.thr)
-        self.A0, self.I0 = len(self.area_rngs), I
+        self.A0, self.I0 = len(self.area_rngs), n_img
         self.present = ((G > 0) | (D > 0)).astype(np.uint8)
         scored = (self.dlen > 0) & (G > 0)
         if self.iou_type == "keypoints" and not p.useCats:
@@ -161,7 +167,7 @@ class _Cells:
         anns = _selected(coco, p)
         self.selected.append(anns)
         img_pos = {v: i for i, v in reversed(list(enumerate(self.img_ids)))}
-        I = self.I
+        n_img = self.I
         if p.useCats:
             cat_pos = {v: k for k, v in reversed(list(enumerate(self.cat_ids)))}
             keep, cells = [], []
@@ -170,7 +176,7 @@ class _Cells:
                 k = cat_pos.get(a["category_id"])
                 if i is not None and k is not None:
                     keep.append(a)
-                    cells.append(k * I + i)
+                    cells.append(k * n_img + i)
             return keep, np.array(cells, dtype=_I64)
         # without categories: one cell per image, annotations in the order of p.catIds
         positions: dict[Any, list[int]] = {}
@@ -220,9 +226,13 @@ class _Cells:
             didx = np.cumsum(dneed, dtype=_I64) - 1
             grle = _rles(ev.cocoGt, [g for g, n in zip(self.gts, gneed) if n])
             drle = _rles(ev.cocoDt, [d for d, n in zip(self.dts, dneed) if n])
-            plan = _core.iou_plan(drle, grle, bytes(len(grle)))
+            # parse the two sides at once (the parser releases the GIL)
+            jobs = [lambda: _core.iou_plan(drle, [], b""),
+                    lambda: _core.iou_plan([], grle, bytes(len(grle)))]
+            dplan, gplan = run_parts(lambda a, b: jobs[a](), 2,
+                                     resolve_threads(self.threads, 2))
             self._parts(lambda c0, c1: _core.eval_rle_iou(
-                plan, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+                dplan, gplan, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         else:
             self._compute_oks(p, scored, gneed, dneed)
 
@@ -368,15 +378,36 @@ def _keypoints(items: list[Any], k: int) -> np.ndarray:
 
 
 def _rles(coco: Any, anns: list[Any]) -> list[Any]:
+    """annToRLE of each annotation (pycocotools' rules), with the polygons of all annotations
+    on images of one size rasterised in one kernel call."""
     imgs = coco.imgs
-    out = []
-    for a in anns:
+    out: list[Any] = [None] * len(anns)
+    batches: dict[tuple[int, int], tuple[list[Any], list[tuple[int, int]]]] = {}
+    for n, a in enumerate(anns):
         seg = a["segmentation"]
         if type(seg) is dict and type(seg.get("counts")) is not list:
-            out.append(seg)
+            out[n] = seg
             continue
         img = imgs[a["image_id"]]
-        out.append(ann_to_rle_sized(seg, img["height"], img["width"]))
+        h, w = img["height"], img["width"]
+        # frPyObjects reads a list as polygons when its first part has more than 4 numbers
+        if type(seg) is list and seg and all(type(q) is list for q in seg) and len(seg[0]) > 4:
+            try:
+                key = (_mask._as_siz(h, "h"), _mask._as_siz(w, "w"))
+            except MaskCodecError:
+                out[n] = ann_to_rle_sized(seg, h, w)  # raises the drop-in's error
+                continue
+            parts, owners = batches.setdefault(key, ([], []))
+            owners.append((n, len(seg)))
+            parts.extend(seg)
+            continue
+        out[n] = ann_to_rle_sized(seg, h, w)
+    for (h, w), (parts, owners) in batches.items():
+        rles = _core.polygons_to_rles(parts, h, w)
+        j = 0
+        for n, k in owners:
+            out[n] = _mask.merge(rles[j:j + k])
+            j += k
     return out
 
 
