@@ -2,7 +2,8 @@
 # COCO evaluation (maskcodecs.cocoeval): per-cell IoU, matching and accumulation
 # ---------------------------------------------------------------------------------------------
 # A "cell" is one (category, image) pair of pycocotools' evaluate(), numbered category-major
-# (cell = k * I + i), the order of its evalImgs. The Python layer lays the annotations out so
+# (cell = k * I + i), the order of its evalImgs; only cells that hold an annotation are laid
+# out (in that order), so the arrays below are indexed by a cell's position among them. The Python layer lays the annotations out so
 # that the ground truths of cell c are gts[goff[c]:goff[c+1]] in pycocotools' _prepare order
 # and its detections dts[doff[c]:doff[c+1]] in descending score order (stable, NaN last, as
 # numpy's argsort of -score with kind='mergesort'); only the first dlen[c] detections (the
@@ -416,11 +417,23 @@ cdef inline Py_ssize_t sliced(Py_ssize_t D, int64_t maxdet) noexcept nogil:
     return D + maxdet if D + maxdet > 0 else 0
 
 
-def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const int64_t[::1] dlen,
+cdef inline Py_ssize_t first_at_least(const int64_t* a, Py_ssize_t n, int64_t x) noexcept nogil:
+    """First index i with a[i] >= x in the sorted a[0:n]."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const int64_t[::1] dlen,
                     const uint8_t[::1] state, const int64_t[::1] npig, const double[::1] dscore,
-                    Py_ssize_t T, Py_ssize_t A0, Py_ssize_t I0,
+                    Py_ssize_t T, Py_ssize_t A0, Py_ssize_t I0, Py_ssize_t n_dense,
                     const int64_t[::1] base_k, const int64_t[::1] base_a,
-                    const int64_t[::1] m_list, const int64_t[::1] i_list,
+                    const int64_t[::1] m_list, const int64_t[::1] i_list, bint identity,
                     const double[::1] rec_thrs, double[::1] precision, double[::1] recall,
                     double[::1] scores, Py_ssize_t K, Py_ssize_t A, Py_ssize_t M,
                     Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t kstep=1):
@@ -428,11 +441,15 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
 
     The evalImgs entry of output (k, a) and image position i is number
     base_k[k] + base_a[a] + i; it is cell (n // (A0*I0)) * I0 + n % I0 at area (n // I0) % A0
-    of the evaluation, and absent (None) unless present[cell]. state holds T thresholds,
+    of the evaluation (n_dense cells in all), and absent (None) unless that cell number is in
+    the sorted cell_id, whose position s indexes doff, dlen and npig[s * A0 + area]. With
+    identity (i_list is every image in order) a whole category is read from its run of
+    cell_id instead of image by image. state holds T thresholds,
     precision and scores are [T, R, K, A, M], recall [T, K, A, M] (C order), filled where
     pycocotools fills them. Returns -1 when an entry number falls outside the evaluated list
     (where pycocotools raises IndexError), else 0."""
     cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
+    cdef Py_ssize_t lo, hi, sc_i, ncell, total
     cdef Py_ssize_t k, a, m, ii, t, r, n, i, nd, cell, ca, flat, bound, idx, pos, s, o
     cdef Py_ssize_t nI = i_list.shape[0], dmax = 0, fast_k, fast_a
     cdef bint any_cell
@@ -450,15 +467,18 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
     if precision.shape[0] < T * R * K * A * M or scores.shape[0] < T * R * K * A * M or \
             recall.shape[0] < T * K * A * M or state.shape[0] < A0 * T * ND or \
             npig.shape[0] < C * A0 or k1 > base_k.shape[0] or K < base_k.shape[0] or \
-            A < base_a.shape[0] or M < m_list.shape[0] or present.shape[0] < C or \
+            A < base_a.shape[0] or M < m_list.shape[0] or cell_id.shape[0] < C or \
             doff.shape[0] < C + 1:
         raise ValueError("eval_accumulate: arrays too small")
     if kstep < 1:
         raise ValueError("eval_accumulate: kstep must be positive")
+    total = 0
     for cell in range(C):
+        total += dlen[cell]
         if dlen[cell] > dmax:
             dmax = dlen[cell]
-    bound = nI * dmax + 1
+    # distinct cells give at most total entries; a repeated image position repeats its cell
+    bound = total + 1 if identity or total > nI * dmax else nI * dmax + 1
     order = <int64_t*>malloc(bound * sizeof(int64_t))
     tmp = <int64_t*>malloc(bound * sizeof(int64_t))
     ej = <int64_t*>malloc(bound * sizeof(int64_t))
@@ -476,7 +496,7 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
             k += kstep
             # entry numbers of a whole category and area: cell and area without division
             fast_k = -1
-            if A0 * I0 > 0 and 0 <= base_k[k] < C * A0 and base_k[k] % (A0 * I0) == 0:
+            if A0 * I0 > 0 and 0 <= base_k[k] < n_dense * A0 and base_k[k] % (A0 * I0) == 0:
                 fast_k = base_k[k] // (A0 * I0)
             for a in range(base_a.shape[0]):
                 fast_a = -1
@@ -487,26 +507,35 @@ def eval_accumulate(const uint8_t[::1] present, const int64_t[::1] doff, const i
                     n = 0
                     np_ig = 0
                     any_cell = False
-                    for ii in range(nI):
-                        if 0 <= i_list[ii] < I0 and fast_k >= 0 and fast_a >= 0:
-                            cell = fast_k * I0 + i_list[ii]
+                    if identity and fast_k >= 0 and fast_a >= 0:
+                        # the category's cells, in image order
+                        lo = first_at_least(&cell_id[0], C, fast_k * I0) if C else 0
+                        hi = first_at_least(&cell_id[0], C, (fast_k + 1) * I0) if C else 0
+                        ncell = hi - lo
+                    else:
+                        lo = 0
+                        ncell = nI
+                    for ii in range(ncell):
+                        if identity and fast_k >= 0 and fast_a >= 0:
+                            sc_i = lo + ii
                             ca = fast_a
                         else:
                             flat = base_k[k] + base_a[a] + i_list[ii]
-                            if flat < 0 or flat >= C * A0:
+                            if flat < 0 or flat >= n_dense * A0:
                                 err = -1
                                 break
                             cell = (flat // (A0 * I0)) * I0 + flat % I0
                             ca = (flat // I0) % A0
-                        if not present[cell]:
-                            continue  # evalImgs holds None here
+                            sc_i = first_at_least(&cell_id[0], C, cell) if C else 0
+                            if sc_i >= C or cell_id[sc_i] != cell:
+                                continue  # evalImgs holds None here
                         any_cell = True
-                        np_ig += npig[cell * A0 + ca]
-                        s = sliced(dlen[cell], maxdet)
+                        np_ig += npig[sc_i * A0 + ca]
+                        s = sliced(dlen[sc_i], maxdet)
                         for i in range(s):
-                            ej[n] = doff[cell] + i
+                            ej[n] = doff[sc_i] + i
                             ea[n] = ca
-                            sc[n] = dscore[doff[cell] + i]
+                            sc[n] = dscore[doff[sc_i] + i]
                             order[n] = n
                             n += 1
                     if err < 0:

@@ -113,10 +113,17 @@ class _Cells:
         self.thr = np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(-1)
         self.threads = ev.threads
         n_img, K = len(self.img_ids), len(self.cat_ids)
-        self.I, self.K, self.C = n_img, K, n_img * K
+        self.I, self.K = n_img, K
         self.selected: list[list[Any]] = []
         gts, gcell = self._select(ev.cocoGt, p)
         dts, dcell = self._select(ev.cocoDt, p)
+        # only the cells that hold an annotation exist (evalImgs is None elsewhere): memory
+        # and time grow with the annotations, not with images x categories
+        self.cell_id = np.union1d(gcell, dcell).astype(_I64)
+        self.C = len(self.cell_id)
+        self.sparse = {c: s for s, c in enumerate(self.cell_id.tolist())}
+        gcell = np.searchsorted(self.cell_id, gcell).astype(_I64)
+        dcell = np.searchsorted(self.cell_id, dcell).astype(_I64)
         # ground truths per cell in _prepare order; detections per cell by descending score
         gperm = np.argsort(gcell, kind="stable")
         self.gts = [gts[j] for j in gperm.tolist()]
@@ -135,8 +142,7 @@ class _Cells:
         self.dlen = np.ascontiguousarray(
             np.minimum(D, stop) if stop >= 0 else np.maximum(D + stop, 0), dtype=_I64)
         self.T = len(self.thr)
-        self.A0, self.I0 = len(self.area_rngs), n_img
-        self.present = ((G > 0) | (D > 0)).astype(np.uint8)
+        self.A0, self.I0, self.n_dense = len(self.area_rngs), n_img, n_img * K
         scored = (self.dlen > 0) & (G > 0)
         if self.iou_type == "keypoints" and not p.useCats:
             scored[:] = False  # computeOks reads the (image, -1) cell, which is always empty
@@ -270,8 +276,9 @@ class _Cells:
             self.arng, self.state, self.npig, c0, c1))
 
     # -- the pycocotools views -----------------------------------------------------------------
-    def cell_ious(self, c: int) -> Any:
-        if not self.have_ious[c]:
+    def cell_ious(self, dense: int) -> Any:
+        c = self.sparse.get(dense)
+        if c is None or not self.have_ious[c]:
             return []
         G = int(self.goff[c + 1] - self.goff[c])
         D = int(self.dlen[c])
@@ -289,8 +296,8 @@ class _Cells:
         for k, cat in enumerate(self.cat_ids):
             for a, rng in enumerate(self.area_rngs):
                 for i, img in enumerate(self.img_ids):
-                    c = k * self.I + i
-                    if not self.present[c]:
+                    c = self.sparse.get(k * self.I + i)
+                    if c is None:
                         out.append(None)
                         continue
                     g0, g1 = int(self.goff[c]), int(self.goff[c + 1])
@@ -680,7 +687,7 @@ class COCOeval:
         tic = time.time()
         cells = self._cells
         if cells is not None:
-            empty = cells.C * len(cells.area_rngs) == 0
+            empty = cells.K * cells.I * len(cells.area_rngs) == 0
         else:
             empty = not self._evalImgs
         if empty:
@@ -719,15 +726,17 @@ class COCOeval:
         sc_flat = scores.reshape(-1)
         m_arr = np.array(m_list, dtype=_I64)
         i_arr = np.array(i_list, dtype=_I64)
+        identity = len(i_list) == src.I0 and bool(np.array_equal(i_arr, np.arange(src.I0)))
 
         nparts = resolve_threads(self.threads, max(len(base_k), 1))
 
         def part(j0: int, j1: int) -> int:
             # part j takes categories j, j + nparts, ...: categories differ widely in size
             return min(int(_core.eval_accumulate(
-                src.present, src.doff, src.dlen, src.state, src.npig, src.dscore, t_eval,
-                src.A0, src.I0, base_k, base_a, m_arr, i_arr, rec, prec_flat, rec_flat,
-                sc_flat, K, A, M, j, len(base_k), nparts)) for j in range(j0, j1))
+                src.cell_id, src.doff, src.dlen, src.state, src.npig, src.dscore, t_eval,
+                src.A0, src.I0, src.n_dense, base_k, base_a, m_arr, i_arr, identity, rec,
+                prec_flat, rec_flat, sc_flat, K, A, M, j, len(base_k), nparts))
+                for j in range(j0, j1))
 
         if len(base_k):
             codes = run_parts(part, nparts, nparts)
@@ -809,21 +818,20 @@ class _FromEvalImgs:
     def __init__(self, evalImgs: Any, A0: int, I0: int) -> None:
         entries = list(evalImgs) if evalImgs else []
         n = len(entries)
-        self.A0, self.I0 = 1, max(n, 1)
-        self.present = np.array([e is not None for e in entries], dtype=np.uint8)
-        lens = [len(e["dtScores"]) if e is not None else 0 for e in entries]
-        self.dlen = np.array(lens, dtype=_I64)
-        self.doff = np.zeros(n + 1, dtype=_I64)
-        np.cumsum(self.dlen, out=self.doff[1:])
+        # each entry its own cell: entry number n is cell n at area 0
+        self.A0, self.I0, self.n_dense = 1, max(n, 1), n
+        self.cell_id = np.array([c for c, e in enumerate(entries) if e is not None],
+                                dtype=_I64)
         live = [e for e in entries if e is not None]
+        self.dlen = np.array([len(e["dtScores"]) for e in live], dtype=_I64)
+        self.doff = np.zeros(len(live) + 1, dtype=_I64)
+        np.cumsum(self.dlen, out=self.doff[1:])
         self.T = int(live[0]["dtMatches"].shape[0]) if live else 0
         nd = int(self.doff[-1])
         self.dscore = np.zeros(nd, dtype=_F64)
         self.state = np.zeros(self.T * nd, dtype=np.uint8)
-        self.npig = np.zeros(n, dtype=_I64)
-        for c, e in enumerate(entries):
-            if e is None:
-                continue
+        self.npig = np.zeros(len(live), dtype=_I64)
+        for c, e in enumerate(live):
             d0, d1 = int(self.doff[c]), int(self.doff[c + 1])
             self.dscore[d0:d1] = np.asarray(e["dtScores"], dtype=_F64)
             dtm = np.asarray(e["dtMatches"])
@@ -832,4 +840,3 @@ class _FromEvalImgs:
             for t in range(self.T):
                 self.state[t * nd + d0:t * nd + d1] = code[t, :d1 - d0]
             self.npig[c] = int(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0))
-        self._flat_cells = n
