@@ -449,7 +449,13 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     pycocotools fills them. Returns -1 when an entry number falls outside the evaluated list
     (where pycocotools raises IndexError), else 0."""
     cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
-    cdef Py_ssize_t lo, hi, sc_i, ncell, total
+    cdef Py_ssize_t lo, hi, sc_i, ncell, total, nf = 0
+    cdef bint shared
+    cdef int64_t* fej = NULL
+    cdef int64_t* frank = NULL
+    cdef int64_t* fdl = NULL
+    cdef int64_t* forder = NULL
+    cdef double* fsc = NULL
     cdef Py_ssize_t k, a, m, ii, t, r, n, i, nd, cell, ca, flat, bound, idx, pos, s, o
     cdef Py_ssize_t nI = i_list.shape[0], dmax = 0, fast_k, fast_a
     cdef bint any_cell
@@ -486,9 +492,16 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     sc = <double*>malloc(bound * sizeof(double))
     rc = <double*>malloc(bound * sizeof(double))
     pr = <double*>malloc(bound * sizeof(double))
+    fej = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    frank = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    fdl = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    forder = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    fsc = <double*>malloc((total + 1) * sizeof(double))
     if order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL or rc == NULL \
-            or pr == NULL:
+            or pr == NULL or fej == NULL or frank == NULL or fdl == NULL or forder == NULL \
+            or fsc == NULL:
         free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+        free(fej); free(frank); free(fdl); free(forder); free(fsc)
         raise MemoryError()
     with nogil:
         k = k0 - kstep
@@ -498,6 +511,7 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             fast_k = -1
             if A0 * I0 > 0 and 0 <= base_k[k] < n_dense * A0 and base_k[k] % (A0 * I0) == 0:
                 fast_k = base_k[k] // (A0 * I0)
+            shared = False  # the category's entries gathered and sorted once, for every a and m
             for a in range(base_a.shape[0]):
                 fast_a = -1
                 if I0 > 0 and 0 <= base_a[a] < A0 * I0 and base_a[a] % I0 == 0:
@@ -511,7 +525,32 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         # the category's cells, in image order
                         lo = first_at_least(&cell_id[0], C, fast_k * I0) if C else 0
                         hi = first_at_least(&cell_id[0], C, (fast_k + 1) * I0) if C else 0
-                        ncell = hi - lo
+                        if not shared:
+                            # every detection of the category, sorted once: the stable order
+                            # of any per-image prefix is this order filtered to it
+                            nf = 0
+                            for sc_i in range(lo, hi):
+                                for i in range(dlen[sc_i]):
+                                    fej[nf] = doff[sc_i] + i
+                                    frank[nf] = i
+                                    fdl[nf] = dlen[sc_i]
+                                    fsc[nf] = dscore[doff[sc_i] + i]
+                                    forder[nf] = nf
+                                    nf += 1
+                            stable_sort_desc(forder, nf, fsc, tmp)
+                            shared = True
+                        any_cell = hi > lo
+                        for sc_i in range(lo, hi):
+                            np_ig += npig[sc_i * A0 + fast_a]
+                        for i in range(nf):
+                            o = forder[i]
+                            if frank[o] < sliced(fdl[o], maxdet):
+                                ej[n] = fej[o]
+                                ea[n] = fast_a
+                                sc[n] = fsc[o]
+                                order[n] = n
+                                n += 1
+                        ncell = 0
                     else:
                         lo = 0
                         ncell = nI
@@ -542,7 +581,8 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         break
                     if not any_cell or np_ig == 0:
                         continue
-                    stable_sort_desc(order, n, sc, tmp)
+                    if not (identity and fast_k >= 0 and fast_a >= 0):
+                        stable_sort_desc(order, n, sc, tmp)
                     for t in range(T):
                         tp = 0
                         fp = 0
@@ -579,4 +619,5 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             if err < 0:
                 break
     free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+    free(fej); free(frank); free(fdl); free(forder); free(fsc)
     return err

@@ -121,7 +121,7 @@ class _Cells:
         # and time grow with the annotations, not with images x categories
         self.cell_id = np.union1d(gcell, dcell).astype(_I64)
         self.C = len(self.cell_id)
-        self.sparse = {c: s for s, c in enumerate(self.cell_id.tolist())}
+        self._sparse: dict[int, int] | None = None
         gcell = np.searchsorted(self.cell_id, gcell).astype(_I64)
         dcell = np.searchsorted(self.cell_id, dcell).astype(_I64)
         # ground truths per cell in _prepare order; detections per cell by descending score
@@ -276,6 +276,13 @@ class _Cells:
             self.arng, self.state, self.npig, c0, c1))
 
     # -- the pycocotools views -----------------------------------------------------------------
+    @property
+    def sparse(self) -> dict[int, int]:
+        """Position of each laid-out cell by its evalImgs cell number (built when needed)."""
+        if self._sparse is None:
+            self._sparse = {c: n for n, c in enumerate(self.cell_id.tolist())}
+        return self._sparse
+
     def cell_ious(self, dense: int) -> Any:
         c = self.sparse.get(dense)
         if c is None or not self.have_ious[c]:
