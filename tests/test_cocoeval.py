@@ -15,6 +15,8 @@ import pickle
 import numpy as np
 import pytest
 
+from maskcodecs.errors import MaskCodecError
+
 pytest.importorskip("pycocotools.cocoeval")
 
 import cocoeval_cases as cc  # noqa: E402
@@ -378,6 +380,7 @@ def test_malformed_bbox_results(bad):
         o = cc.run_eval(cc.ours_impl(), case)
         assert o.exc is not None and o.exc[0] in ("loadRes", "evaluate"), o.exc
         assert isinstance(o.exc[1], ValueError) and not isinstance(o.exc[1], IndexError), o.exc
+        assert isinstance(o.exc[1], MaskCodecError), o.exc
         assert str(o.exc[1])
         assert cc.mask_timing(o.out["loadRes"]) == cc.mask_timing(r.out["loadRes"])
         return

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from maskcodecs import mask as _mask
-from maskcodecs.errors import COCOFormatError
+from maskcodecs.errors import COCOFormatError, FormatError
 
 __all__ = ["COCO", "load_json"]
 
@@ -240,7 +240,10 @@ class COCO:
         elif "bbox" in first and not first["bbox"] == []:
             res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
             for i, ann in enumerate(anns):
-                x, y, w, h = ann["bbox"][:4]
+                bb = ann["bbox"]
+                if len(bb) < 4:
+                    raise FormatError(f"result {i}: bbox must be [x, y, w, h], got {bb!r}")
+                x, y, w, h = bb[0], bb[1], bb[2], bb[3]
                 if "segmentation" not in ann:
                     x2, y2 = x + w, y + h
                     ann["segmentation"] = [[x, y, x, y2, x2, y2, x2, y]]
