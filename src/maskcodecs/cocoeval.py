@@ -489,8 +489,7 @@ class COCOeval:
         self.cocoDt = cocoDt
         self._evalImgs: Any = defaultdict(list)
         self.eval: dict[str, Any] = {}
-        self.__gts: Any = defaultdict(list)
-        self.__dts: Any = defaultdict(list)
+        self.__groups: list[Any] = [defaultdict(list), defaultdict(list)]
         self.params = Params(iouType=iouType)
         self._paramsEval: Any = {}
         self.stats: Any = []
@@ -525,27 +524,18 @@ class COCOeval:
     def ious(self, value: Any) -> None:
         self._ious = value
 
-    @property
-    def _gts(self) -> Any:
-        if self.__gts is None:
-            self.__gts = self._cells.grouped(0) if self._cells is not None else \
-                defaultdict(list)
-        return self.__gts
+    def _group(self, which: int) -> Any:
+        """pycocotools' _gts (0) or _dts (1), grouped from the evaluation when first read."""
+        if self.__groups[which] is None:
+            self.__groups[which] = self._cells.grouped(which) if self._cells is not None \
+                else defaultdict(list)
+        return self.__groups[which]
 
-    @_gts.setter
-    def _gts(self, value: Any) -> None:
-        self.__gts = value
+    def _set_group(self, which: int, value: Any) -> None:
+        self.__groups[which] = value
 
-    @property
-    def _dts(self) -> Any:
-        if self.__dts is None:
-            self.__dts = self._cells.grouped(1) if self._cells is not None else \
-                defaultdict(list)
-        return self.__dts
-
-    @_dts.setter
-    def _dts(self, value: Any) -> None:
-        self.__dts = value
+    _gts = property(lambda self: self._group(0), lambda self, v: self._set_group(0, v))
+    _dts = property(lambda self: self._group(1), lambda self, v: self._set_group(1, v))
 
     # -- evaluate ------------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -581,8 +571,7 @@ class COCOeval:
             self._cells = _Cells(self, p)
             self._evalImgs = None
             self._ious = None
-            self.__gts = None
-            self.__dts = None
+            self.__groups = [None, None]
         self._paramsEval = copy.deepcopy(self.params)
         print(f"DONE (t={time.time() - tic:0.2f}s).")
 
