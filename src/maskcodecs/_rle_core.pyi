@@ -168,3 +168,46 @@ def decode_one(rle: Any, /) -> npt.NDArray[np.uint8]:
 
 def png_unfilter(src: _U8, out: _U8, h: int, rb: int, bpp: int, /) -> int:
     """Undo PNG row filters (h rows of 1 + rb bytes) into out; -1, or the first bad row."""
+
+# -- COCO evaluation (maskcodecs.cocoeval); arrays are C-contiguous, int64 offsets ----------
+_A = npt.NDArray[Any]
+
+def eval_sort_cells(off: _A, score: _A, perm: _A, /) -> None:
+    """Sort each range perm[off[c]:off[c+1]] by descending score (stable, NaN last)."""
+
+def eval_argsort_desc(score: _A, /) -> bytearray:
+    """numpy's argsort(-score, kind='mergesort') as int64 bytes."""
+
+def eval_box_iou(gbox: _A, dbox: _A, gcrowd: _A, goff: _A, doff: _A, dlen: _A, ioff: _A,
+                 out: _A, c0: int, c1: int, /) -> None:
+    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out."""
+
+def eval_rle_iou(dplan: _IouPlan, gplan: _IouPlan, gidx: _A, didx: _A, gcrowd: _A, goff: _A,
+                 doff: _A, dlen: _A, ioff: _A, out: _A, c0: int, c1: int, /) -> None:
+    """Mask IoU (pycocotools rleIou) of cells c0..c1-1 into out."""
+
+def eval_oks_terms(gkp: _A, gbox: _A, garea: _A, dkp: _A, sigmas: _A, goff: _A, doff: _A,
+                   dlen: _A, eoff: _A, e: _A, /) -> None:
+    """The exponents of computeOks for every scored pair (exp is taken by numpy)."""
+
+def eval_oks_sum(ex: _A, nterms: _A, goff: _A, dlen: _A, eoff: _A, ioff: _A, out: _A,
+                 /) -> None:
+    """OKS = numpy-pairwise sum(exp(-e)) / len(e) for every scored pair."""
+
+def eval_match_one(ious: _A, D: int, G: int, have_ious: bool, gign: _A, garea: _A,
+                   gcrowd: _A, gid: _A, darea: _A, did: _A, thr: _A, lo: float, hi: float,
+                   gorder: _A, gtig: _A, dtm: _A, gtm: _A, dtig: _A, /) -> None:
+    """pycocotools' evaluateImg matching for one cell and area range."""
+
+def eval_match(goff: _A, doff: _A, dlen: _A, ioff: _A, ious: _A, have_ious: _A, gign: _A,
+               garea: _A, gcrowd: _A, gid: _A, darea: _A, did: _A, thr: _A, arng: _A,
+               state: _A, npig: _A, c0: int, c1: int, /) -> None:
+    """evaluateImg for cells c0..c1-1 and every area range, reduced for accumulate."""
+
+def eval_accumulate(cell_id: _A, doff: _A, dlen: _A, state: _A, npig: _A, dscore: _A, T: int,
+                    A0: int, I0: int, n_dense: int, base_k: _A, base_a: _A, m_list: _A,
+                    i_list: _A, identity: bool, rec_thrs: _A, precision: _A, recall: _A,
+                    scores: _A, K: int, A: int, M: int, k0: int, k1: int, kstep: int = 1,
+                    /) -> int:
+    """pycocotools' accumulate for output categories k0, k0+kstep, ... below k1; -1 when an
+    evalImgs index falls outside the evaluated list."""
