@@ -19,7 +19,8 @@ mkdir -p "$WORK"
 # the project files only (no build products, no venvs)
 tar -C "$ROOT" --exclude='./.git' --exclude='./build' --exclude='./.ci-venv' \
     --exclude='*.so' --exclude='./src/maskcodecs/_rle_core.c' --exclude='*.egg-info' \
-    --exclude='__pycache__' -cf - . | tar -C "$WORK" -xf -
+    --exclude='__pycache__' --exclude='./benchmarks/.cache' --exclude='./.hypothesis' \
+    -cf - . | tar -C "$WORK" -xf -
 mkdir -p "$WORK/src"
 
 if [ ! -x "$WORK/venv/bin/python" ]; then

@@ -127,3 +127,31 @@ def test_spellings_match_pycocotools_and_each_other(seed, knobs, iou_type, names
             assert np.array_equal(plain_ours.E.eval[key], ours.E.eval[key], equal_nan=True), \
                 (names, key)  # scores hold NaN where a NaN score was the one read
         assert np.array_equal(plain_ours.E.stats, ours.E.stats, equal_nan=True), names
+
+
+def _bbox_stats(COCO, COCOeval, case: dict) -> np.ndarray:
+    with cc.captured():
+        gt = COCO()
+        gt.dataset = copy.deepcopy(case["gt"])
+        gt.createIndex()
+        E = COCOeval(gt, gt.loadRes(copy.deepcopy(case["dts"])), "bbox")
+        E.evaluate()
+        E.accumulate()
+        E.summarize()
+    return E.stats
+
+
+def test_tuple_boxes_are_boxes_in_ours_and_refused_by_pycocotools():
+    from pycocotools.coco import COCO as RefCOCO
+    from pycocotools.cocoeval import COCOeval as RefEval
+
+    from maskcodecs.coco import COCO
+    from maskcodecs.cocoeval import COCOeval
+    case = cc.tv1()
+    tupled = copy.deepcopy(case)
+    for a in tupled["gt"]["annotations"] + tupled["dts"]:
+        a["bbox"] = tuple(a["bbox"])
+    with pytest.raises(Exception, match="list input can be bounding box"):
+        _bbox_stats(RefCOCO, RefEval, tupled)
+    assert np.array_equal(_bbox_stats(COCO, COCOeval, tupled),
+                          _bbox_stats(RefCOCO, RefEval, case))
