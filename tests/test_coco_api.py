@@ -577,3 +577,26 @@ def test_show_anns_instances_with_matplotlib():
             copy.deepcopy(pick(I, r, o).dataset["annotations"]),
             draw_bbox=draw_bbox))
         assert (res[0][1] is None) == (res[1][1] is None)
+
+
+def test_loading_restores_the_garbage_collector_state(tmp_path):
+    import gc
+
+    from maskcodecs.coco import COCO
+    path = tmp_path / "gt.json"
+    path.write_text('{"images": [{"id": 1}], "annotations": [], "categories": []}')
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            with cc.captured():
+                gt = COCO(str(path))
+                gt.loadRes([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+                             "score": 1.0}])
+            assert gc.isenabled() is state
+        gc.enable()
+        with pytest.raises(Exception), cc.captured():  # noqa: B017 - any failure will do
+            COCO(str(tmp_path / "missing.json"))
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -6,13 +6,15 @@ installed (about 3x faster than the standard library on COCO files), else with :
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import itertools
 import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,12 +22,30 @@ import numpy as np
 from maskcodecs import mask as _mask
 from maskcodecs.errors import COCOFormatError, FormatError
 
-__all__ = ["COCO", "load_json"]
+__all__ = ["COCO", "load_json", "gc_paused"]
 
 try:  # optional fast JSON parser
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised where orjson is absent
     _orjson = None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a block builds many objects.
+
+    Parsing a COCO file and indexing it create hundreds of thousands of dicts and lists, none
+    of them in a reference cycle; the collector would walk them again and again as they
+    accumulate (about 40% of orjson's time on a 21 MB file). It is switched back on after the
+    block only if it was on before."""
+    was_on = gc.isenabled()
+    if was_on:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:
@@ -88,6 +108,10 @@ class COCO:
         self.catToImgs: defaultdict[Any, list[Any]] = defaultdict(list)
         if annotation_file is None:
             return
+        with gc_paused():
+            self._read(annotation_file)
+
+    def _read(self, annotation_file: Any) -> None:
         if isinstance(annotation_file, dict):
             dataset: Any = annotation_file
         else:
@@ -215,6 +239,10 @@ class COCO:
 
         A list of dicts is completed in place, as in pycocotools.
         """
+        with gc_paused():
+            return self._load_res(resFile)
+
+    def _load_res(self, resFile: Any) -> COCO:
         res = COCO()
         res.dataset["info"] = copy.deepcopy(self.dataset.get("info", {}))
         res.dataset["images"] = list(self.dataset["images"])

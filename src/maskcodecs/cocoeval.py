@@ -42,7 +42,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
-from maskcodecs._coco_api import COCO, ann_to_rle_sized
+from maskcodecs._coco_api import COCO, ann_to_rle_sized, gc_paused
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs.errors import (
     EvaluationError,
@@ -568,7 +568,8 @@ class COCOeval:
             self._evaluate_by_methods(p)
         else:
             self.eval = {}
-            self._cells = _Cells(self, p)
+            with gc_paused():
+                self._cells = _Cells(self, p)
             self._evalImgs = None
             self._ious = None
             self.__groups = [None, None]
