@@ -22,6 +22,14 @@ pytest.importorskip("pycocotools.cocoeval")
 import cocoeval_cases as cc  # noqa: E402
 from cocoeval_cases import TV1_STATS, TV2_STATS, e48a_case, tv1, tv2  # noqa: E402
 
+
+def _with_box_polygons(case: dict) -> dict:
+    """Give every ground truth of the case its box as a polygon segmentation (in place)."""
+    for a in case["gt"]["annotations"]:
+        x, y, w, h = a["bbox"]
+        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    return case
+
 IMPLS = ["ref", "ours"]
 
 
@@ -139,9 +147,7 @@ def test_e32_params_mutation_after_construction():
 @pytest.mark.parametrize("use_segm, built_as", [(1, "bbox"), (0, "segm"), (1, "segm")])
 def test_e33_use_segm(use_segm, built_as):
     case = tv1()
-    for a in case["gt"]["annotations"]:
-        x, y, w, h = a["bbox"]
-        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    _with_box_polygons(case)
     case["iouType"] = built_as
     case["params"] = {"useSegm": use_segm}
     r, o = cc.differential(case)
@@ -276,9 +282,7 @@ def test_e78_evaluation_writes_into_the_annotation_dicts(iou_type):
     case = tv1()
     case["iouType"] = iou_type
     case["gt"]["annotations"][0]["ignore"] = 1
-    for a in case["gt"]["annotations"]:
-        x, y, w, h = a["bbox"]
-        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    _with_box_polygons(case)
     r, o = cc.differential(case, mutations=True)
     # pycocotools: the caller's dicts are changed
     g = r.gt.dataset["annotations"]
@@ -305,9 +309,7 @@ def test_e78_evaluation_writes_into_the_annotation_dicts(iou_type):
 def test_e82_gt_without_iscrowd(iou_type):
     case = tv1()
     case["iouType"] = iou_type
-    for a in case["gt"]["annotations"]:
-        x, y, w, h = a["bbox"]
-        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    _with_box_polygons(case)
     del case["gt"]["annotations"][2]["iscrowd"]
     r, o = cc.differential(case)
     assert isinstance(r.exc[1], KeyError)
@@ -403,9 +405,7 @@ def test_segm_results_first_bbox_empty_routes_to_segm_branch():
 
     case = tv1()
     case["iouType"] = "segm"
-    for a in case["gt"]["annotations"]:
-        x, y, w, h = a["bbox"]
-        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    _with_box_polygons(case)
     dts = []
     for d in case["dts"]:
         rle = pm.frPyObjects(np.array([d["bbox"]], dtype=np.float64), 200, 200)[0]
@@ -675,9 +675,7 @@ def test_ours_evaluator_on_pycocotools_coco_objects_segm():
 
     case = tv1()
     case["iouType"] = "segm"
-    for a in case["gt"]["annotations"]:
-        x, y, w, h = a["bbox"]
-        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    _with_box_polygons(case)
     for d in case["dts"]:
         rle = pm.frPyObjects(np.array([d["bbox"]], dtype=np.float64), 200, 200)[0]
         d["segmentation"] = rle
