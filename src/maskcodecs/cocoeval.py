@@ -150,19 +150,9 @@ class _Cells:
         self.ioff = np.zeros(self.C + 1, dtype=_I64)
         np.cumsum(np.where(scored, self.dlen * G, 0), out=self.ioff[1:])
         self.ious_flat = np.zeros(int(self.ioff[-1]), dtype=_F64)
-        # per-annotation columns
-        gt_list = self.gts
-        self.garea = _numbers([g["area"] for g in gt_list], "area")
-        crowd = [g["iscrowd"] for g in gt_list]
-        self.gcrowd = np.array([int(c) != 0 for c in crowd], dtype=np.uint8).reshape(-1)
-        if self.iou_type == "keypoints":
-            ign = [(g["num_keypoints"] == 0) or bool(c) for g, c in zip(gt_list, crowd)]
-        else:
-            ign = [bool(c) for c in crowd]
-        self.gign = np.array(ign, dtype=np.uint8).reshape(-1)
-        self.gid = _numbers([g["id"] for g in gt_list], "id")
-        self.darea = _numbers([d["area"] for d in self.dts], "area")
-        self.did = _numbers([d["id"] for d in self.dts], "id")
+        self.gign, self.gcrowd, self.garea, self.gid = _gt_columns(
+            self.gts, self.iou_type == "keypoints")
+        self.darea, self.did = _dt_columns(self.dts)
         if self.ioff[-1]:
             self._compute_ious(ev, p, scored)
         self._match()
@@ -223,8 +213,8 @@ class _Cells:
         gneed = np.repeat(scored, G)
         dneed = self._scored_dt(scored)
         if self.iou_type == "bbox":
-            gbox = _boxes([g["bbox"] if n else (0, 0, 0, 0) for g, n in zip(self.gts, gneed)])
-            dbox = _boxes([d["bbox"] if n else (0, 0, 0, 0) for d, n in zip(self.dts, dneed)])
+            gbox = _needed_boxes(self.gts, gneed)
+            dbox = _needed_boxes(self.dts, dneed)
             self._parts(lambda c0, c1: _core.eval_box_iou(
                 gbox, dbox, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         elif self.iou_type == "segm":
@@ -248,21 +238,20 @@ class _Cells:
         k = len(sigmas)
         gkp = _keypoints([g["keypoints"] if n else None for g, n in zip(self.gts, gneed)], k)
         dkp = _keypoints([d["keypoints"] if n else None for d, n in zip(self.dts, dneed)], k)
-        gbox = _boxes([g["bbox"] if n else (0, 0, 0, 0) for g, n in zip(self.gts, gneed)])
-        nterms = np.count_nonzero(gkp[:, 2::3] > 0, axis=1).astype(_I64)
-        nterms[nterms == 0] = k
+        gbox = _needed_boxes(self.gts, gneed)
+        nterms = _oks_nterms(gkp, k)
         G = np.diff(self.goff)
         per_cell = np.add.reduceat(np.append(nterms, 0), self.goff[:-1]) if len(nterms) else \
             np.zeros(self.C, dtype=_I64)
-        per_cell = np.where(G > 0, per_cell, 0) * np.where(scored, self.dlen, 0)
+        dlen = np.where(scored, self.dlen, 0).astype(_I64)  # only scored cells have terms
+        per_cell = np.where(G > 0, per_cell, 0) * dlen
         eoff = np.zeros(self.C + 1, dtype=_I64)
         np.cumsum(per_cell, out=eoff[1:])
         e = np.empty(int(eoff[-1]), dtype=_F64)
-        _core.eval_oks_terms(gkp, gbox, self.garea, dkp, sigmas, self.goff, self.doff,
-                             np.where(scored, self.dlen, 0).astype(_I64), eoff, e)
+        _core.eval_oks_terms(gkp, gbox, self.garea, dkp, sigmas, self.goff, self.doff, dlen,
+                             eoff, e)
         ex = np.exp(-e)
-        _core.eval_oks_sum(ex, nterms, self.goff, np.where(scored, self.dlen, 0).astype(_I64),
-                           eoff, self.ioff, self.ious_flat)
+        _core.eval_oks_sum(ex, nterms, self.goff, dlen, eoff, self.ioff, self.ious_flat)
 
     # -- matching ------------------------------------------------------------------------------
     def _match(self) -> None:
@@ -363,6 +352,36 @@ def _numbers(values: list[Any], what: str) -> np.ndarray:
         raise EvaluationTypeError(
             f"annotation {what} must be a number, got {type(bad).__name__}: {bad!r}")
     return np.ascontiguousarray(arr, dtype=_F64).reshape(-1)
+
+
+def _gt_columns(gts: list[Any], keypoints: bool) -> tuple[np.ndarray, ...]:
+    """(ignore, crowd, area, id) columns of ground truths, as evaluateImg reads them: ignore
+    is iscrowd's truth (or no keypoints, for keypoints), crowd is int(iscrowd) != 0."""
+    crowd = [g["iscrowd"] for g in gts]
+    if keypoints:
+        ign = [(g["num_keypoints"] == 0) or bool(c) for g, c in zip(gts, crowd)]
+    else:
+        ign = [bool(c) for c in crowd]
+    return (np.array(ign, dtype=np.uint8).reshape(-1),
+            np.array([int(c) != 0 for c in crowd], dtype=np.uint8).reshape(-1),
+            _numbers([g["area"] for g in gts], "area"), _numbers([g["id"] for g in gts], "id"))
+
+
+def _dt_columns(dts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(area, id) columns of detections."""
+    return _numbers([d["area"] for d in dts], "area"), _numbers([d["id"] for d in dts], "id")
+
+
+def _needed_boxes(anns: list[Any], need: np.ndarray) -> np.ndarray:
+    """The boxes of the annotations marked in need (zeros for the others, never read)."""
+    return _boxes([a["bbox"] if n else (0, 0, 0, 0) for a, n in zip(anns, need)])
+
+
+def _oks_nterms(gkp: np.ndarray, k: int) -> np.ndarray:
+    """Terms of each ground truth's OKS: its visible keypoints, or all k when none is."""
+    nterms = np.count_nonzero(gkp[:, 2::3] > 0, axis=1).astype(_I64)
+    nterms[nterms == 0] = k
+    return nterms
 
 
 def _boxes(items: list[Any]) -> np.ndarray:
@@ -629,9 +648,8 @@ class COCOeval:
         gkp = _keypoints([g["keypoints"] for g in gts], k)
         dkp = _keypoints([d["keypoints"] for d in dts], k)
         gbox = _boxes([g["bbox"] for g in gts])
-        garea = np.array([g["area"] for g in gts], dtype=_F64)
-        nterms = np.count_nonzero(gkp[:, 2::3] > 0, axis=1).astype(_I64)
-        nterms[nterms == 0] = k
+        garea = _numbers([g["area"] for g in gts], "area")
+        nterms = _oks_nterms(gkp, k)
         goff = np.array([0, len(gts)], dtype=_I64)
         dlen = np.array([len(dts)], dtype=_I64)
         zero = np.zeros(2, dtype=_I64)
@@ -653,12 +671,8 @@ class COCOeval:
         dt = self._by_score(dt)[0:maxDet]
         ious = self.ious[imgId, catId]
         have = len(ious) > 0
-        keypoints = p.iouType == "keypoints"
-        crowd = [a["iscrowd"] for a in gt]
-        if keypoints:
-            ign = [(g["num_keypoints"] == 0) or bool(c) for g, c in zip(gt, crowd)]
-        else:
-            ign = [bool(c) for c in crowd]
+        gign, gcrowd, garea, gid = _gt_columns(gt, p.iouType == "keypoints")
+        darea, did = _dt_columns(dt)
         T = len(p.iouThrs)
         D = len(dt)
         mat = np.zeros(D * len(gt), dtype=_F64)
@@ -667,13 +681,8 @@ class COCOeval:
             if full.shape[0] < D:
                 raise EvaluationError("evaluateImg: maxDet exceeds the rows of ious")
             mat = np.ascontiguousarray(full[:D]).reshape(-1)
-        return _eval_img(imgId, catId, aRng, maxDet, gt, np.array(ign, dtype=np.uint8),
-                         np.array([g["area"] for g in gt], dtype=_F64),
-                         np.array([int(c) != 0 for c in crowd], dtype=np.uint8),
-                         np.array([g["id"] for g in gt], dtype=_F64), dt,
-                         np.array([d["area"] for d in dt], dtype=_F64),
-                         np.array([d["id"] for d in dt], dtype=_F64), mat, have,
-                         np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(T),
+        return _eval_img(imgId, catId, aRng, maxDet, gt, gign, garea, gcrowd, gid, dt, darea,
+                         did, mat, have, np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(T),
                          np.array([aRng[0], aRng[1]], dtype=_F64))
 
     # -- accumulate ----------------------------------------------------------------------------
