@@ -11,6 +11,7 @@ import contextlib
 import copy
 import io
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,13 @@ pytest.importorskip("pycocotools.cocoeval")
 
 import cocoeval_cases as cc  # noqa: E402
 from cocoeval_cases import TV1_STATS, TV2_STATS, e48a_case, tv1, tv2  # noqa: E402
+
+
+def _tv1_evaluator(I: cc.Impl) -> Any:
+    """A bbox COCOeval of implementation I on TV1, not yet evaluated."""
+    g = cc.call(lambda: cc.make_coco(I, copy.deepcopy(tv1()["gt"])))[0]
+    d = cc.call(lambda: g.loadRes(copy.deepcopy(tv1()["dts"])))[0]
+    return I.COCOeval(g, d, "bbox")
 
 
 def _with_box_polygons(case: dict) -> dict:
@@ -218,9 +226,7 @@ def test_e54_accumulate_before_evaluate():
     outs = []
     for which in IMPLS:
         I = impl(which)
-        g = cc.call(lambda: cc.make_coco(I, copy.deepcopy(tv1()["gt"])))[0]
-        d = cc.call(lambda: g.loadRes(copy.deepcopy(tv1()["dts"])))[0]
-        E = I.COCOeval(g, d, "bbox")
+        E = _tv1_evaluator(I)
         outs.append(cc.call(E.accumulate))
     (_, re_, rt, _), (_, oe, ot, _) = outs
     assert isinstance(re_, AttributeError)
@@ -241,9 +247,7 @@ def test_e65_summarize_before_accumulate():
     outs = []
     for which in IMPLS:
         I = impl(which)
-        g = cc.call(lambda: cc.make_coco(I, copy.deepcopy(tv1()["gt"])))[0]
-        d = cc.call(lambda: g.loadRes(copy.deepcopy(tv1()["dts"])))[0]
-        E = I.COCOeval(g, d, "bbox")
+        E = _tv1_evaluator(I)
         first = cc.call(E.summarize)
         cc.call(E.evaluate)
         second = cc.call(E.summarize)
