@@ -1,8 +1,10 @@
 """``COCO``: pycocotools' annotation index, with the same names, results and printed lines.
 
 Re-exported as :class:`maskcodecs.coco.COCO`. The mask work (``annToRLE``, ``loadRes`` of
-segmentation results) runs on :mod:`maskcodecs.mask`; JSON is read with orjson where it is
-installed (about 3x faster than the standard library on COCO files), else with :mod:`json`.
+segmentation results) runs on :mod:`maskcodecs.mask`. A file is read by the kernel's JSON
+scanner into annotation columns (:mod:`maskcodecs._coco_scan`), which evaluation reads
+directly; the annotation dicts (``dataset``, ``anns``, ``imgToAnns``, ``catToImgs``) are
+parsed from the file, with orjson where it is installed, only when first read.
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import contextlib
 import copy
 import gc
 import itertools
-import json
 import os
 import time
 from collections import defaultdict
@@ -19,15 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._coco_scan import ScannedFile, loads, scan_dataset, scan_results
 from maskcodecs.errors import COCOFormatError, FormatError
 
 __all__ = ["COCO", "load_json", "gc_paused"]
-
-try:  # optional fast JSON parser
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised where orjson is absent
-    _orjson = None
 
 
 @contextlib.contextmanager
@@ -52,13 +50,7 @@ def load_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file with orjson when available (falling back to :mod:`json` for what
     orjson refuses but the standard library reads: NaN, Infinity, integers beyond 64 bits)."""
     with open(path, "rb") as f:
-        data = f.read()
-    if _orjson is not None:
-        try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
-            pass
-    return json.loads(data)
+        return loads(f.read())
 
 
 def _is_array_like(obj: Any) -> bool:
@@ -99,6 +91,9 @@ class COCO:
     ([9], [3])
     """
 
+    #: attributes built from the file only when first read (see maskcodecs._coco_scan)
+    _LAZY = frozenset(("dataset", "anns", "imgToAnns", "catToImgs"))
+
     def __init__(self, annotation_file: Any = None) -> None:
         self.dataset: dict[str, Any] = {}
         self.anns: dict[Any, Any] = {}
@@ -117,7 +112,16 @@ class COCO:
         else:
             print("loading annotations into memory...")
             tic = time.time()
-            dataset = load_json(annotation_file)
+            with open(annotation_file, "rb") as f:
+                data = f.read()
+            scanned = scan_dataset(data)
+            if scanned is not None:
+                print(f"Done (t={time.time() - tic:0.2f}s)")
+                print("creating index...")
+                self._hold(scanned)
+                print("index created!")
+                return
+            dataset = loads(data)
             if type(dataset) is not dict:
                 raise COCOFormatError(
                     f"annotation file format {type(dataset)} not supported")
@@ -125,29 +129,76 @@ class COCO:
         self.dataset = dataset
         self.createIndex()
 
+    # -- the file held as columns --------------------------------------------------------------
+    def _hold(self, scanned: ScannedFile) -> None:
+        """Keep a scanned file: images and categories indexed now, the annotations' dicts and
+        indexes (the _LAZY attributes) built from it when first read."""
+        for name in self._LAZY:
+            self.__dict__.pop(name, None)
+        values = scanned.values
+        imgs: dict[Any, Any] = {}
+        cats: dict[Any, Any] = {}
+        for img in values.get("images", ()):
+            imgs[img["id"]] = img
+        for cat in values.get("categories", ()):
+            cats[cat["id"]] = cat
+        self.imgs, self.cats = imgs, cats
+        self._scanned: ScannedFile | None = scanned
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for attributes that are not set: the _LAZY ones of a held file
+        if name in COCO._LAZY and self.__dict__.get("_scanned") is not None:
+            self._materialise()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _materialise(self) -> None:
+        """Parse the held file into the dicts pycocotools would hold (attributes the user
+        assigned meanwhile are kept)."""
+        scanned = self.__dict__.pop("_scanned")
+        with gc_paused():
+            if scanned.keys is None:  # results: completed as loadRes completes them
+                anns = scanned.annotations()
+                _complete_results(anns, _results_mode(anns[0]))
+                dataset = dict(scanned.values)
+                dataset["annotations"] = anns
+            else:
+                dataset = scanned.dataset()
+            anns_index, img_to_anns = _index_annotations(dataset)
+            built = (dataset, anns_index, img_to_anns, _cat_to_imgs(dataset))
+        for name, value in zip(("dataset", "anns", "imgToAnns", "catToImgs"), built):
+            self.__dict__.setdefault(name, value)
+
+    def _columns(self) -> ScannedFile | None:
+        """The held file's columns, while no dict has been built from it (None otherwise)."""
+        return self.__dict__.get("_scanned")
+
+    def _top(self, key: str) -> Any:
+        """dataset[key] (a KeyError where it is missing), without building the annotations."""
+        scanned = self.__dict__.get("_scanned")
+        return scanned.values[key] if scanned is not None else self.dataset[key]
+
+    def _top_get(self, key: str, default: Any) -> Any:
+        try:
+            return self._top(key)
+        except KeyError:
+            return default
+
     # -- index ---------------------------------------------------------------------------------
     def createIndex(self) -> None:
         """Build ``anns``, ``imgs``, ``cats``, ``imgToAnns`` and ``catToImgs`` from ``dataset``."""
         print("creating index...")
-        anns: dict[Any, Any] = {}
+        ds = self.dataset
+        anns, img_to_anns = _index_annotations(ds)
         cats: dict[Any, Any] = {}
         imgs: dict[Any, Any] = {}
-        img_to_anns: defaultdict[Any, list[Any]] = defaultdict(list)
-        cat_to_imgs: defaultdict[Any, list[Any]] = defaultdict(list)
-        ds = self.dataset
-        if "annotations" in ds:
-            for ann in ds["annotations"]:
-                img_to_anns[ann["image_id"]].append(ann)
-                anns[ann["id"]] = ann
         if "images" in ds:
             for img in ds["images"]:
                 imgs[img["id"]] = img
         if "categories" in ds:
             for cat in ds["categories"]:
                 cats[cat["id"]] = cat
-        if "annotations" in ds and "categories" in ds:
-            for ann in ds["annotations"]:
-                cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+        cat_to_imgs = _cat_to_imgs(ds)
         print("index created!")
         self.anns, self.cats, self.imgs = anns, cats, imgs
         self.imgToAnns, self.catToImgs = img_to_anns, cat_to_imgs
@@ -189,7 +240,7 @@ class COCO:
         catNms = _as_list(catNms)
         supNms = _as_list(supNms)
         catIds = _as_list(catIds)
-        cats = self.dataset["categories"]
+        cats = self._top("categories")
         if len(catNms) != 0:
             cats = [c for c in cats if c["name"] in catNms]
         if len(supNms) != 0:
@@ -244,12 +295,20 @@ class COCO:
 
     def _load_res(self, resFile: Any) -> COCO:
         res = COCO()
-        res.dataset["info"] = copy.deepcopy(self.dataset.get("info", {}))
-        res.dataset["images"] = list(self.dataset["images"])
+        res.dataset["info"] = copy.deepcopy(self._top_get("info", {}))
+        res.dataset["images"] = list(self._top("images"))
         print("Loading and preparing results...")
         tic = time.time()
         if isinstance(resFile, (str, os.PathLike)):
-            anns = load_json(resFile)
+            with open(resFile, "rb") as f:
+                data = f.read()
+            scanned = scan_results(data)
+            if scanned is not None and self._hold_results(res, scanned):
+                print(f"DONE (t={time.time() - tic:0.2f}s)")
+                print("creating index...")
+                print("index created!")
+                return res
+            anns = scanned.annotations() if scanned is not None else loads(data)
         elif type(resFile) is np.ndarray:
             anns = self.loadNumpyAnnotations(resFile)
         else:
@@ -259,49 +318,70 @@ class COCO:
         res_img_ids = {a["image_id"] for a in anns}
         if not res_img_ids <= set(self.getImgIds()):
             raise COCOFormatError("Results do not correspond to current coco set")
-        first = anns[0]
-        if "caption" in first:
+        mode = _results_mode(anns[0])
+        if mode == "caption":
             keep = {img["id"] for img in res.dataset["images"]} & res_img_ids
             res.dataset["images"] = [img for img in res.dataset["images"] if img["id"] in keep]
-            for i, ann in enumerate(anns):
-                ann["id"] = i + 1
-        elif "bbox" in first and not first["bbox"] == []:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for i, ann in enumerate(anns):
-                bb = ann["bbox"]
-                if len(bb) < 4:
-                    raise FormatError(f"result {i}: bbox must be [x, y, w, h], got {bb!r}")
-                x, y, w, h = bb[0], bb[1], bb[2], bb[3]
-                if "segmentation" not in ann:
-                    x2, y2 = x + w, y + h
-                    ann["segmentation"] = [[x, y, x, y2, x2, y2, x2, y]]
-                ann["area"] = w * h
-                ann["id"] = i + 1
-                ann["iscrowd"] = 0
-        elif "segmentation" in first:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for i, ann in enumerate(anns):
-                seg = ann["segmentation"]
-                ann["area"] = _mask.area(seg)
-                if "bbox" not in ann:
-                    ann["bbox"] = _mask.toBbox(seg)
-                ann["id"] = i + 1
-                ann["iscrowd"] = 0
-        elif "keypoints" in first:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for i, ann in enumerate(anns):
-                kp = ann["keypoints"]
-                if isinstance(kp, np.ndarray) and kp.ndim == 2:
-                    kp = kp.reshape(-1)  # an (N, 3) array: its rows are the triples
-                xs, ys = kp[0::3], kp[1::3]
-                x0, x1, y0, y1 = np.min(xs), np.max(xs), np.min(ys), np.max(ys)
-                ann["area"] = (x1 - x0) * (y1 - y0)
-                ann["id"] = i + 1
-                ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+        elif mode is not None:
+            res.dataset["categories"] = copy.deepcopy(self._top("categories"))
+        _complete_results(anns, mode)
         print(f"DONE (t={time.time() - tic:0.2f}s)")
         res.dataset["annotations"] = anns
         res.createIndex()
         return res
+
+    def _hold_results(self, res: COCO, f: ScannedFile) -> bool:
+        """Complete scanned results as columns (loadRes's ids, area, bbox, iscrowd) and hold
+        them in res; False where the ordinary path must run (it gives the same errors)."""
+        img_keys = list(self.imgs)
+        if not all(type(k) is int for k in img_keys):
+            return False
+        first = f.meta()[0]
+        if first & _BIT_CAPTION:
+            return False
+        ids = f.ints("image_id")
+        if not np.isin(np.unique(ids), np.array(img_keys, dtype=np.int64)).all():
+            raise COCOFormatError("Results do not correspond to current coco set")
+        n = f.n
+        if first & _BIT_BBOX and f.bbox_len()[0] != 0:
+            if not (f.has("bbox").all() and (f.bbox_len() == 4).all()):
+                return False
+            box = f.boxes()
+            f.area = box[:, 2] * box[:, 3]
+        elif first & _BIT_SEGMENTATION:
+            if not f.has("segmentation").all():
+                return False
+            segs = f.spans("segmentation", np.arange(n))
+            if not all(type(s) is dict and type(s.get("counts")) in (str, bytes)
+                       for s in segs):
+                return False
+            with_box = f.has("bbox")
+            if not (f.bbox_len()[with_box] == 4).all():
+                return False
+            f.area = np.asarray(_mask.area(segs), dtype=np.float64).reshape(-1)
+            box = f.boxes().copy()
+            missing = np.flatnonzero(~with_box)
+            if len(missing):
+                box[missing] = np.asarray(_mask.toBbox([segs[j] for j in missing.tolist()]),
+                                          dtype=np.float64).reshape(-1, 4)
+            f.bbox, f.segs = box, segs
+        elif first & _BIT_KEYPOINTS:
+            if not f.has("keypoints").all():
+                return False
+            kps = f.spans("keypoints", np.arange(n))
+            got = _keypoint_boxes(kps)
+            if got is None:
+                return False
+            f.area, f.bbox = got
+            f.kps = kps
+        else:
+            return False
+        f.ids = np.arange(1, n + 1, dtype=np.int64)
+        values = {"info": res.dataset["info"], "images": res.dataset["images"],
+                  "categories": copy.deepcopy(self._top("categories"))}
+        f.values = values
+        res._hold(f)
+        return True
 
     def loadNumpyAnnotations(self, data: np.ndarray) -> list[dict[str, Any]]:
         """Rows ``(image_id, x, y, w, h, score, category_id)`` as result dicts."""
@@ -347,3 +427,99 @@ def ann_to_rle_sized(segm: Any, h: Any, w: Any) -> Any:
     return segm
 
 
+
+
+_BIT_CAPTION = 1 << _core.COCO_JSON_LAYOUT["bit_caption"]
+_BIT_BBOX = 1 << _core.COCO_JSON_LAYOUT["bit_bbox"]
+_BIT_SEGMENTATION = 1 << _core.COCO_JSON_LAYOUT["bit_segmentation"]
+_BIT_KEYPOINTS = 1 << _core.COCO_JSON_LAYOUT["bit_keypoints"]
+_KP_EXACT = float(1 << 26)  # |coordinate| below this: keypoint box products are exact
+
+
+def _index_annotations(ds: dict[str, Any]) -> tuple[dict[Any, Any], defaultdict[Any, list[Any]]]:
+    """createIndex's anns and imgToAnns."""
+    anns: dict[Any, Any] = {}
+    img_to_anns: defaultdict[Any, list[Any]] = defaultdict(list)
+    if "annotations" in ds:
+        for ann in ds["annotations"]:
+            img_to_anns[ann["image_id"]].append(ann)
+            anns[ann["id"]] = ann
+    return anns, img_to_anns
+
+
+def _cat_to_imgs(ds: dict[str, Any]) -> defaultdict[Any, list[Any]]:
+    """createIndex's catToImgs."""
+    cat_to_imgs: defaultdict[Any, list[Any]] = defaultdict(list)
+    if "annotations" in ds and "categories" in ds:
+        for ann in ds["annotations"]:
+            cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+    return cat_to_imgs
+
+
+def _results_mode(first: dict[str, Any]) -> str | None:
+    """How loadRes completes results, read off the first one (pycocotools' rule)."""
+    if "caption" in first:
+        return "caption"
+    if "bbox" in first and not first["bbox"] == []:
+        return "bbox"
+    if "segmentation" in first:
+        return "segm"
+    if "keypoints" in first:
+        return "keypoints"
+    return None
+
+
+def _complete_results(anns: list[Any], mode: str | None) -> None:
+    """loadRes's completion of result dicts, in place: ids, and area, bbox, iscrowd."""
+    if mode == "caption":
+        for i, ann in enumerate(anns):
+            ann["id"] = i + 1
+    elif mode == "bbox":
+        for i, ann in enumerate(anns):
+            bb = ann["bbox"]
+            if len(bb) < 4:
+                raise FormatError(f"result {i}: bbox must be [x, y, w, h], got {bb!r}")
+            x, y, w, h = bb[0], bb[1], bb[2], bb[3]
+            if "segmentation" not in ann:
+                x2, y2 = x + w, y + h
+                ann["segmentation"] = [[x, y, x, y2, x2, y2, x2, y]]
+            ann["area"] = w * h
+            ann["id"] = i + 1
+            ann["iscrowd"] = 0
+    elif mode == "segm":
+        for i, ann in enumerate(anns):
+            seg = ann["segmentation"]
+            ann["area"] = _mask.area(seg)
+            if "bbox" not in ann:
+                ann["bbox"] = _mask.toBbox(seg)
+            ann["id"] = i + 1
+            ann["iscrowd"] = 0
+    elif mode == "keypoints":
+        for i, ann in enumerate(anns):
+            kp = ann["keypoints"]
+            if isinstance(kp, np.ndarray) and kp.ndim == 2:
+                kp = kp.reshape(-1)  # an (N, 3) array: its rows are the triples
+            xs, ys = kp[0::3], kp[1::3]
+            x0, x1, y0, y1 = np.min(xs), np.max(xs), np.min(ys), np.max(ys)
+            ann["area"] = (x1 - x0) * (y1 - y0)
+            ann["id"] = i + 1
+            ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+
+
+def _keypoint_boxes(kps: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """loadRes's keypoint area and bbox of parsed keypoint lists, as float64 columns, where
+    they are exactly what the per-result numpy code gives (equal-length lists of numbers of
+    modest size); None otherwise."""
+    try:
+        arr = np.array(kps)
+    except ValueError:
+        return None
+    if arr.ndim != 2 or arr.shape[1] < 3 or arr.dtype.kind not in "if":
+        return None
+    if arr.size and not np.abs(arr).max() < _KP_EXACT:
+        return None
+    arr = arr.astype(np.float64)
+    xs, ys = arr[:, 0::3], arr[:, 1::3]
+    x0, x1, y0, y1 = xs.min(axis=1), xs.max(axis=1), ys.min(axis=1), ys.max(axis=1)
+    area = (x1 - x0) * (y1 - y0)
+    return area, np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)

@@ -10,7 +10,7 @@
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
 from libc.stdlib cimport malloc, realloc, free, calloc
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from libc.math cimport ceil, fmin, fmax, isnan, isinf
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsASCIIString
@@ -893,6 +893,7 @@ cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
 
 include "_rle_poly.pxi"
 include "_eval.pxi"
+include "_coco_json.pxi"
 
 
 # ---------------------------------------------------------------------------------------------

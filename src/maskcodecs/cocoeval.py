@@ -104,7 +104,7 @@ class _Cells:
     """The annotations of one evaluate() laid out per (category, image) cell, and the
     kernel's results: what accumulate, evalImgs and ious are built from."""
 
-    def __init__(self, ev: COCOeval, p: Params) -> None:
+    def __init__(self, ev: COCOeval, p: Params, columns: bool = True) -> None:
         self.img_ids = list(p.imgIds)
         self.cat_ids = list(p.catIds) if p.useCats else [-1]
         self.area_rngs = list(p.areaRng)
@@ -114,9 +114,9 @@ class _Cells:
         self.threads = ev.threads
         n_img, K = len(self.img_ids), len(self.cat_ids)
         self.I, self.K = n_img, K
-        self.selected: list[list[Any]] = []
-        gts, gcell = self._select(ev.cocoGt, p)
-        dts, dcell = self._select(ev.cocoDt, p)
+        self.selected: list[Any] = []
+        gts, gcell = self._select(ev.cocoGt, p, columns)
+        dts, dcell = self._select(ev.cocoDt, p, columns)
         # only the cells that hold an annotation exist (evalImgs is None elsewhere): memory
         # and time grow with the annotations, not with images x categories
         self.cell_id = np.union1d(gcell, dcell).astype(_I64)
@@ -126,13 +126,13 @@ class _Cells:
         dcell = np.searchsorted(self.cell_id, dcell).astype(_I64)
         # ground truths per cell in _prepare order; detections per cell by descending score
         gperm = np.argsort(gcell, kind="stable")
-        self.gts = [gts[j] for j in gperm.tolist()]
+        self.gts = gts.take(gperm)
         self.goff = self._offsets(gcell[gperm])
         dperm = np.argsort(dcell, kind="stable").astype(_I64)
         doff = self._offsets(dcell[dperm])
-        score = _numbers([d["score"] for d in dts], "score")
+        score = dts.scores()
         _core.eval_sort_cells(doff, score, dperm)
-        self.dts = [dts[j] for j in dperm.tolist()]
+        self.dts = dts.take(dperm)
         self.doff = doff
         self.dscore = np.ascontiguousarray(score[dperm])
         D = np.diff(doff)
@@ -150,18 +150,23 @@ class _Cells:
         self.ioff = np.zeros(self.C + 1, dtype=_I64)
         np.cumsum(np.where(scored, self.dlen * G, 0), out=self.ioff[1:])
         self.ious_flat = np.zeros(int(self.ioff[-1]), dtype=_F64)
-        self.gign, self.gcrowd, self.garea, self.gid = _gt_columns(
-            self.gts, self.iou_type == "keypoints")
-        self.darea, self.did = _dt_columns(self.dts)
+        self.gign, self.gcrowd, self.garea, self.gid = self.gts.gt_columns(
+            self.iou_type == "keypoints")
+        self.darea, self.did = self.dts.dt_columns()
         if self.ioff[-1]:
             self._compute_ious(ev, p, scored)
         self._match()
 
     # -- layout --------------------------------------------------------------------------------
-    def _select(self, coco: Any, p: Params) -> tuple[list[Any], np.ndarray]:
+    def _select(self, coco: Any, p: Params, columns: bool) -> tuple[Any, np.ndarray]:
         """pycocotools' _prepare selection, and each annotation's cell (category-major)."""
+        if columns:
+            got = _ScanSide.select(coco, p)
+            if got is not None:
+                self.selected.append(got[0])
+                return got
         anns = _selected(coco, p)
-        self.selected.append(anns)
+        self.selected.append(_DictSide(coco, anns))
         img_pos = {v: i for i, v in reversed(list(enumerate(self.img_ids)))}
         n_img = self.I
         if p.useCats:
@@ -173,7 +178,7 @@ class _Cells:
                 if i is not None and k is not None:
                     keep.append(a)
                     cells.append(k * n_img + i)
-            return keep, np.array(cells, dtype=_I64)
+            return _DictSide(coco, keep), np.array(cells, dtype=_I64)
         # without categories: one cell per image, annotations in the order of p.catIds
         positions: dict[Any, list[int]] = {}
         for n, c in enumerate(p.catIds):
@@ -189,7 +194,7 @@ class _Cells:
                 keys.append(i * ncat + n)
         key = np.array(keys, dtype=_I64)
         order = np.argsort(key, kind="stable")
-        return [keep[j] for j in order.tolist()], key[order] // ncat
+        return _DictSide(coco, [keep[j] for j in order.tolist()]), key[order] // ncat
 
     def _offsets(self, sorted_cells: np.ndarray) -> np.ndarray:
         off = np.zeros(self.C + 1, dtype=_I64)
@@ -213,15 +218,15 @@ class _Cells:
         gneed = np.repeat(scored, G)
         dneed = self._scored_dt(scored)
         if self.iou_type == "bbox":
-            gbox = _needed_boxes(self.gts, gneed)
-            dbox = _needed_boxes(self.dts, dneed)
+            gbox = self.gts.boxes(gneed)
+            dbox = self.dts.boxes(dneed)
             self._parts(lambda c0, c1: _core.eval_box_iou(
                 gbox, dbox, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         elif self.iou_type == "segm":
             gidx = np.cumsum(gneed, dtype=_I64) - 1
             didx = np.cumsum(dneed, dtype=_I64) - 1
-            grle = _rles(ev.cocoGt, [g for g, n in zip(self.gts, gneed) if n])
-            drle = _rles(ev.cocoDt, [d for d, n in zip(self.dts, dneed) if n])
+            grle = self.gts.rles(gneed)
+            drle = self.dts.rles(dneed)
             # parse the two sides at once (the parser releases the GIL)
             jobs = [lambda: _core.iou_plan(drle, [], b""),
                     lambda: _core.iou_plan([], grle, bytes(len(grle)))]
@@ -236,9 +241,9 @@ class _Cells:
                      dneed: np.ndarray) -> None:
         sigmas = np.ascontiguousarray(p.kpt_oks_sigmas, dtype=_F64).reshape(-1)
         k = len(sigmas)
-        gkp = _keypoints([g["keypoints"] if n else None for g, n in zip(self.gts, gneed)], k)
-        dkp = _keypoints([d["keypoints"] if n else None for d, n in zip(self.dts, dneed)], k)
-        gbox = _needed_boxes(self.gts, gneed)
+        gkp = self.gts.keypoints(gneed, k)
+        dkp = self.dts.keypoints(dneed, k)
+        gbox = self.gts.boxes(gneed)
         nterms = _oks_nterms(gkp, k)
         G = np.diff(self.goff)
         per_cell = np.add.reduceat(np.append(nterms, 0), self.goff[:-1]) if len(nterms) else \
@@ -289,6 +294,7 @@ class _Cells:
 
     def eval_imgs(self) -> list[Any]:
         out: list[Any] = []
+        gts, dts = self.gts.dicts(), self.dts.dicts()
         for k, cat in enumerate(self.cat_ids):
             for a, rng in enumerate(self.area_rngs):
                 for i, img in enumerate(self.img_ids):
@@ -299,17 +305,187 @@ class _Cells:
                     g0, g1 = int(self.goff[c]), int(self.goff[c + 1])
                     d0 = int(self.doff[c])
                     d1 = d0 + int(self.dlen[c])
-                    out.append(_eval_img(img, cat, rng, self.max_det, self.gts[g0:g1],
+                    out.append(_eval_img(img, cat, rng, self.max_det, gts[g0:g1],
                                          self.gign[g0:g1], self.garea[g0:g1],
                                          self.gcrowd[g0:g1], self.gid[g0:g1],
-                                         self.dts[d0:d1], self.darea[d0:d1], self.did[d0:d1],
+                                         dts[d0:d1], self.darea[d0:d1], self.did[d0:d1],
                                          self.ious_flat[self.ioff[c]:self.ioff[c + 1]],
                                          bool(self.have_ious[c]), self.thr, self.arng[a]))
         return out
 
     def grouped(self, which: int) -> defaultdict[Any, list[Any]]:
         """pycocotools' _gts (0) or _dts (1): the selection by (image_id, category_id)."""
-        return _grouped(self.selected[which])
+        return _grouped(self.selected[which].in_prepare_order())
+
+
+class _Fallback(Exception):
+    """The file's columns cannot give what the annotation dicts would (a missing key, a
+    value the scanner does not model): evaluate from the dicts instead."""
+
+
+class _DictSide:
+    """One side's selected annotations as dicts (any COCO, pycocotools' included)."""
+
+    def __init__(self, coco: Any, anns: list[Any]) -> None:
+        self.coco, self.anns = coco, anns
+
+    def __len__(self) -> int:
+        return len(self.anns)
+
+    def take(self, perm: np.ndarray) -> _DictSide:
+        return _DictSide(self.coco, [self.anns[j] for j in perm.tolist()])
+
+    def scores(self) -> np.ndarray:
+        return _numbers([d["score"] for d in self.anns], "score")
+
+    def gt_columns(self, keypoints: bool) -> tuple[np.ndarray, ...]:
+        return _gt_columns(self.anns, keypoints)
+
+    def dt_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        return _dt_columns(self.anns)
+
+    def boxes(self, need: np.ndarray) -> np.ndarray:
+        return _needed_boxes(self.anns, need)
+
+    def rles(self, need: np.ndarray) -> list[Any]:
+        return _rles(self.coco, [a for a, n in zip(self.anns, need) if n])
+
+    def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
+        return _keypoints([a["keypoints"] if n else None for a, n in zip(self.anns, need)], k)
+
+    def dicts(self) -> list[Any]:
+        return self.anns
+
+    def in_prepare_order(self) -> list[Any]:
+        return self.anns
+
+
+class _ScanSide:
+    """One side's selected annotations as rows of our COCO's scanned file (see
+    maskcodecs._coco_scan): no annotation dict is built unless evalImgs or _gts is read."""
+
+    def __init__(self, coco: Any, f: Any, rows: np.ndarray, img_pos: np.ndarray) -> None:
+        self.coco, self.f, self.rows, self.img_pos = coco, f, rows, img_pos
+
+    @classmethod
+    def select(cls, coco: Any, p: Params) -> tuple[_ScanSide, np.ndarray] | None:
+        """pycocotools' _prepare selection and cells from the columns, where they give it
+        exactly: our own COCO, categories used, unique annotation ids, integer ids."""
+        if not isinstance(coco, COCO) or not p.useCats or \
+                type(coco).getAnnIds is not COCO.getAnnIds or \
+                type(coco).loadAnns is not COCO.loadAnns:
+            return None
+        f = coco._columns()
+        if f is None or not f.unique_ids():
+            return None
+        img_ids, cat_ids = _sorted_ints(p.imgIds), _sorted_ints(p.catIds)
+        if img_ids is None or cat_ids is None:
+            return None
+        i, i_ok = _positions(img_ids, f.ints("image_id"))
+        k, k_ok = _positions(cat_ids, f.ints("category_id"))
+        rows = np.flatnonzero(i_ok & k_ok)
+        side = cls(coco, f, rows, i[rows])
+        return side, k[rows] * len(img_ids) + i[rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, perm: np.ndarray) -> _ScanSide:
+        return _ScanSide(self.coco, self.f, self.rows[perm], self.img_pos[perm])
+
+    def _need(self, name: str, rows: np.ndarray) -> None:
+        if not self.f.has(name)[rows].all():
+            raise _Fallback(name)
+
+    def _floats(self, name: str) -> np.ndarray:
+        if not (name == "area" and self.f.area is not None):
+            self._need(name, self.rows)
+        return self.f.floats(name)[self.rows]
+
+    def scores(self) -> np.ndarray:
+        return self._floats("score")
+
+    def gt_columns(self, keypoints: bool) -> tuple[np.ndarray, ...]:
+        crowd = self._floats("iscrowd")
+        if not np.isfinite(crowd).all():
+            raise _Fallback("iscrowd")  # int() of it fails in pycocotools
+        ign = crowd != 0
+        if keypoints:
+            ign |= self._floats("num_keypoints") == 0
+        return (ign.astype(np.uint8), (np.trunc(crowd) != 0).astype(np.uint8),
+                self._floats("area"), self._ids())
+
+    def _ids(self) -> np.ndarray:
+        return self.f.ints("id")[self.rows].astype(_F64)
+
+    def dt_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._floats("area"), self._ids()
+
+    def boxes(self, need: np.ndarray) -> np.ndarray:
+        rows = self.rows[need]
+        if self.f.bbox is None:
+            self._need("bbox", rows)
+            if not (self.f.bbox_len()[rows] == 4).all():
+                raise _Fallback("bbox")
+        out = np.zeros((len(self.rows), 4), dtype=_F64)
+        out[need] = self.f.boxes()[rows]
+        return out
+
+    def rles(self, need: np.ndarray) -> list[Any]:
+        f, rows = self.f, self.rows[need]
+        if f.segs is not None:
+            segs = [f.segs[j] for j in rows.tolist()]
+        else:
+            have = f.has("segmentation")[rows]
+            if not have.all() and (f.keys is not None or f.bbox is not None):
+                raise _Fallback("segmentation")
+            segs = [None] * len(rows)
+            for j, seg in zip(np.flatnonzero(have).tolist(),
+                              f.spans("segmentation", rows[have])):
+                segs[j] = seg
+            for j in np.flatnonzero(~have).tolist():  # bbox results: loadRes's box polygon
+                x, y, w, h = f.boxes()[rows[j]].tolist()
+                segs[j] = [[x, y, x, y + h, x + w, y + h, x + w, y]]
+        return _rles_of(self.coco, segs, f.ints("image_id")[rows].tolist())
+
+    def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
+        f, rows = self.f, self.rows[need]
+        if f.kps is not None:
+            kps = [f.kps[j] for j in rows.tolist()]
+        else:
+            self._need("keypoints", rows)
+            kps = f.spans("keypoints", rows)
+        out = np.zeros((len(self.rows), 3 * k), dtype=_F64)
+        out[need] = _keypoints(kps, k)
+        return out
+
+    def dicts(self) -> list[Any]:
+        anns = self.coco.dataset["annotations"]  # parses the file on first use
+        return [anns[j] for j in self.rows.tolist()]
+
+    def in_prepare_order(self) -> list[Any]:
+        order = np.argsort(self.img_pos, kind="stable")
+        return self.take(order).dicts()
+
+
+def _sorted_ints(ids: Any) -> np.ndarray | None:
+    """ids as a strictly increasing int64 array, or None."""
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or len(arr) == 0 or arr.dtype.kind not in "iu":
+        return None
+    arr = arr.astype(_I64)
+    if len(arr) > 1 and not (np.diff(arr) > 0).all():
+        return None
+    return arr
+
+
+def _positions(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each value in the sorted table, and whether it is there."""
+    pos = np.searchsorted(table, values)
+    inside = pos < len(table)
+    found = np.zeros(len(values), dtype=bool)
+    found[inside] = table[pos[inside]] == values[inside]
+    return pos, found
 
 
 def _selected(coco: Any, p: Params) -> list[Any]:
@@ -411,17 +587,21 @@ def _keypoints(items: list[Any], k: int) -> np.ndarray:
 
 
 def _rles(coco: Any, anns: list[Any]) -> list[Any]:
-    """annToRLE of each annotation (pycocotools' rules), with the polygons of all annotations
-    on images of one size rasterised in one kernel call."""
+    """annToRLE of each annotation (pycocotools' rules)."""
+    return _rles_of(coco, [a["segmentation"] for a in anns], [a["image_id"] for a in anns])
+
+
+def _rles_of(coco: Any, segs: list[Any], image_ids: list[Any]) -> list[Any]:
+    """annToRLE of each segmentation on its image, with the polygons of all those on images
+    of one size rasterised in one kernel call."""
     imgs = coco.imgs
-    out: list[Any] = [None] * len(anns)
+    out: list[Any] = [None] * len(segs)
     batches: dict[tuple[int, int], tuple[list[Any], list[tuple[int, int]]]] = {}
-    for n, a in enumerate(anns):
-        seg = a["segmentation"]
+    for n, seg in enumerate(segs):
         if type(seg) is dict and type(seg.get("counts")) is not list:
             out[n] = seg
             continue
-        img = imgs[a["image_id"]]
+        img = imgs[image_ids[n]]
         h, w = img["height"], img["width"]
         # frPyObjects reads a list as polygons when its first part has more than 4 numbers
         if type(seg) is list and seg and all(type(q) is list for q in seg) and len(seg[0]) > 4:
@@ -588,7 +768,10 @@ class COCOeval:
         else:
             self.eval = {}
             with gc_paused():
-                self._cells = _Cells(self, p)
+                try:
+                    self._cells = _Cells(self, p)
+                except _Fallback:  # the columns cannot say what the dicts would
+                    self._cells = _Cells(self, p, columns=False)
             self._evalImgs = None
             self._ious = None
             self.__groups = [None, None]

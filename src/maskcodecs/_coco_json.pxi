@@ -1,0 +1,567 @@
+# ---------------------------------------------------------------------------------------------
+# COCO JSON scanner (maskcodecs._coco_columns): the annotations of a COCO file as columns
+# ---------------------------------------------------------------------------------------------
+# One pass over the bytes of a COCO dataset (an object with "annotations") or a results file
+# (an array of objects), validating the whole document against the JSON grammar that
+# Python's json module accepts, and writing, for each annotation object, the fields COCO
+# evaluation reads into one row of JS_NSLOTS 8-byte slots. No Python object is built per
+# annotation. The scanner is deliberately narrow: whatever it does not model exactly (an
+# escaped key, a duplicate key, a float or huge id, NaN/Infinity literals, a non-number
+# bbox, a UTF-16 file, nesting deeper than JS_MAX_DEPTH...) makes it give up, and the caller
+# parses the file the ordinary way, so the outcome is always the one json.loads would give.
+# Numbers are read to the same double as Python's float(): exactly in one IEEE operation
+# when the decimal has at most 19 significant digits, a mantissa below 2**53 and a power of
+# ten within 1e22, otherwise by Python's own correctly rounded PyOS_string_to_double (which
+# is why the scanner holds the GIL; it touches no Python object otherwise).
+
+cdef extern from "Python.h":
+    double jscan_strtod "PyOS_string_to_double"(const char* s, char** endptr, void* overflow)
+    void* jscan_err_occurred "PyErr_Occurred"()
+    void jscan_err_clear "PyErr_Clear"()
+
+cdef enum:
+    # row slots (int64 unless marked double)
+    JS_ID = 0
+    JS_IMAGE_ID = 1
+    JS_CATEGORY_ID = 2
+    JS_AREA = 3             # double
+    JS_ISCROWD = 4          # double
+    JS_SCORE = 5            # double
+    JS_NUM_KEYPOINTS = 6    # double
+    JS_BBOX = 7             # 7..10, double; the first four numbers of "bbox"
+    JS_SEG = 11             # 11, 12: byte span of the "segmentation" value
+    JS_KP = 13              # 13, 14: byte span of the "keypoints" value
+    JS_META = 15            # present bits | bbox length << 16 | first byte of segmentation << 24
+    JS_NSLOTS = 16
+    # field numbers (the bit 1 << field of JS_META says the key is present)
+    JF_BBOX = 7
+    JF_SEGMENTATION = 8
+    JF_KEYPOINTS = 9
+    JF_CAPTION = 10
+    JS_MAX_DEPTH = 500
+    JS_MAX_TOKEN = 512            # longest number token read here (bytes)
+    JS_MAX_BBOX_INT = 1 << 26    # |w|, |h| below this: w * h is exact in a double
+
+ctypedef union JSlot:
+    int64_t i
+    double d
+
+cdef struct JScan:
+    const unsigned char* s
+    Py_ssize_t n
+    JSlot* rows
+    Py_ssize_t nrows
+    Py_ssize_t cap
+
+cdef double JS_POW10[23]
+JS_POW10[:] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+               1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+
+
+cdef inline Py_ssize_t js_ws(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (s[i] == 32 or s[i] == 10 or s[i] == 13 or s[i] == 9):
+        i += 1
+    return i
+
+
+cdef inline bint js_digit(unsigned char c) noexcept:
+    return 48 <= c <= 57
+
+
+cdef inline bint js_hex(unsigned char c) noexcept:
+    return js_digit(c) or 97 <= c <= 102 or 65 <= c <= 70
+
+
+cdef Py_ssize_t js_utf8(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Position after the UTF-8 sequence at s[i] (a byte >= 0x80), -1 if it is malformed.
+    Encoded surrogates pass: json.loads decodes bytes with 'surrogatepass'."""
+    cdef unsigned char c = s[i], lo = 0x80, hi = 0xBF
+    cdef Py_ssize_t need, k
+    if 0xC2 <= c <= 0xDF:
+        need = 1
+    elif c == 0xE0:
+        need, lo = 2, 0xA0
+    elif 0xE1 <= c <= 0xEF:
+        need = 2
+    elif c == 0xF0:
+        need, lo = 3, 0x90
+    elif 0xF1 <= c <= 0xF3:
+        need = 3
+    elif c == 0xF4:
+        need, hi = 3, 0x8F
+    else:
+        return -1
+    if i + need >= n or not (lo <= s[i + 1] <= hi):
+        return -1
+    for k in range(2, need + 1):
+        if not (0x80 <= s[i + k] <= 0xBF):
+            return -1
+    return i + need + 1
+
+
+cdef Py_ssize_t js_string(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                          bint* escaped) noexcept:
+    """s[i] is a quote: the position after the string's closing quote, -1 if invalid."""
+    cdef unsigned char c
+    i += 1
+    while i < n:
+        c = s[i]
+        if c == 34:
+            return i + 1
+        if c == 92:
+            escaped[0] = True
+            if i + 1 >= n:
+                return -1
+            c = s[i + 1]
+            if c == 117:  # \uXXXX (lone surrogates included, as json.loads takes them)
+                if i + 5 >= n or not (js_hex(s[i + 2]) and js_hex(s[i + 3])
+                                      and js_hex(s[i + 4]) and js_hex(s[i + 5])):
+                    return -1
+                i += 6
+            elif c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110 \
+                    or c == 114 or c == 116:
+                i += 2
+            else:
+                return -1
+        elif c < 0x20:
+            return -1
+        elif c < 0x80:
+            i += 1
+        else:
+            i = js_utf8(s, i, n)
+            if i < 0:
+                return -1
+    return -1
+
+
+cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                          bint* is_int) noexcept:
+    """The end of the JSON number at s[i] (json's -?(0|[1-9]\\d*)(\\.\\d+)?([eE][-+]?\\d+)?),
+    -1 if there is none."""
+    if i < n and s[i] == 45:
+        i += 1
+    if i >= n:
+        return -1
+    if s[i] == 48:
+        i += 1
+    elif js_digit(s[i]):
+        while i < n and js_digit(s[i]):
+            i += 1
+    else:
+        return -1
+    is_int[0] = True
+    if i < n and s[i] == 46:
+        is_int[0] = False
+        i += 1
+        if i >= n or not js_digit(s[i]):
+            return -1
+        while i < n and js_digit(s[i]):
+            i += 1
+    if i < n and (s[i] == 101 or s[i] == 69):
+        is_int[0] = False
+        i += 1
+        if i < n and (s[i] == 43 or s[i] == 45):
+            i += 1
+        if i >= n or not js_digit(s[i]):
+            return -1
+        while i < n and js_digit(s[i]):
+            i += 1
+    return i
+
+
+cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out) noexcept:
+    """The integer token s[a:b] if its magnitude is below 2**53 (exact as a double), else -1."""
+    cdef bint neg = s[a] == 45
+    cdef int64_t v = 0
+    if neg:
+        a += 1
+    if b - a > 16:
+        return -1
+    while a < b:
+        v = v * 10 + (s[a] - 48)
+        a += 1
+    if v >= (<int64_t>1) << 53:
+        return -1
+    out[0] = -v if neg else v
+    return 0
+
+
+cdef inline Py_ssize_t js_mantissa(const unsigned char* s, Py_ssize_t i, Py_ssize_t b,
+                                   uint64_t* m, Py_ssize_t* nd, int64_t* e10,
+                                   bint fraction) noexcept:
+    """Fold the digits at s[i:b] into the mantissa m of significant digits (nd of them so
+    far; stops after the 20th, which leaves the token to the general case); each digit of a
+    fraction lowers the decimal exponent e10."""
+    while i < b and js_digit(s[i]):
+        if m[0] != 0 or s[i] != 48:
+            m[0] = m[0] * 10 + (s[i] - 48)
+            nd[0] += 1
+            if nd[0] > 19:
+                return i
+        if fraction:
+            e10[0] -= 1
+        i += 1
+    return i
+
+
+cdef int js_double(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, bint is_int,
+                   double* out) noexcept:
+    """float() of the number token s[a:b] (an int token as float(int(token)))."""
+    cdef Py_ssize_t i = a, nd = 0, ed = 0
+    cdef bint neg = False, eneg = False
+    cdef uint64_t m = 0
+    cdef int64_t e10 = 0, ex = 0
+    cdef double v
+    cdef char buf[JS_MAX_TOKEN]
+    cdef char* end
+    if s[i] == 45:
+        neg = True
+        i += 1
+    i = js_mantissa(s, i, b, &m, &nd, &e10, False)
+    if nd <= 19 and i < b and s[i] == 46:
+        i = js_mantissa(s, i + 1, b, &m, &nd, &e10, True)
+    if nd <= 19 and i < b:  # the exponent
+        i += 1
+        if s[i] == 45 or s[i] == 43:
+            eneg = s[i] == 45
+            i += 1
+        while i < b and ed < 6:
+            ex = ex * 10 + (s[i] - 48)
+            ed += 1
+            i += 1
+        e10 += -ex if eneg else ex
+    if nd <= 19 and i == b:
+        if m == 0:
+            out[0] = -0.0 if (neg and not is_int) else 0.0
+            return 0
+        if m <= (<uint64_t>1) << 53 and -22 <= e10 <= 22:
+            v = <double>m
+            if e10 >= 0:
+                v = v * JS_POW10[e10]
+            else:
+                v = v / JS_POW10[-e10]
+            out[0] = -v if neg else v
+            return 0
+    # the general case: Python's own correctly rounded conversion of the token
+    if b - a >= JS_MAX_TOKEN:
+        return -1  # longer than any double needs: json's to read
+    memcpy(buf, s + a, b - a)
+    buf[b - a] = 0
+    v = jscan_strtod(buf, &end, NULL)
+    if jscan_err_occurred() != NULL:
+        jscan_err_clear()
+        return -1
+    if end != buf + (b - a):
+        return -1
+    out[0] = v
+    return 0
+
+
+cdef Py_ssize_t js_literal(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    if i + 4 <= n and memcmp(s + i, b"true", 4) == 0:
+        return i + 4
+    if i + 5 <= n and memcmp(s + i, b"false", 5) == 0:
+        return i + 5
+    if i + 4 <= n and memcmp(s + i, b"null", 4) == 0:
+        return i + 4
+    return -1
+
+
+cdef Py_ssize_t js_skip(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                        int depth) noexcept:
+    """Validate the JSON value at s[i] (after whitespace) and return the position after it."""
+    cdef unsigned char c
+    cdef bint flag = False
+    i = js_ws(s, i, n)
+    if i >= n:
+        return -1
+    c = s[i]
+    if c == 34:
+        return js_string(s, i, n, &flag)
+    if c == 45 or js_digit(c):
+        return js_number(s, i, n, &flag)
+    if c == 123 or c == 91:
+        if depth >= JS_MAX_DEPTH:
+            return -1
+        i = js_ws(s, i + 1, n)
+        if i < n and s[i] == c + 2:  # '}' or ']'
+            return i + 1
+        while True:
+            if c == 123:
+                if i >= n or s[i] != 34:
+                    return -1
+                i = js_string(s, i, n, &flag)
+                if i < 0:
+                    return -1
+                i = js_ws(s, i, n)
+                if i >= n or s[i] != 58:
+                    return -1
+                i += 1
+            i = js_skip(s, i, n, depth + 1)
+            if i < 0:
+                return -1
+            i = js_ws(s, i, n)
+            if i >= n:
+                return -1
+            if s[i] == c + 2:
+                return i + 1
+            if s[i] != 44:
+                return -1
+            i = js_ws(s, i + 1, n)
+    return js_literal(s, i, n)
+
+
+cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept:
+    """The field number of an annotation key (JS_* slot or JF_* bit), -1 if untracked."""
+    if n == 2 and memcmp(k, b"id", 2) == 0:
+        return JS_ID
+    if n == 8 and memcmp(k, b"image_id", 8) == 0:
+        return JS_IMAGE_ID
+    if n == 11 and memcmp(k, b"category_id", 11) == 0:
+        return JS_CATEGORY_ID
+    if n == 4:
+        if memcmp(k, b"area", 4) == 0:
+            return JS_AREA
+        if memcmp(k, b"bbox", 4) == 0:
+            return JF_BBOX
+    if n == 7:
+        if memcmp(k, b"iscrowd", 7) == 0:
+            return JS_ISCROWD
+        if memcmp(k, b"caption", 7) == 0:
+            return JF_CAPTION
+    if n == 5 and memcmp(k, b"score", 5) == 0:
+        return JS_SCORE
+    if n == 13 and memcmp(k, b"num_keypoints", 13) == 0:
+        return JS_NUM_KEYPOINTS
+    if n == 12 and memcmp(k, b"segmentation", 12) == 0:
+        return JF_SEGMENTATION
+    if n == 9 and memcmp(k, b"keypoints", 9) == 0:
+        return JF_KEYPOINTS
+    return -1
+
+
+cdef Py_ssize_t js_bbox(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JSlot* row,
+                        int64_t* count) noexcept:
+    """Read the "bbox" array at s[i]: numbers only, its first four into the row."""
+    cdef Py_ssize_t a
+    cdef bint is_int = False
+    cdef int64_t k = 0, iv
+    cdef double v
+    if s[i] != 91:
+        return -1
+    i = js_ws(s, i + 1, n)
+    if i < n and s[i] == 93:
+        count[0] = 0
+        return i + 1
+    while True:
+        a = i
+        i = js_number(s, i, n, &is_int)
+        if i < 0:
+            return -1
+        if is_int:
+            if js_int(s, a, i, &iv) < 0 or iv >= JS_MAX_BBOX_INT or iv <= -JS_MAX_BBOX_INT:
+                return -1
+            v = <double>iv
+        elif js_double(s, a, i, False, &v) < 0:
+            return -1
+        if k < 4:
+            row[JS_BBOX + k].d = v
+        k += 1
+        i = js_ws(s, i, n)
+        if i >= n:
+            return -1
+        if s[i] == 93:
+            count[0] = k
+            return i + 1
+        if s[i] != 44:
+            return -1
+        i = js_ws(s, i + 1, n)
+
+
+cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
+    """Scan the annotation object at s[i] into a new row; the position after it, or -1."""
+    cdef const unsigned char* s = js.s
+    cdef Py_ssize_t n = js.n, ks, ke, a
+    cdef JSlot* row
+    cdef JSlot* grown
+    cdef int64_t present = 0, bbox_len = 0, seg_kind = 0, iv
+    cdef int field
+    cdef bint escaped, is_int
+    cdef double v
+    if js.nrows == js.cap:
+        js.cap = js.cap * 2 if js.cap else 1024
+        grown = <JSlot*>realloc(js.rows, js.cap * JS_NSLOTS * sizeof(JSlot))
+        if grown == NULL:
+            return -1
+        js.rows = grown
+    row = js.rows + js.nrows * JS_NSLOTS
+    memset(row, 0, JS_NSLOTS * sizeof(JSlot))
+    i = js_ws(s, i + 1, n)
+    if i < n and s[i] == 125:
+        i += 1
+    else:
+        while True:
+            if i >= n or s[i] != 34:
+                return -1
+            escaped = False
+            ks = i + 1
+            i = js_string(s, i, n, &escaped)
+            if i < 0 or escaped:
+                return -1  # an escaped key may spell a tracked one: leave it to json
+            ke = i - 1
+            i = js_ws(s, i, n)
+            if i >= n or s[i] != 58:
+                return -1
+            i = js_ws(s, i + 1, n)
+            if i >= n:
+                return -1
+            field = js_field(s + ks, ke - ks)
+            if field >= 0:
+                if present & ((<int64_t>1) << field):
+                    return -1  # a duplicate key (json keeps the last): leave it to json
+                present |= (<int64_t>1) << field
+            a = i
+            if field == JS_ID or field == JS_IMAGE_ID or field == JS_CATEGORY_ID:
+                i = js_number(s, i, n, &is_int)
+                if i < 0 or not is_int or js_int(s, a, i, &iv) < 0:
+                    return -1
+                row[field].i = iv
+            elif field == JS_AREA or field == JS_ISCROWD or field == JS_SCORE or \
+                    field == JS_NUM_KEYPOINTS:
+                i = js_number(s, i, n, &is_int)
+                if i < 0 or js_double(s, a, i, is_int, &v) < 0:
+                    return -1
+                row[field].d = v
+            elif field == JF_BBOX:
+                i = js_bbox(s, i, n, row, &bbox_len)
+                if bbox_len != 0 and bbox_len != 4:
+                    return -1
+            else:
+                i = js_skip(s, i, n, 2)
+                if field == JF_SEGMENTATION:
+                    row[JS_SEG].i = a
+                    row[JS_SEG + 1].i = i
+                    seg_kind = s[a]
+                elif field == JF_KEYPOINTS:
+                    row[JS_KP].i = a
+                    row[JS_KP + 1].i = i
+            if i < 0:
+                return -1
+            i = js_ws(s, i, n)
+            if i >= n:
+                return -1
+            if s[i] == 125:
+                i += 1
+                break
+            if s[i] != 44:
+                return -1
+            i = js_ws(s, i + 1, n)
+    row[JS_META].i = present | (bbox_len << 16) | (seg_kind << 24)
+    js.nrows += 1
+    return i
+
+
+cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i) noexcept:
+    """Scan the array of annotation objects at s[i]."""
+    cdef const unsigned char* s = js.s
+    cdef Py_ssize_t n = js.n
+    if i >= n or s[i] != 91:
+        return -1
+    i = js_ws(s, i + 1, n)
+    if i < n and s[i] == 93:
+        return i + 1
+    while True:
+        if i >= n or s[i] != 123:
+            return -1
+        i = js_annotation(js, i)
+        if i < 0:
+            return -1
+        i = js_ws(s, i, n)
+        if i >= n:
+            return -1
+        if s[i] == 93:
+            return i + 1
+        if s[i] != 44:
+            return -1
+        i = js_ws(s, i + 1, n)
+
+
+def coco_json_scan(bytes data, bint results):
+    """Scan a COCO dataset (results False) or results file (True) into annotation rows.
+
+    Returns None when the document is outside what the scanner models exactly (the caller
+    then parses it with json), else ``(rows, top)``: rows an (n, JS_NSLOTS) int64 array
+    (double slots to be viewed as float64) and, for a dataset, top the list of its keys as
+    ``(key, start, end)`` byte spans of their values (None for results)."""
+    cdef JScan js
+    cdef Py_ssize_t i, ks, ke, vs
+    cdef bint escaped
+    cdef object top = None
+    cdef object out
+    cdef int64_t[:, ::1] view
+    import numpy as np
+    js.s = <const unsigned char*>PyBytes_AS_STRING(data)
+    js.n = PyBytes_GET_SIZE(data)
+    js.rows = NULL
+    js.nrows = 0
+    js.cap = 0
+    try:
+        i = js_ws(js.s, 0, js.n)
+        if results:
+            i = js_annotations(&js, i)
+        else:
+            top = []
+            if i >= js.n or js.s[i] != 123:
+                return None
+            i = js_ws(js.s, i + 1, js.n)
+            if i < js.n and js.s[i] == 125:
+                i += 1
+            else:
+                while i >= 0:
+                    if i >= js.n or js.s[i] != 34:
+                        return None
+                    escaped = False
+                    ks = i + 1
+                    i = js_string(js.s, i, js.n, &escaped)
+                    if i < 0 or escaped:
+                        return None
+                    ke = i - 1
+                    i = js_ws(js.s, i, js.n)
+                    if i >= js.n or js.s[i] != 58:
+                        return None
+                    vs = js_ws(js.s, i + 1, js.n)
+                    if ke - ks == 11 and memcmp(js.s + ks, b"annotations", 11) == 0:
+                        if js.nrows or any(k == "annotations" for k, _, _ in top):
+                            return None
+                        i = js_annotations(&js, vs)
+                    else:
+                        i = js_skip(js.s, vs, js.n, 1)
+                    if i < 0:
+                        return None
+                    top.append((data[ks:ke].decode("utf-8"), vs, i))
+                    i = js_ws(js.s, i, js.n)
+                    if i < js.n and js.s[i] == 125:
+                        i += 1
+                        break
+                    if i >= js.n or js.s[i] != 44:
+                        return None
+                    i = js_ws(js.s, i + 1, js.n)
+        if i < 0 or js_ws(js.s, i, js.n) != js.n:
+            return None
+        out = np.empty((js.nrows, JS_NSLOTS), dtype=np.int64)
+        if js.nrows:
+            view = out
+            memcpy(&view[0, 0], js.rows, js.nrows * JS_NSLOTS * sizeof(JSlot))
+        return out, top
+    finally:
+        free(js.rows)
+
+
+#: the row layout of coco_json_scan, for the Python side (maskcodecs._coco_scan)
+COCO_JSON_LAYOUT = {
+    "id": JS_ID, "image_id": JS_IMAGE_ID, "category_id": JS_CATEGORY_ID, "area": JS_AREA,
+    "iscrowd": JS_ISCROWD, "score": JS_SCORE, "num_keypoints": JS_NUM_KEYPOINTS,
+    "bbox": JS_BBOX, "segmentation": JS_SEG, "keypoints": JS_KP, "meta": JS_META,
+    "nslots": JS_NSLOTS, "bit_bbox": JF_BBOX, "bit_segmentation": JF_SEGMENTATION,
+    "bit_keypoints": JF_KEYPOINTS, "bit_caption": JF_CAPTION,
+}

@@ -1,0 +1,162 @@
+"""A COCO file held as the kernel's annotation columns, its dicts built only when read.
+
+:func:`scan_dataset` and :func:`scan_results` read a file's bytes with the kernel's JSON
+scanner (``_rle_core.coco_json_scan``): one row of numbers per annotation (ids, area,
+iscrowd, score, bbox) and the byte spans of its segmentation and keypoints, without a Python
+object per annotation. Evaluation reads these columns directly; the first read of
+``COCO.dataset``, ``anns``, ``imgToAnns`` or ``catToImgs`` parses the file the ordinary way,
+so what users see is exactly what ``json.loads`` gives. Anything the scanner does not model
+exactly (see the kernel part) makes these functions return None, and the caller parses the
+file the ordinary way from the start.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from maskcodecs import _rle_core as _core
+
+__all__ = ["ScannedFile", "scan_dataset", "scan_results", "loads"]
+
+try:  # optional fast JSON parser
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised where orjson is absent
+    _orjson = None
+
+_L = _core.COCO_JSON_LAYOUT
+_F64 = np.float64
+_I64 = np.int64
+
+
+def loads(data: bytes) -> Any:
+    """json.loads of bytes, with orjson when it is installed and reads them."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass
+    import json
+    return json.loads(data)
+
+
+def _bit(name: str) -> int:
+    return 1 << (_L[name] if name in ("id", "image_id", "category_id", "area", "iscrowd",
+                                      "score", "num_keypoints") else _L["bit_" + name])
+
+
+class ScannedFile:
+    """The bytes of one COCO file and its annotation rows.
+
+    ``values`` holds the parsed top-level values other than the annotations (a dataset's
+    images, categories, info...) in file order, ``ann_key`` the key the annotations sit at
+    (None for a results file). ``segs``/``kps`` are parsed segmentations/keypoints of every
+    row when they were needed to complete results (loadRes), else None."""
+
+    def __init__(self, data: bytes, rows: np.ndarray, keys: list[tuple[str, int, int]] | None,
+                 values: dict[str, Any]) -> None:
+        self.data = data
+        self.rows = rows
+        self.n = len(rows)
+        self.keys = keys
+        self.values = values
+        self.segs: list[Any] | None = None
+        self.kps: list[Any] | None = None
+        self.area: np.ndarray | None = None    # completed by loadRes (results)
+        self.bbox: np.ndarray | None = None
+        self.ids: np.ndarray | None = None
+        self._unique: bool | None = None
+
+    # -- columns -------------------------------------------------------------------------------
+    def ints(self, name: str) -> np.ndarray:
+        if name == "id" and self.ids is not None:
+            return self.ids
+        return np.ascontiguousarray(self.rows[:, _L[name]])
+
+    def floats(self, name: str) -> np.ndarray:
+        if name == "area" and self.area is not None:
+            return self.area
+        return np.ascontiguousarray(self.rows[:, _L[name]]).view(_F64)
+
+    def boxes(self) -> np.ndarray:
+        if self.bbox is not None:
+            return self.bbox
+        b = _L["bbox"]
+        return np.ascontiguousarray(self.rows[:, b:b + 4]).view(_F64)
+
+    def meta(self) -> np.ndarray:
+        return self.rows[:, _L["meta"]]
+
+    def has(self, name: str) -> np.ndarray:
+        """Which rows hold the key."""
+        return (self.meta() & _bit(name)) != 0
+
+    def bbox_len(self) -> np.ndarray:
+        return (self.meta() >> 16) & 0xFF
+
+    def seg_kind(self) -> np.ndarray:
+        """First byte of each row's segmentation value ('[' or '{', 0 when absent)."""
+        return (self.meta() >> 24) & 0xFF
+
+    def unique_ids(self) -> bool:
+        if self._unique is None:
+            ids = self.ints("id")
+            self._unique = len(np.unique(ids)) == len(ids)
+        return self._unique
+
+    def spans(self, name: str, rows: np.ndarray) -> list[Any]:
+        """The parsed values of the key (segmentation, keypoints) for these rows."""
+        if len(rows) == 0:
+            return []
+        s = _L[name]
+        a = self.rows[rows, s].tolist()
+        b = self.rows[rows, s + 1].tolist()
+        data = self.data
+        return loads(b"[" + b",".join([data[i:j] for i, j in zip(a, b)]) + b"]")
+
+    def annotations(self) -> list[Any]:
+        """The annotation list as json.loads gives it."""
+        if self.keys is None:
+            return loads(self.data)
+        for key, a, b in self.keys:
+            if key == "annotations":
+                return loads(self.data[a:b])
+        return []  # pragma: no cover - a dataset is scanned only with annotations
+
+    def dataset(self) -> dict[str, Any]:
+        """The dataset dict in file key order (a dataset file), annotations parsed now."""
+        out: dict[str, Any] = {}
+        for key, _a, _b in self.keys or ():
+            out[key] = self.annotations() if key == "annotations" else self.values[key]
+        return out
+
+
+def _scan(data: bytes, results: bool, need: int) -> ScannedFile | None:
+    got = _core.coco_json_scan(data, results)
+    if got is None or len(got[0]) == 0 and results:
+        return None
+    rows, keys = got
+    values: dict[str, Any] = {}
+    if not results:
+        names = [k for k, _, _ in keys]
+        if "annotations" not in names or len(set(names)) != len(names):
+            return None
+        values = {k: loads(data[a:b]) for k, a, b in keys if k != "annotations"}
+        if "categories" in values:
+            need |= _bit("category_id")
+    f = ScannedFile(data, rows, keys, values)
+    # what createIndex / loadRes read of every annotation: a KeyError is the ordinary
+    # parse's to give
+    if f.n and not np.all((f.meta() & need) == need):
+        return None
+    return f
+
+
+def scan_dataset(data: bytes) -> ScannedFile | None:
+    """Scan a COCO dataset file; None where the ordinary parse must be used."""
+    return _scan(data, False, _bit("id") | _bit("image_id"))
+
+
+def scan_results(data: bytes) -> ScannedFile | None:
+    """Scan a results file (an array of objects); None where the ordinary parse must be used."""
+    return _scan(data, True, _bit("image_id"))

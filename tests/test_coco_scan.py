@@ -1,0 +1,363 @@
+"""The kernel's COCO JSON scanner and the columns evaluation reads from files.
+
+The scanner must never accept a document that json.loads refuses, and where it accepts one its
+columns must hold exactly the values json.loads gives (the same doubles as Python's float()).
+Evaluation of files read by path must run on the columns (no annotation dict built) and equal
+pycocotools; the dicts built later must equal pycocotools' own.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import pickle
+import struct
+
+import cocoeval_cases as cc
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maskcodecs import _rle_core as core
+from maskcodecs._coco_scan import scan_dataset, scan_results
+from maskcodecs.coco import COCO
+from maskcodecs.cocoeval import COCOeval
+
+L = core.COCO_JSON_LAYOUT
+SETTINGS = settings(max_examples=cc.EXAMPLES * 2, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FIELDS = ("id", "image_id", "category_id", "area", "iscrowd", "score", "num_keypoints")
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def _same_double(a: float, b: float) -> bool:
+    return _bits(a) == _bits(b) or (math.isnan(a) and math.isnan(b))
+
+
+def check_rows(data: bytes, rows: np.ndarray, anns: list) -> None:
+    """Every modelled field of every row equals what json.loads gave."""
+    assert len(rows) == len(anns)
+    meta = rows[:, L["meta"]]
+    for r, a in enumerate(anns):
+        for name in FIELDS:
+            present = bool(meta[r] >> L[name] & 1)
+            assert present == (name in a), (r, name)
+            if not present:
+                continue
+            if name in ("id", "image_id", "category_id"):
+                assert type(a[name]) is int and rows[r, L[name]] == a[name]
+            else:
+                got = rows[r:r + 1, L[name]].view(np.float64)[0]
+                assert _same_double(got, float(a[name])), (r, name, got, a[name])
+        has_box = bool(meta[r] >> L["bit_bbox"] & 1)
+        assert has_box == ("bbox" in a)
+        if has_box:
+            assert (meta[r] >> 16) & 0xFF == len(a["bbox"])
+            got = rows[r, L["bbox"]:L["bbox"] + len(a["bbox"])].view(np.float64)
+            for g, v in zip(got.tolist(), a["bbox"]):
+                assert _same_double(g, float(v))
+        for key in ("segmentation", "keypoints"):
+            present = bool(meta[r] >> L["bit_" + key] & 1)
+            assert present == (key in a)
+            if present:
+                s, e = rows[r, L[key]], rows[r, L[key] + 1]
+                assert json.loads(data[s:e]) == a[key]
+
+
+def scan_agrees(data: bytes, results: bool) -> object:
+    """Scan; if the scanner accepts, json.loads must accept and agree. Returns the scan."""
+    got = core.coco_json_scan(data, results)
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        assert got is None, "the scanner accepted what json.loads refuses"
+        return got
+    if got is not None:
+        rows, top = got
+        if results:
+            assert type(doc) is list and top is None
+            check_rows(data, rows, doc)
+        else:
+            assert type(doc) is dict
+            assert [k for k, _, _ in top] == list(doc)
+            for key, s, e in top:
+                assert json.loads(data[s:e]) == doc[key] or key == "annotations"
+            check_rows(data, rows, doc.get("annotations", []))
+    return got
+
+
+# ---------------------------------------------------------------------------------------------
+# random documents
+# ---------------------------------------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+number = st.one_of(st.integers(-2**53 + 1, 2**53 - 1), finite,
+                   st.integers(-10**30, 10**30), st.sampled_from([0, -0.0, 0.0, 1e-320, 5e-324,
+                                                                 1.7976931348623157e308]))
+text = st.text(st.characters(codec="utf-8"), max_size=8)
+leaf = st.one_of(st.none(), st.booleans(), number, text)
+value = st.recursive(leaf, lambda c: st.one_of(st.lists(c, max_size=4),
+                                               st.dictionaries(text, c, max_size=4)),
+                     max_leaves=12)
+small_int = st.integers(-2**53 + 1, 2**53 - 1)
+box = st.one_of(st.lists(st.one_of(finite, st.integers(-2**25, 2**25)), min_size=4,
+                         max_size=4), st.just([]))
+
+
+@st.composite
+def annotation(draw):
+    a = {}
+    for name in ("id", "image_id", "category_id"):
+        if draw(st.integers(0, 9)):
+            a[name] = draw(small_int)
+    for name in ("area", "iscrowd", "score", "num_keypoints"):
+        if draw(st.booleans()):
+            a[name] = draw(st.one_of(finite, small_int))
+    if draw(st.booleans()):
+        a["bbox"] = draw(box)
+    if draw(st.booleans()):
+        a["segmentation"] = draw(value)
+    if draw(st.booleans()):
+        a["keypoints"] = draw(st.lists(number, max_size=6))
+    for k, v in draw(st.dictionaries(text, value, max_size=2)).items():
+        a.setdefault(k, v)
+    keys = list(a)
+    order = draw(st.permutations(keys))
+    return {k: a[k] for k in order}
+
+
+def dump(obj, style: int) -> bytes:
+    if style == 0:
+        return json.dumps(obj).encode()
+    if style == 1:
+        return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@SETTINGS
+@given(anns=st.lists(annotation(), max_size=6), extra=st.dictionaries(text, value, max_size=3),
+       style=st.integers(0, 2))
+def test_scanner_equals_json_on_random_documents(anns, extra, style):
+    doc = {**extra, "annotations": anns}
+    data = dump(doc, style)
+    got = scan_agrees(data, False)
+    # plain documents (nothing the scanner leaves to json) are always scanned
+    plain = all(all(isinstance(a.get(k, 0), int) for k in ("id", "image_id", "category_id"))
+                and "\\" not in json.dumps(list(a)) for a in anns)
+    if plain and "\\" not in json.dumps(list(extra)):
+        assert got is not None
+    got = scan_agrees(dump(anns, style), True)
+    if plain:
+        assert got is not None
+
+
+@SETTINGS
+@given(x=st.one_of(finite, st.integers(-10**25, 10**25)), fmt=st.sampled_from(
+    ["{!r}", "{:.17g}", "{:.3e}", "{:.1f}", "{:.25f}", "{:E}", "{:.0e}"]))
+def test_numbers_read_as_python_floats(x, fmt):
+    token = fmt.format(x)
+    if isinstance(x, int) and "e" not in token.lower() and "." not in token:
+        token = str(x)
+    try:
+        expected = json.loads(token)
+    except ValueError:
+        return  # not JSON (e.g. 'inf')
+    data = f'[{{"image_id": 1, "score": {token}, "bbox": [{token}, 0, 0, 0]}}]'.encode()
+    got = scan_agrees(data, True)
+    if len(token) < 500 and (isinstance(expected, float) or abs(expected) < 2**25):
+        assert got is not None
+        assert _same_double(got[0][0, L["score"]:L["score"] + 1].view(np.float64)[0],
+                            float(expected))
+
+
+@SETTINGS
+@given(base=st.lists(annotation(), min_size=1, max_size=3), data=st.data())
+def test_scanner_never_accepts_what_json_refuses(base, data):
+    doc = dump({"images": [], "annotations": base}, data.draw(st.integers(0, 2)))
+    buf = bytearray(doc)
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.integers(0, 2))
+        pos = data.draw(st.integers(0, len(buf)))
+        if op == 0 and pos < len(buf):
+            buf[pos] = data.draw(st.sampled_from(
+                list(b'{}[]",:0123456789.eE-+ \\ntfu\x00\x1f\x7f') + [0x80, 0xC3, 0xED, 0xFF]))
+        elif op == 1:
+            buf[pos:pos] = data.draw(st.binary(min_size=1, max_size=3))
+        else:
+            del buf[pos:pos + data.draw(st.integers(1, 3))]
+    scan_agrees(bytes(buf), False)
+    scan_agrees(bytes(buf), True)
+
+
+@pytest.mark.parametrize("doc", [
+    b'{"annotations": [{"id": 1, "image_id": 1, "id": 2}]}',              # duplicate key
+    b'{"annotations": [{"i\\u0064": 1, "image_id": 1}]}',                 # escaped key
+    b'{"annotations": [{"id": 1.0, "image_id": 1}]}',                     # float id
+    b'{"annotations": [{"id": 9007199254740993, "image_id": 1}]}',        # id beyond 2**53
+    b'{"annotations": [{"id": 1, "image_id": 1, "score": NaN}]}',         # json's NaN
+    b'{"annotations": [{"id": 1, "image_id": 1, "bbox": [1, 2, 3]}]}',    # 3 numbers
+    b'{"annotations": [{"id": 1, "image_id": 1, "bbox": [1, 2, 3, "4"]}]}',
+    b'{"annotations": [{"id": 1, "image_id": 1, "area": null}]}',
+    b'{"annotations": [1, 2]}',
+    b'{"annotations": [], "annotations": []}',
+    b'\xef\xbb\xbf{"annotations": []}',                                    # BOM
+    b'[' * 600 + b']' * 600,
+])
+def test_left_to_json(doc):
+    """What the scanner does not model exactly is left to json (None), never misread."""
+    assert core.coco_json_scan(doc, False) is None
+    assert core.coco_json_scan(doc, True) is None
+
+
+def test_surrogates_and_escapes_in_values_are_scanned():
+    doc = '{"annotations": [{"id": 1, "image_id": 2, "name": "\\ud800 \\u00e9 \\" \\\\ é 𝄞"}]}'
+    got = scan_agrees(doc.encode(), False)
+    assert got is not None and got[0][0, L["image_id"]] == 2
+    # an encoded surrogate: json.loads decodes bytes with 'surrogatepass', so it is valid
+    doc = b'{"annotations": [{"id": 1, "image_id": 3, "x": "\xed\xa0\x80"}]}'
+    got = scan_agrees(doc, False)
+    assert got is not None and got[0][0, L["image_id"]] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation from files runs on the columns, equal to pycocotools
+# ---------------------------------------------------------------------------------------------
+
+def _knobs(**over) -> dict:
+    k = {"n_img": 12, "n_cat": 4, "max_gt": 8, "max_dt": 10, "p_crowd": 0.15, "p_ignore": 0.3,
+         "p_boundary": 0.3, "tie_scores": True, "p_dup": 0.25, "nan_scores": False,
+         "gt_id_zero": False, "float_coords": True, "gt_seg": "mixed", "dt_seg": "rle_str",
+         "unknown_dt_cat": True, "nkpt": 17, "custom_sigmas": False, "kp_array": False,
+         "dt_mode": "loadRes", "files": True, "kw": False, "maxDets": 0, "iouThrs": None,
+         "recThrs": None, "areaRng": 0, "useCats": None, "imgIds": None, "catIds": None,
+         "acc_p": None, "again": None}
+    k.update(over)
+    return k
+
+
+def _jsonable(obj):
+    """What a JSON file holds for obj (bytes counts as str)."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, bytes):
+        return obj.decode("ascii")
+    return obj
+
+
+def _write(tmp_path, name, obj) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(_jsonable(obj)))
+    return str(path)
+
+
+@pytest.mark.parametrize("iou_type,dt_seg", [("bbox", "rle_str"), ("bbox", "poly_bbox"),
+                                             ("segm", "rle_str"), ("segm", "rle_bbox"),
+                                             ("keypoints", "rle_str")])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_file_evaluation_uses_columns_and_equals_pycocotools(tmp_path, iou_type, dt_seg, seed):
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO as RefCOCO
+    from pycocotools.cocoeval import COCOeval as RefEval
+    case = cc.build_case(seed, iou_type, _knobs(dt_seg=dt_seg))
+    gt_path = _write(tmp_path, "gt.json", case["gt"])
+    dt_path = _write(tmp_path, "dt.json", case["dts"])
+    with cc.captured():
+        ref_gt = RefCOCO(gt_path)
+        ref = RefEval(ref_gt, ref_gt.loadRes(dt_path), iou_type)
+        ref.evaluate()
+        ref.accumulate()
+        ref.summarize()
+        gt = COCO(gt_path)
+        dt = gt.loadRes(dt_path)
+        assert gt._columns() is not None and dt._columns() is not None
+        E = COCOeval(gt, dt, iou_type)
+        E.evaluate()
+        E.accumulate()
+        E.summarize()
+    # no annotation dict was built: the evaluation ran on the scanned columns
+    for coco in (gt, dt):
+        assert coco._columns() is not None
+        assert not {"dataset", "anns", "imgToAnns", "catToImgs"} & set(vars(coco))
+    for key in ("precision", "recall", "scores"):
+        assert np.array_equal(ref.eval[key], E.eval[key], equal_nan=True)
+    assert np.array_equal(ref.stats, E.stats)
+    d = cc.Differ()
+    cc.compare_evaluated({"evalImgs": ref.evalImgs, "ious": ref.ious},
+                         {"evalImgs": E.evalImgs, "ious": E.ious}, "evaluated", d)
+    assert not d, d.report()
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
+def test_dicts_built_from_files_equal_pycocotools(tmp_path, iou_type):
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO as RefCOCO
+    case = cc.build_case(5, iou_type, _knobs())
+    gt_path = _write(tmp_path, "gt.json", case["gt"])
+    dt_path = _write(tmp_path, "dt.json", case["dts"])
+    with cc.captured():
+        ref_gt, gt = RefCOCO(gt_path), COCO(gt_path)
+        ref_dt, dt = ref_gt.loadRes(dt_path), gt.loadRes(dt_path)
+    for ref, ours in ((ref_gt, gt), (ref_dt, dt)):
+        d = cc.Differ()
+        cc.deep_compare(ref.dataset, ours.dataset, "dataset", d)
+        cc.deep_compare(cc.index_snapshot(ref), cc.index_snapshot(ours), "index", d)
+        assert not d, d.report()
+        assert ours._columns() is None  # read once: the dicts are now what evaluation reads
+        # the shared-object layout of pycocotools: index entries are the dataset's dicts
+        anns = ours.dataset["annotations"]
+        assert all(ours.anns[a["id"]] is a for a in anns)
+        assert all(any(x is a for x in ours.imgToAnns[a["image_id"]]) for a in anns)
+
+
+def test_attributes_assigned_before_the_first_read_are_kept(tmp_path):
+    case = cc.build_case(3, "bbox", _knobs())
+    with cc.captured():
+        gt = COCO(_write(tmp_path, "gt.json", case["gt"]))
+    mine = {"images": [], "annotations": []}
+    gt.dataset = mine
+    assert gt.dataset is mine
+    assert len(gt.anns) == len(case["gt"]["annotations"])  # from the file, as pycocotools
+
+
+def test_copies_and_pickles_of_a_held_file(tmp_path):
+    case = cc.build_case(4, "segm", _knobs())
+    with cc.captured():
+        gt = COCO(_write(tmp_path, "gt.json", case["gt"]))
+    for other in (copy.deepcopy(gt), pickle.loads(pickle.dumps(gt))):
+        assert other._columns() is not None
+        assert other.dataset == gt.dataset
+
+
+@pytest.mark.parametrize("change", ["nan score", "float ids", "missing iscrowd",
+                                    "duplicate ann ids"])
+def test_files_the_columns_leave_to_dicts_evaluate_like_pycocotools(tmp_path, change):
+    pytest.importorskip("pycocotools")
+    case = cc.build_case(6, "bbox", _knobs(dt_seg="rle_str"))
+    gt, dts = case["gt"], case["dts"]
+    if change == "nan score":
+        dts[0]["score"] = float("nan")
+    elif change == "float ids":
+        for a in gt["annotations"]:
+            a["id"] = float(a["id"])
+    elif change == "missing iscrowd":
+        del gt["annotations"][0]["iscrowd"]
+    elif change == "duplicate ann ids":
+        gt["annotations"][1]["id"] = gt["annotations"][0]["id"]
+    case.update(gt_mode="file", lazy=True, dt_mode="file")
+    cc.differential(case)
+
+
+def test_scan_helpers_decline_what_coco_cannot_hold():
+    assert scan_dataset(b'{"images": []}') is None          # no annotations
+    assert scan_dataset(b'{"annotations": [{"id": 1}]}') is None  # no image_id
+    assert scan_results(b"[]") is None
+    assert scan_results(b'[{"score": 1}]') is None
+    f = scan_dataset(b'{"annotations": [{"id": 3, "image_id": 1}], "images": [{"id": 1}]}')
+    assert f is not None and f.values == {"images": [{"id": 1}]}
+    assert f.dataset() == {"annotations": [{"id": 3, "image_id": 1}], "images": [{"id": 1}]}
