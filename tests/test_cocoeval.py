@@ -709,3 +709,27 @@ def test_eval_imgs_dtypes():
             np.dtype(np.float64)) in kinds
     assert (np.dtype(np.int64), np.dtype(bool), np.dtype(np.float64),
             np.dtype(np.float64)) in kinds
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
+@pytest.mark.parametrize("threads", [1, 2, None])
+def test_thread_counts_give_the_same_results(iou_type, threads):
+    """evaluate() serial, on two threads and on all cores: pycocotools' arrays each time."""
+    knobs = {"n_img": 10, "n_cat": 3, "max_gt": 6, "max_dt": 8, "p_crowd": 0.15,
+             "p_ignore": 0.0, "p_boundary": 0.3, "tie_scores": True, "p_dup": 0.25,
+             "nan_scores": False, "gt_id_zero": False, "float_coords": True,
+             "gt_seg": "mixed", "dt_seg": "rle_str", "unknown_dt_cat": False, "nkpt": 17,
+             "custom_sigmas": False, "kp_array": False, "dt_mode": "loadRes", "kw": False,
+             "maxDets": 0, "iouThrs": None, "recThrs": None, "areaRng": 0, "useCats": None,
+             "imgIds": None, "catIds": None, "acc_p": None, "again": None}
+    case = cc.build_case(8, iou_type, knobs)
+    ref = cc.run_eval(cc.ref_impl(), case)
+    ours = cc.ours_impl()
+    with cc.captured():
+        gt = cc.make_coco(ours, copy.deepcopy(case["gt"]))
+        E = ours.COCOeval(gt, gt.loadRes(copy.deepcopy(case["dts"])), iou_type)
+        E.threads = threads
+        E.evaluate()
+        E.accumulate()
+    for key in ("precision", "recall", "scores"):
+        assert np.array_equal(ref.E.eval[key], E.eval[key], equal_nan=True)

@@ -557,6 +557,106 @@ def coco_json_scan(bytes data, bint results):
         free(js.rows)
 
 
+cdef Py_ssize_t js_polygon_parts(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                 double** xy, Py_ssize_t* nxy, Py_ssize_t* cap,
+                                 int64_t** off, Py_ssize_t* noff, Py_ssize_t* offcap) noexcept:
+    """Append the parts of the polygon list at s[i] ([[x, y, ...], ...], numbers only, the
+    first part longer than 4) to xy / off; the number of parts, -1 if it is not one, -2 when
+    out of memory."""
+    cdef Py_ssize_t a, parts = 0, first = nxy[0]
+    cdef bint is_int = False
+    cdef double v
+    cdef void* grown
+    if s[i] != 91:
+        return -1
+    i = js_ws(s, i + 1, n)
+    while i < n and s[i] == 91:
+        i = js_ws(s, i + 1, n)
+        while i < n and s[i] != 93:
+            a = i
+            i = js_number(s, i, n, &is_int)
+            if i < 0 or js_double(s, a, i, is_int, &v) < 0:
+                return -1
+            if nxy[0] == cap[0]:
+                cap[0] = cap[0] * 2 if cap[0] else 4096
+                grown = realloc(xy[0], cap[0] * sizeof(double))
+                if grown == NULL:
+                    return -2
+                xy[0] = <double*>grown
+            xy[0][nxy[0]] = v
+            nxy[0] += 1
+            i = js_ws(s, i, n)
+            if i < n and s[i] == 44:
+                i = js_ws(s, i + 1, n)
+                if i < n and s[i] == 93:
+                    return -1
+        if i >= n:
+            return -1
+        if parts == 0 and nxy[0] - first <= 4:
+            return -1  # frPyObjects would not read it as polygons
+        if noff[0] == offcap[0]:
+            offcap[0] = offcap[0] * 2 if offcap[0] else 1024
+            grown = realloc(off[0], offcap[0] * sizeof(int64_t))
+            if grown == NULL:
+                return -2
+            off[0] = <int64_t*>grown
+        off[0][noff[0]] = nxy[0]
+        noff[0] += 1
+        parts += 1
+        i = js_ws(s, i + 1, n)
+        if i < n and s[i] == 44:
+            i = js_ws(s, i + 1, n)
+            if i >= n or s[i] != 91:
+                return -1
+    if parts == 0 or i >= n or s[i] != 93:
+        return -1
+    return parts
+
+
+def coco_json_polygons(bytes data, const int64_t[::1] starts, const int64_t[::1] ends):
+    """Polygon segmentations of scanned spans data[starts[j]:ends[j]] as flat coordinates.
+
+    Returns ``(xy, off, nparts)``: float64 coordinates, the int64 offsets of the parts (part
+    p is xy[off[p]:off[p+1]], off[0] = 0), and per span its number of parts, or -1
+    where the span is not a list of number lists whose first has more than 4 numbers (read
+    those the ordinary way). Spans come from coco_json_scan on the same data."""
+    cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data), j, m = starts.shape[0], k
+    cdef Py_ssize_t nxy = 0, cap = 0, noff = 0, offcap = 0, mark_xy, mark_off
+    cdef double* xy = NULL
+    cdef int64_t* off = NULL
+    cdef int64_t[::1] nparts_v
+    cdef double[::1] xy_v
+    cdef int64_t[::1] off_v
+    import numpy as np
+    if ends.shape[0] != m:
+        raise ValueError("starts and ends differ in length")
+    nparts = np.empty(m, dtype=np.int64)
+    nparts_v = nparts
+    try:
+        for j in range(m):
+            if not (0 <= starts[j] < ends[j] <= n):
+                raise ValueError("span out of range")
+            mark_xy, mark_off = nxy, noff
+            k = js_polygon_parts(s, starts[j], ends[j], &xy, &nxy, &cap, &off, &noff, &offcap)
+            if k == -2:
+                raise MemoryError()
+            if k < 0:
+                nxy, noff = mark_xy, mark_off
+            nparts_v[j] = k
+        out_xy = np.empty(nxy, dtype=np.float64)
+        out_off = np.zeros(noff + 1, dtype=np.int64)
+        if nxy:
+            xy_v = out_xy
+            memcpy(&xy_v[0], xy, nxy * sizeof(double))
+        if noff:
+            off_v = out_off
+            memcpy(&off_v[1], off, noff * sizeof(int64_t))
+        return out_xy, out_off, nparts
+    finally:
+        free(xy)
+        free(off)
+
 #: the row layout of coco_json_scan, for the Python side (maskcodecs._coco_scan)
 COCO_JSON_LAYOUT = {
     "id": JS_ID, "image_id": JS_IMAGE_ID, "category_id": JS_CATEGORY_ID, "area": JS_AREA,

@@ -211,3 +211,12 @@ def eval_accumulate(cell_id: _A, doff: _A, dlen: _A, state: _A, npig: _A, dscore
                     /) -> int:
     """pycocotools' accumulate for output categories k0, k0+kstep, ... below k1; -1 when an
     evalImgs index falls outside the evaluated list."""
+
+COCO_JSON_LAYOUT: dict[str, int]
+
+def coco_json_scan(
+    data: bytes, results: bool, /
+) -> tuple[npt.NDArray[np.int64], list[tuple[str, int, int]] | None] | None: ...
+def coco_json_polygons(
+    data: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], /
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

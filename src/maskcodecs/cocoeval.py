@@ -161,7 +161,7 @@ class _Cells:
     def _select(self, coco: Any, p: Params, columns: bool) -> tuple[Any, np.ndarray]:
         """pycocotools' _prepare selection, and each annotation's cell (category-major)."""
         if columns:
-            got = _ScanSide.select(coco, p)
+            got = _ScanSide.select(coco, p, self.threads)
             if got is not None:
                 self.selected.append(got[0])
                 return got
@@ -230,8 +230,9 @@ class _Cells:
             # parse the two sides at once (the parser releases the GIL)
             jobs = [lambda: _core.iou_plan(drle, [], b""),
                     lambda: _core.iou_plan([], grle, bytes(len(grle)))]
-            dplan, gplan = run_parts(lambda a, b: jobs[a](), 2,
-                                     resolve_threads(self.threads, 2))
+            parts = run_parts(lambda a, b: [jobs[j]() for j in range(a, b)], 2,
+                              resolve_threads(self.threads, 2))
+            dplan, gplan = [plan for part in parts for plan in part]
             self._parts(lambda c0, c1: _core.eval_rle_iou(
                 dplan, gplan, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         else:
@@ -364,11 +365,14 @@ class _ScanSide:
     """One side's selected annotations as rows of our COCO's scanned file (see
     maskcodecs._coco_scan): no annotation dict is built unless evalImgs or _gts is read."""
 
-    def __init__(self, coco: Any, f: Any, rows: np.ndarray, img_pos: np.ndarray) -> None:
+    def __init__(self, coco: Any, f: Any, rows: np.ndarray, img_pos: np.ndarray,
+                 threads: int | None = None) -> None:
         self.coco, self.f, self.rows, self.img_pos = coco, f, rows, img_pos
+        self.threads = threads
 
     @classmethod
-    def select(cls, coco: Any, p: Params) -> tuple[_ScanSide, np.ndarray] | None:
+    def select(cls, coco: Any, p: Params,
+               threads: int | None) -> tuple[_ScanSide, np.ndarray] | None:
         """pycocotools' _prepare selection and cells from the columns, where they give it
         exactly: our own COCO, categories used, unique annotation ids, integer ids."""
         if not isinstance(coco, COCO) or not p.useCats or \
@@ -384,14 +388,14 @@ class _ScanSide:
         i, i_ok = _positions(img_ids, f.ints("image_id"))
         k, k_ok = _positions(cat_ids, f.ints("category_id"))
         rows = np.flatnonzero(i_ok & k_ok)
-        side = cls(coco, f, rows, i[rows])
+        side = cls(coco, f, rows, i[rows], threads)
         return side, k[rows] * len(img_ids) + i[rows]
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def take(self, perm: np.ndarray) -> _ScanSide:
-        return _ScanSide(self.coco, self.f, self.rows[perm], self.img_pos[perm])
+        return _ScanSide(self.coco, self.f, self.rows[perm], self.img_pos[perm], self.threads)
 
     def _need(self, name: str, rows: np.ndarray) -> None:
         if not self.f.has(name)[rows].all():
@@ -439,14 +443,68 @@ class _ScanSide:
             have = f.has("segmentation")[rows]
             if not have.all() and (f.keys is not None or f.bbox is not None):
                 raise _Fallback("segmentation")
+            out = self._polygon_rles(rows, have)
+            rest = np.flatnonzero(have & np.array([r is None for r in out], dtype=bool))
             segs = [None] * len(rows)
-            for j, seg in zip(np.flatnonzero(have).tolist(),
-                              f.spans("segmentation", rows[have])):
+            for j, seg in zip(rest.tolist(), f.spans("segmentation", rows[rest])):
                 segs[j] = seg
             for j in np.flatnonzero(~have).tolist():  # bbox results: loadRes's box polygon
                 x, y, w, h = f.boxes()[rows[j]].tolist()
                 segs[j] = [[x, y, x, y + h, x + w, y + h, x + w, y]]
+            todo = [j for j, seg in enumerate(segs) if seg is not None]
+            done = _rles_of(self.coco, [segs[j] for j in todo],
+                            f.ints("image_id")[rows[todo]].tolist())
+            for j, rle in zip(todo, done):
+                out[j] = rle
+            return out
         return _rles_of(self.coco, segs, f.ints("image_id")[rows].tolist())
+
+    def _polygon_rles(self, rows: np.ndarray, have: np.ndarray) -> list[Any]:
+        """annToRLE of the rows whose segmentation is a polygon list, read from the file's
+        bytes by the kernel and rasterised per image size (None for the other rows)."""
+        f = self.f
+        out: list[Any] = [None] * len(rows)
+        pick = np.flatnonzero(have & (f.seg_kind()[rows] == ord("[")))
+        if len(pick) == 0:
+            return out
+        span = _core.COCO_JSON_LAYOUT["segmentation"]
+        xy, off, nparts = _core.coco_json_polygons(
+            f.data, np.ascontiguousarray(f.rows[rows[pick], span]),
+            np.ascontiguousarray(f.rows[rows[pick], span + 1]))
+        ok = nparts >= 0
+        first_part = np.zeros(len(pick), dtype=_I64)
+        np.cumsum(np.where(ok, nparts, 0)[:-1], out=first_part[1:])
+        imgs = self.coco.imgs
+        groups: dict[tuple[int, int], list[int]] = {}
+        image_ids = f.ints("image_id")[rows[pick]].tolist()
+        for n in np.flatnonzero(ok).tolist():
+            img = imgs[image_ids[n]]
+            try:
+                key = (_mask._as_siz(img["height"], "h"), _mask._as_siz(img["width"], "w"))
+            except MaskCodecError:
+                continue  # left to annToRLE, which raises the drop-in's error
+            groups.setdefault(key, []).append(n)
+        jobs = []
+        for (h, w), members in groups.items():
+            m = np.array(members, dtype=_I64)
+            parts = np.concatenate([np.arange(a, a + k) for a, k in
+                                    zip(first_part[m].tolist(), nparts[m].tolist())])
+            lengths = off[parts + 1] - off[parts]
+            goff = np.zeros(len(parts) + 1, dtype=_I64)
+            np.cumsum(lengths, out=goff[1:])
+            gather = np.repeat(off[parts] - goff[:-1], lengths) + np.arange(goff[-1])
+            jobs.append((h, w, members, np.ascontiguousarray(xy[gather]), goff))
+        # the rasteriser releases the GIL: image sizes in parallel
+        done = run_parts(lambda a, b: [_core.polygons_to_strings(job[3], job[4], job[0], job[1])
+                                       for job in jobs[a:b]], len(jobs),
+                         resolve_threads(self.threads, len(jobs)))
+        for (h, w, members, _, _), strings in zip(jobs, [x for part in done for x in part]):
+            j = 0
+            for n, k in zip(members, nparts[members].tolist()):
+                rles = [{"size": [h, w], "counts": c} for c in strings[j:j + k]]
+                out[pick[n]] = rles[0] if k == 1 else _mask.merge(rles)
+                j += k
+        return out
 
     def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
         f, rows = self.f, self.rows[need]
