@@ -361,3 +361,56 @@ def test_scan_helpers_decline_what_coco_cannot_hold():
     f = scan_dataset(b'{"annotations": [{"id": 3, "image_id": 1}], "images": [{"id": 1}]}')
     assert f is not None and f.values == {"images": [{"id": 1}]}
     assert f.dataset() == {"annotations": [{"id": 3, "image_id": 1}], "images": [{"id": 1}]}
+
+
+@SETTINGS
+@given(table=st.lists(st.integers(-2**40, 2**40), max_size=30, unique=True),
+       values=st.lists(st.integers(-2**40, 2**40), max_size=30), spread=st.booleans(),
+       data=st.data())
+def test_id_positions_both_ways(table, values, spread, data):
+    """_positions (a lookup table over a small id range, binary search otherwise) finds each
+    value's index in the sorted ids exactly as a search does."""
+    from maskcodecs.cocoeval import _positions
+    if not spread:  # a small range: the lookup-table branch
+        table = [t % 1000 for t in table]
+        values = [v % 1200 - 100 for v in values]
+    table = np.array(sorted(set(table)), dtype=np.int64)
+    values = np.array(values + data.draw(st.lists(st.sampled_from(table.tolist() or [0]),
+                                                  max_size=5)), dtype=np.int64)
+    pos, found = _positions(table, values)
+    for v, p, f in zip(values.tolist(), pos.tolist(), found.tolist()):
+        assert f == (v in table.tolist())
+        if f:
+            assert table[p] == v
+
+
+@SETTINGS
+@given(g=st.lists(st.integers(0, 5000), max_size=40), d=st.lists(st.integers(0, 5000),
+                                                                  max_size=40),
+       dense=st.sampled_from([5001, 10**8]))
+def test_cell_layout_both_ways(g, d, dense):
+    """_laid_out (a table over every cell number, or a sorted union) gives the union of the
+    cells and each annotation's position in it."""
+    from maskcodecs.cocoeval import _laid_out
+    g, d = np.array(g, dtype=np.int64), np.array(d, dtype=np.int64)
+    cell_id, gpos, dpos = _laid_out(g, d, dense)
+    assert np.array_equal(cell_id, np.union1d(g, d))
+    assert np.array_equal(cell_id[gpos], g) and np.array_equal(cell_id[dpos], d)
+
+
+def test_widely_spread_image_ids_from_files(tmp_path):
+    """Image ids far apart (the binary-search branch of the column selection) evaluate like
+    pycocotools."""
+    pytest.importorskip("pycocotools")
+    case = cc.build_case(11, "bbox", _knobs())
+    scale = 10**12
+    for img in case["gt"]["images"]:
+        img["id"] = img["id"] * scale + 7
+    for a in case["gt"]["annotations"]:
+        a["image_id"] = a["image_id"] * scale + 7
+    for d in case["dts"]:
+        d["image_id"] = d["image_id"] * scale + 7
+    case.update(gt_mode="file", lazy=True, dt_mode="file")
+    ref, ours = cc.differential(case)
+    assert ref.exc is None and "summarize" in ours.done
+    assert type(ours.E._cells.gts).__name__ == "_ScanSide"  # evaluated from the columns

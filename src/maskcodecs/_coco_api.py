@@ -339,8 +339,7 @@ class COCO:
         first = f.meta()[0]
         if first & _BIT_CAPTION:
             return False
-        ids = f.ints("image_id")
-        if not np.isin(np.unique(ids), np.array(img_keys, dtype=np.int64)).all():
+        if not np.isin(f.ints("image_id"), np.array(img_keys, dtype=np.int64)).all():
             raise COCOFormatError("Results do not correspond to current coco set")
         n = f.n
         if first & _BIT_BBOX and f.bbox_len()[0] != 0:

@@ -66,17 +66,24 @@ class ScannedFile:
         self.bbox: np.ndarray | None = None
         self.ids: np.ndarray | None = None
         self._unique: bool | None = None
+        self._cols: dict[int, np.ndarray] = {}
 
     # -- columns -------------------------------------------------------------------------------
+    def _column(self, slot: int) -> np.ndarray:
+        col = self._cols.get(slot)
+        if col is None:
+            col = self._cols[slot] = np.ascontiguousarray(self.rows[:, slot])
+        return col
+
     def ints(self, name: str) -> np.ndarray:
         if name == "id" and self.ids is not None:
             return self.ids
-        return np.ascontiguousarray(self.rows[:, _L[name]])
+        return self._column(_L[name])
 
     def floats(self, name: str) -> np.ndarray:
         if name == "area" and self.area is not None:
             return self.area
-        return np.ascontiguousarray(self.rows[:, _L[name]]).view(_F64)
+        return self._column(_L[name]).view(_F64)
 
     def boxes(self) -> np.ndarray:
         if self.bbox is not None:
@@ -85,7 +92,7 @@ class ScannedFile:
         return np.ascontiguousarray(self.rows[:, b:b + 4]).view(_F64)
 
     def meta(self) -> np.ndarray:
-        return self.rows[:, _L["meta"]]
+        return self._column(_L["meta"])
 
     def has(self, name: str) -> np.ndarray:
         """Which rows hold the key."""
@@ -99,6 +106,8 @@ class ScannedFile:
         return (self.meta() >> 24) & 0xFF
 
     def unique_ids(self) -> bool:
+        if self.ids is not None:  # results: numbered 1..n by loadRes
+            return True
         if self._unique is None:
             ids = self.ints("id")
             self._unique = len(np.unique(ids)) == len(ids)

@@ -119,11 +119,9 @@ class _Cells:
         dts, dcell = self._select(ev.cocoDt, p, columns)
         # only the cells that hold an annotation exist (evalImgs is None elsewhere): memory
         # and time grow with the annotations, not with images x categories
-        self.cell_id = np.union1d(gcell, dcell).astype(_I64)
+        self.cell_id, gcell, dcell = _laid_out(gcell, dcell, n_img * K)
         self.C = len(self.cell_id)
         self._sparse: dict[int, int] | None = None
-        gcell = np.searchsorted(self.cell_id, gcell).astype(_I64)
-        dcell = np.searchsorted(self.cell_id, dcell).astype(_I64)
         # ground truths per cell in _prepare order; detections per cell by descending score
         gperm = np.argsort(gcell, kind="stable")
         self.gts = gts.take(gperm)
@@ -208,8 +206,10 @@ class _Cells:
     def _scored_dt(self, scored: np.ndarray) -> np.ndarray:
         """Mask over self.dts of the detections that are scored (within dlen of a scored cell)."""
         need = np.zeros(len(self.dts), dtype=bool)
-        for c in np.flatnonzero(scored).tolist():
-            need[self.doff[c]:self.doff[c] + self.dlen[c]] = True
+        cells = np.flatnonzero(scored)
+        lengths = self.dlen[cells]
+        starts = np.repeat(self.doff[cells] - np.cumsum(lengths) + lengths, lengths)
+        need[starts + np.arange(int(lengths.sum()))] = True
         return need
 
     def _compute_ious(self, ev: COCOeval, p: Params, scored: np.ndarray) -> None:
@@ -529,7 +529,8 @@ class _ScanSide:
 def _sorted_ints(ids: Any) -> np.ndarray | None:
     """ids as a strictly increasing int64 array, or None."""
     arr = np.asarray(ids)
-    if arr.ndim != 1 or len(arr) == 0 or arr.dtype.kind not in "iu":
+    if arr.ndim != 1 or len(arr) == 0 or arr.dtype.kind not in "iu" or \
+            (arr.dtype.kind == "u" and arr.max() >= 2**63):
         return None
     arr = arr.astype(_I64)
     if len(arr) > 1 and not (np.diff(arr) > 0).all():
@@ -537,8 +538,37 @@ def _sorted_ints(ids: Any) -> np.ndarray | None:
     return arr
 
 
+def _laid_out(gcell: np.ndarray, dcell: np.ndarray,
+              n_dense: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted cell numbers that hold an annotation, and each annotation's position there."""
+    n = len(gcell) + len(dcell)
+    if n_dense <= 4 * n + (1 << 20):  # a table over every cell number costs no more
+        present = np.zeros(n_dense, dtype=bool)
+        present[gcell] = True
+        present[dcell] = True
+        where = np.cumsum(present, dtype=_I64) - 1
+        return np.flatnonzero(present).astype(_I64), where[gcell], where[dcell]
+    cell_id = np.union1d(gcell, dcell).astype(_I64)
+    return (cell_id, np.searchsorted(cell_id, gcell).astype(_I64),
+            np.searchsorted(cell_id, dcell).astype(_I64))
+
+
 def _positions(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Position of each value in the sorted table, and whether it is there."""
+    lo = int(table[0]) if len(table) else 0
+    span = int(table[-1]) - lo + 1 if len(table) else 0
+    if len(table) and span <= 4 * (len(values) + len(table)) + (1 << 20):
+        # a lookup table over the id range: linear time
+        lookup = np.full(span, -1, dtype=_I64)
+        lookup[table - lo] = np.arange(len(table), dtype=_I64)
+        shifted = values - lo
+        inside = (shifted >= 0) & (shifted < span)
+        pos = np.full(len(values), len(table), dtype=_I64)
+        pos[inside] = lookup[shifted[inside]]
+        found = pos >= 0
+        found[~inside] = False
+        pos[~found] = 0
+        return pos, found
     pos = np.searchsorted(table, values)
     inside = pos < len(table)
     found = np.zeros(len(values), dtype=bool)
