@@ -342,7 +342,8 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                const double[::1] thr, const double[:, ::1] arng,
                uint8_t[::1] state, int64_t[::1] npig, Py_ssize_t c0, Py_ssize_t c1):
     """evaluateImg for cells c0..c1-1 and every area range, reduced to what accumulate reads:
-    state[(a * T + t) * ND + j] for scored detection j (ST_*), npig[c * A + a]."""
+    state[(j * A + a) * T + t] for scored detection j (ST_*: a detection's codes together,
+    so that accumulate reads them with one access), npig[c * A + a]."""
     cdef Py_ssize_t T = thr.shape[0], A = arng.shape[0], ND = darea.shape[0]
     cdef Py_ssize_t c, a, t, d, g, D, G, gmax = 1, dmax = 1, j, n
     cdef int64_t* gorder
@@ -392,18 +393,20 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                             code = ST_TP
                         else:
                             code = ST_FP
-                        state[(a * T + t) * ND + j] = code
+                        state[(j * A + a) * T + t] = code
     free(gorder); free(gtig); free(dtm); free(gtm); free(dtig)
 
 
 # -- accumulate --------------------------------------------------------------------------------
 
-cdef inline Py_ssize_t lower_bound(const double* a, Py_ssize_t n, double x) noexcept nogil:
-    """First index i with a[i] >= x in the non-decreasing a[0:n] (searchsorted, 'left')."""
+cdef inline Py_ssize_t lower_bound_ratio(const double* a, Py_ssize_t n, double d,
+                                        double x) noexcept nogil:
+    """lower_bound over the values a[i] / d (recall = tp / npig), each division done only
+    where the search reads it: the same doubles and the same index as on the full array."""
     cdef Py_ssize_t lo = 0, hi = n, mid
     while lo < hi:
         mid = (lo + hi) >> 1
-        if a[mid] < x:
+        if a[mid] / d < x:
             lo = mid + 1
         else:
             hi = mid
@@ -444,7 +447,8 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     of the evaluation (n_dense cells in all), and absent (None) unless that cell number is in
     the sorted cell_id, whose position s indexes doff, dlen and npig[s * A0 + area]. With
     identity (i_list is every image in order) a whole category is read from its run of
-    cell_id instead of image by image. state holds T thresholds,
+    cell_id instead of image by image. state holds T thresholds per detection and area
+    (state[(j * A0 + a) * T + t]),
     precision and scores are [T, R, K, A, M], recall [T, K, A, M] (C order), filled where
     pycocotools fills them. Returns -1 when an entry number falls outside the evaluated list
     (where pycocotools raises IndexError), else 0."""
@@ -467,8 +471,11 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     cdef double* sc = NULL
     cdef double* rc = NULL
     cdef double* pr = NULL
-    cdef double tp, fp
-    cdef uint8_t code
+    cdef int64_t itp, ifp
+    cdef double best
+    cdef const uint8_t* src
+    cdef uint8_t* cp
+    cdef uint8_t* codes = NULL
     cdef int err = 0
     if precision.shape[0] < T * R * K * A * M or scores.shape[0] < T * R * K * A * M or \
             recall.shape[0] < T * K * A * M or state.shape[0] < A0 * T * ND or \
@@ -497,11 +504,12 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     fdl = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     forder = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     fsc = <double*>malloc((total + 1) * sizeof(double))
-    if order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL or rc == NULL \
+    codes = <uint8_t*>malloc(bound * T + 1)
+    if codes == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL or rc == NULL \
             or pr == NULL or fej == NULL or frank == NULL or fdl == NULL or forder == NULL \
             or fsc == NULL:
         free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
-        free(fej); free(frank); free(fdl); free(forder); free(fsc)
+        free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
         raise MemoryError()
     with nogil:
         k = k0 - kstep
@@ -583,32 +591,42 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         continue
                     if not (identity and fast_k >= 0 and fast_a >= 0):
                         stable_sort_desc(order, n, sc, tmp)
+                    # the codes in score order, threshold-major: one access per detection
+                    for i in range(n):
+                        o = order[i]
+                        src = &state[(ej[o] * A0 + ea[o]) * T]
+                        for t in range(T):
+                            codes[t * n + i] = src[t]
                     for t in range(T):
-                        tp = 0
-                        fp = 0
+                        # cumulative true and false positives (rc holds tp, pr holds fp),
+                        # then precision in a loop of its own that the compiler vectorises
+                        itp = 0
+                        ifp = 0
+                        cp = codes + t * n
+                        for i in range(n):  # without branches: the codes are unpredictable
+                            itp += cp[i] == ST_TP
+                            ifp += cp[i] == ST_FP
+                            rc[i] = <double>itp
+                            pr[i] = <double>ifp
                         for i in range(n):
-                            o = order[i]
-                            code = state[(ea[o] * T + t) * ND + ej[o]]
-                            if code == ST_TP:
-                                tp += 1
-                            elif code == ST_FP:
-                                fp += 1
-                            rc[i] = tp / <double>np_ig
-                            pr[i] = tp / (fp + tp + EPS)
+                            pr[i] = rc[i] / (pr[i] + rc[i] + EPS)
                         nd = n
                         pos = ((t * K + k) * A + a) * M + m
-                        recall[pos] = rc[nd - 1] if nd else 0
+                        recall[pos] = rc[nd - 1] / <double>np_ig if nd else 0
+                        # pycocotools' "if pr[i] > pr[i-1]: pr[i-1] = pr[i]", from the end:
+                        # a running maximum (a select, not a branch or a call)
                         i = nd - 1
+                        best = pr[i] if nd else 0
                         while i > 0:
-                            if pr[i] > pr[i - 1]:
-                                pr[i - 1] = pr[i]
                             i -= 1
+                            best = best if best > pr[i] else pr[i]
+                            pr[i] = best
                         for r in range(R):
                             pos = (((t * R + r) * K + k) * A + a) * M + m
                             precision[pos] = 0
                             scores[pos] = 0
                         for r in range(R):
-                            idx = lower_bound(rc, nd, rec_thrs[r])
+                            idx = lower_bound_ratio(rc, nd, <double>np_ig, rec_thrs[r])
                             if idx >= nd:
                                 break
                             pos = (((t * R + r) * K + k) * A + a) * M + m
@@ -619,5 +637,5 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             if err < 0:
                 break
     free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
-    free(fej); free(frank); free(fdl); free(forder); free(fsc)
+    free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
     return err

@@ -1114,6 +1114,6 @@ class _FromEvalImgs:
             dtm = np.asarray(e["dtMatches"])
             dig = np.asarray(e["dtIgnore"]).astype(bool)
             code = np.where(dig, 2, np.where(dtm != 0, 1, 0)).astype(np.uint8)
-            for t in range(self.T):
-                self.state[t * nd + d0:t * nd + d1] = code[t, :d1 - d0]
+            # a detection's codes together: state[d * T + t] (one area range here)
+            self.state.reshape(nd, self.T)[d0:d1] = code[:, :d1 - d0].T
             self.npig[c] = int(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0))
