@@ -414,3 +414,58 @@ def test_widely_spread_image_ids_from_files(tmp_path):
     ref, ours = cc.differential(case)
     assert ref.exc is None and "summarize" in ours.done
     assert type(ours.E._cells.gts).__name__ == "_ScanSide"  # evaluated from the columns
+
+
+def _spans(data: bytes, key: str):
+    rows, _ = core.coco_json_scan(data, True)
+    have = (rows[:, L["meta"]] >> L["bit_" + key] & 1) == 1
+    return (np.ascontiguousarray(rows[have, L[key]]),
+            np.ascontiguousarray(rows[have, L[key] + 1]))
+
+
+def _is_numbers(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                       for x in v)
+
+
+@SETTINGS
+@given(values=st.lists(st.one_of(value, st.lists(number, max_size=8),
+                                 st.lists(st.lists(number, max_size=9), max_size=3)),
+                       min_size=1, max_size=6), style=st.integers(0, 2))
+def test_polygon_and_number_lists_read_from_bytes_equal_json(values, style):
+    """The kernel's readers of segmentation polygons and keypoint lists give json's numbers
+    (as float()) where the value is that shape, and decline (-1) everything else."""
+    data = dump([{"image_id": 1, "segmentation": v, "keypoints": v} for v in values], style)
+    parsed = [json.loads(json.dumps(v)) for v in values]
+    xy, off, nparts = core.coco_json_polygons(data, *_spans(data, "segmentation"))
+    p = 0
+    for v, k in zip(parsed, nparts.tolist()):
+        polys = (isinstance(v, list) and v and all(_is_numbers(q) for q in v)
+                 and len(v[0]) > 4)
+        assert (k >= 0) == bool(polys), (v, k)
+        if k >= 0:
+            assert k == len(v)
+            for q in v:
+                got = xy[off[p]:off[p + 1]].tolist()
+                assert len(got) == len(q)
+                assert all(_same_double(a, float(b)) for a, b in zip(got, q))
+                p += 1
+    assert p == len(off) - 1
+    vals, counts = core.coco_json_number_lists(data, *_spans(data, "keypoints"))
+    j = 0
+    for v, k in zip(parsed, counts.tolist()):
+        assert (k >= 0) == _is_numbers(v), (v, k)
+        if k >= 0:
+            assert k == len(v)
+            assert all(_same_double(a, float(b)) for a, b in zip(vals[j:j + k].tolist(), v))
+            j += k
+    assert j == len(vals)
+
+
+def test_span_readers_refuse_spans_outside_the_data():
+    data = b'[{"image_id": 1, "keypoints": [1, 2, 3]}]'
+    for fn in (core.coco_json_polygons, core.coco_json_number_lists):
+        with pytest.raises(ValueError):
+            fn(data, np.array([5], dtype=np.int64), np.array([500], dtype=np.int64))
+        with pytest.raises(ValueError):
+            fn(data, np.array([5, 6], dtype=np.int64), np.array([7], dtype=np.int64))

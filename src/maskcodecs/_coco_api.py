@@ -367,8 +367,8 @@ class COCO:
         elif first & _BIT_KEYPOINTS:
             if not f.has("keypoints").all():
                 return False
-            kps = f.spans("keypoints", np.arange(n))
-            got = _keypoint_boxes(kps)
+            kps = f.number_rows("keypoints", np.arange(n))
+            got = _keypoint_boxes(kps) if kps is not None else None
             if got is None:
                 return False
             f.area, f.bbox = got
@@ -505,19 +505,14 @@ def _complete_results(anns: list[Any], mode: str | None) -> None:
             ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
 
 
-def _keypoint_boxes(kps: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """loadRes's keypoint area and bbox of parsed keypoint lists, as float64 columns, where
-    they are exactly what the per-result numpy code gives (equal-length lists of numbers of
-    modest size); None otherwise."""
-    try:
-        arr = np.array(kps)
-    except ValueError:
-        return None
-    if arr.ndim != 2 or arr.shape[1] < 3 or arr.dtype.kind not in "if":
+def _keypoint_boxes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """loadRes's keypoint area and bbox of an (n, L) float64 matrix of keypoint lists, as
+    columns, where they are exactly what the per-result numpy code gives (at least one
+    triple, coordinates of modest size: integer products stay exact); None otherwise."""
+    if arr.ndim != 2 or arr.shape[1] < 3:
         return None
     if arr.size and not np.abs(arr).max() < _KP_EXACT:
         return None
-    arr = arr.astype(np.float64)
     xs, ys = arr[:, 0::3], arr[:, 1::3]
     x0, x1, y0, y1 = xs.min(axis=1), xs.max(axis=1), ys.min(axis=1), ys.max(axis=1)
     area = (x1 - x0) * (y1 - y0)

@@ -557,53 +557,72 @@ def coco_json_scan(bytes data, bint results):
         free(js.rows)
 
 
-cdef Py_ssize_t js_polygon_parts(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                                 double** xy, Py_ssize_t* nxy, Py_ssize_t* cap,
-                                 int64_t** off, Py_ssize_t* noff, Py_ssize_t* offcap) noexcept:
-    """Append the parts of the polygon list at s[i] ([[x, y, ...], ...], numbers only, the
-    first part longer than 4) to xy / off; the number of parts, -1 if it is not one, -2 when
-    out of memory."""
-    cdef Py_ssize_t a, parts = 0, first = nxy[0]
+cdef Py_ssize_t js_number_list(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                               double** out, Py_ssize_t* nout, Py_ssize_t* cap,
+                               Py_ssize_t* count) noexcept:
+    """Append the numbers of the flat list at s[i] to out (count of them); the position
+    after the list, -1 if the value is not a flat list of numbers, -2 when out of memory."""
+    cdef Py_ssize_t a
     cdef bint is_int = False
     cdef double v
+    cdef void* grown
+    count[0] = 0
+    if i >= n or s[i] != 91:
+        return -1
+    i = js_ws(s, i + 1, n)
+    while i < n and s[i] != 93:
+        a = i
+        i = js_number(s, i, n, &is_int)
+        if i < 0 or js_double(s, a, i, is_int, &v) < 0:
+            return -1
+        if nout[0] == cap[0]:
+            cap[0] = cap[0] * 2 if cap[0] else 4096
+            grown = realloc(out[0], cap[0] * sizeof(double))
+            if grown == NULL:
+                return -2
+            out[0] = <double*>grown
+        out[0][nout[0]] = v
+        nout[0] += 1
+        count[0] += 1
+        i = js_ws(s, i, n)
+        if i < n and s[i] == 44:
+            i = js_ws(s, i + 1, n)
+    return i + 1 if i < n else -1
+
+
+cdef struct JLists:
+    double* values      # the numbers of every list read
+    Py_ssize_t nvalues, cap
+    int64_t* ends       # polygons: where each part ends in values
+    Py_ssize_t nends, endcap
+
+
+cdef Py_ssize_t js_polygon_parts(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                 JLists* L) noexcept:
+    """Append the parts of the polygon list at s[i] ([[x, y, ...], ...], numbers only, the
+    first part longer than 4) to L; the number of parts, -1 if it is not one, -2 when out of
+    memory."""
+    cdef Py_ssize_t parts = 0, count
     cdef void* grown
     if s[i] != 91:
         return -1
     i = js_ws(s, i + 1, n)
     while i < n and s[i] == 91:
-        i = js_ws(s, i + 1, n)
-        while i < n and s[i] != 93:
-            a = i
-            i = js_number(s, i, n, &is_int)
-            if i < 0 or js_double(s, a, i, is_int, &v) < 0:
-                return -1
-            if nxy[0] == cap[0]:
-                cap[0] = cap[0] * 2 if cap[0] else 4096
-                grown = realloc(xy[0], cap[0] * sizeof(double))
-                if grown == NULL:
-                    return -2
-                xy[0] = <double*>grown
-            xy[0][nxy[0]] = v
-            nxy[0] += 1
-            i = js_ws(s, i, n)
-            if i < n and s[i] == 44:
-                i = js_ws(s, i + 1, n)
-                if i < n and s[i] == 93:
-                    return -1
-        if i >= n:
-            return -1
-        if parts == 0 and nxy[0] - first <= 4:
+        i = js_number_list(s, i, n, &L.values, &L.nvalues, &L.cap, &count)
+        if i < 0:
+            return i
+        if parts == 0 and count <= 4:
             return -1  # frPyObjects would not read it as polygons
-        if noff[0] == offcap[0]:
-            offcap[0] = offcap[0] * 2 if offcap[0] else 1024
-            grown = realloc(off[0], offcap[0] * sizeof(int64_t))
+        if L.nends == L.endcap:
+            L.endcap = L.endcap * 2 if L.endcap else 1024
+            grown = realloc(L.ends, L.endcap * sizeof(int64_t))
             if grown == NULL:
                 return -2
-            off[0] = <int64_t*>grown
-        off[0][noff[0]] = nxy[0]
-        noff[0] += 1
+            L.ends = <int64_t*>grown
+        L.ends[L.nends] = L.nvalues
+        L.nends += 1
         parts += 1
-        i = js_ws(s, i + 1, n)
+        i = js_ws(s, i, n)
         if i < n and s[i] == 44:
             i = js_ws(s, i + 1, n)
             if i >= n or s[i] != 91:
@@ -613,49 +632,72 @@ cdef Py_ssize_t js_polygon_parts(const unsigned char* s, Py_ssize_t i, Py_ssize_
     return parts
 
 
-def coco_json_polygons(bytes data, const int64_t[::1] starts, const int64_t[::1] ends):
-    """Polygon segmentations of scanned spans data[starts[j]:ends[j]] as flat coordinates.
-
-    Returns ``(xy, off, nparts)``: float64 coordinates, the int64 offsets of the parts (part
-    p is xy[off[p]:off[p+1]], off[0] = 0), and per span its number of parts, or -1
-    where the span is not a list of number lists whose first has more than 4 numbers (read
-    those the ordinary way). Spans come from coco_json_scan on the same data."""
+cdef object js_read_lists(bytes data, const int64_t[::1] starts, const int64_t[::1] ends,
+                          bint polygons):
+    """Read every span as polygons or as a flat number list (see the two entry points)."""
     cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data), j, m = starts.shape[0], k
-    cdef Py_ssize_t nxy = 0, cap = 0, noff = 0, offcap = 0, mark_xy, mark_off
-    cdef double* xy = NULL
-    cdef int64_t* off = NULL
-    cdef int64_t[::1] nparts_v
-    cdef double[::1] xy_v
-    cdef int64_t[::1] off_v
+    cdef Py_ssize_t mark_v, mark_e, rc
+    cdef JLists L
+    cdef int64_t[::1] counts_v
+    cdef double[::1] values_v
+    cdef int64_t[::1] offsets_v
     import numpy as np
     if ends.shape[0] != m:
         raise ValueError("starts and ends differ in length")
-    nparts = np.empty(m, dtype=np.int64)
-    nparts_v = nparts
+    memset(&L, 0, sizeof(JLists))
+    counts = np.empty(m, dtype=np.int64)
+    counts_v = counts
     try:
         for j in range(m):
             if not (0 <= starts[j] < ends[j] <= n):
                 raise ValueError("span out of range")
-            mark_xy, mark_off = nxy, noff
-            k = js_polygon_parts(s, starts[j], ends[j], &xy, &nxy, &cap, &off, &noff, &offcap)
+            mark_v, mark_e = L.nvalues, L.nends
+            if polygons:
+                k = js_polygon_parts(s, starts[j], ends[j], &L)
+            else:
+                rc = js_number_list(s, starts[j], ends[j], &L.values, &L.nvalues, &L.cap, &k)
+                if rc < 0:
+                    k = rc
             if k == -2:
                 raise MemoryError()
             if k < 0:
-                nxy, noff = mark_xy, mark_off
-            nparts_v[j] = k
-        out_xy = np.empty(nxy, dtype=np.float64)
-        out_off = np.zeros(noff + 1, dtype=np.int64)
-        if nxy:
-            xy_v = out_xy
-            memcpy(&xy_v[0], xy, nxy * sizeof(double))
-        if noff:
-            off_v = out_off
-            memcpy(&off_v[1], off, noff * sizeof(int64_t))
-        return out_xy, out_off, nparts
+                L.nvalues, L.nends = mark_v, mark_e
+            counts_v[j] = k
+        values = np.empty(L.nvalues, dtype=np.float64)
+        if L.nvalues:
+            values_v = values
+            memcpy(&values_v[0], L.values, L.nvalues * sizeof(double))
+        if not polygons:
+            return values, counts
+        offsets = np.zeros(L.nends + 1, dtype=np.int64)
+        if L.nends:
+            offsets_v = offsets
+            memcpy(&offsets_v[1], L.ends, L.nends * sizeof(int64_t))
+        return values, offsets, counts
     finally:
-        free(xy)
-        free(off)
+        free(L.values)
+        free(L.ends)
+
+
+def coco_json_polygons(bytes data, const int64_t[::1] starts, const int64_t[::1] ends):
+    """Polygon segmentations of scanned spans data[starts[j]:ends[j]] as flat coordinates.
+
+    Returns ``(xy, off, nparts)``: float64 coordinates, the int64 offsets of the parts (part
+    p is xy[off[p]:off[p+1]], off[0] = 0), and per span its number of parts, or -1 where the
+    span is not a list of number lists whose first has more than 4 numbers (read those the
+    ordinary way). Spans come from coco_json_scan on the same data."""
+    return js_read_lists(data, starts, ends, True)
+
+
+def coco_json_number_lists(bytes data, const int64_t[::1] starts, const int64_t[::1] ends):
+    """Flat number lists (keypoints) at scanned spans data[starts[j]:ends[j]].
+
+    Returns ``(values, counts)``: the float64 numbers of every list in order, and per span
+    its length, or -1 where the span is not a flat list of numbers (read those the ordinary
+    way; they add nothing to values)."""
+    return js_read_lists(data, starts, ends, False)
+
 
 #: the row layout of coco_json_scan, for the Python side (maskcodecs._coco_scan)
 COCO_JSON_LAYOUT = {

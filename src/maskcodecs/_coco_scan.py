@@ -123,6 +123,18 @@ class ScannedFile:
         data = self.data
         return loads(b"[" + b",".join([data[i:j] for i, j in zip(a, b)]) + b"]")
 
+    def number_rows(self, name: str, rows: np.ndarray) -> np.ndarray | None:
+        """The flat number lists of the key (keypoints) for these rows as one (n, L) float64
+        matrix, read from the bytes by the kernel; None unless every row holds such a list
+        and all have one length."""
+        s = _L[name]
+        values, counts = _core.coco_json_number_lists(
+            self.data, np.ascontiguousarray(self.rows[rows, s]),
+            np.ascontiguousarray(self.rows[rows, s + 1]))
+        if len(counts) == 0 or (counts < 0).any() or (counts != counts[0]).any():
+            return None
+        return values.reshape(len(counts), int(counts[0]))
+
     def annotations(self) -> list[Any]:
         """The annotation list as json.loads gives it."""
         if self.keys is None:

@@ -220,3 +220,6 @@ def coco_json_scan(
 def coco_json_polygons(
     data: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], /
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def coco_json_number_lists(
+    data: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], /
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...

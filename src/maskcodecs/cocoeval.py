@@ -508,13 +508,17 @@ class _ScanSide:
 
     def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
         f, rows = self.f, self.rows[need]
-        if f.kps is not None:
-            kps = [f.kps[j] for j in rows.tolist()]
+        out = np.zeros((len(self.rows), 3 * k), dtype=_F64)
+        if f.kps is not None:  # results: read when loadRes completed them
+            mat = f.kps[rows]
         else:
             self._need("keypoints", rows)
-            kps = f.spans("keypoints", rows)
-        out = np.zeros((len(self.rows), 3 * k), dtype=_F64)
-        out[need] = _keypoints(kps, k)
+            mat = f.number_rows("keypoints", rows) if len(rows) else None
+        if mat is not None and mat.shape[1] == 3 * k:
+            out[need] = mat
+        elif len(rows):  # lists of other lengths: the ordinary path and its error
+            out[need] = _keypoints(list(mat) if mat is not None
+                                   else f.spans("keypoints", rows), k)
         return out
 
     def dicts(self) -> list[Any]:
