@@ -469,3 +469,57 @@ def test_span_readers_refuse_spans_outside_the_data():
             fn(data, np.array([5], dtype=np.int64), np.array([500], dtype=np.int64))
         with pytest.raises(ValueError):
             fn(data, np.array([5, 6], dtype=np.int64), np.array([7], dtype=np.int64))
+
+
+@SETTINGS
+@given(data=st.data(), n=st.integers(1, 5), style=st.integers(0, 2),
+       escape_u=st.booleans(), swap=st.booleans())
+def test_rle_objects_read_from_bytes_equal_json(data, n, style, escape_u, swap):
+    """The kernel's reader of compressed RLE results gives each counts string exactly as
+    json decodes it (escapes included), with its size, area and box as maskcodecs.mask."""
+    from maskcodecs import mask as mask_utils
+    objs = []
+    for _ in range(n):
+        h, w = data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9))
+        bits = data.draw(st.lists(st.booleans(), min_size=h * w, max_size=h * w))
+        m = np.asfortranarray(np.array(bits, dtype=np.uint8).reshape(h, w))
+        rle = mask_utils.encode(m)
+        rle["counts"] = rle["counts"].decode("ascii")
+        objs.append({"counts": rle["counts"], "size": rle["size"]} if swap else rle)
+    text = dump([{"image_id": 1, "segmentation": o} for o in objs], style).decode()
+    if escape_u:  # the same strings with \\u escapes for backslashes
+        text = text.replace("\\\\", "\\u005c")
+    raw = text.encode()
+    assert json.loads(raw) == [{"image_id": 1, "segmentation": o} for o in objs]
+    chars, off, hs, ws, ok = core.coco_json_rles(raw, *_spans(raw, "segmentation"))
+    assert ok.all()
+    for j, o in enumerate(objs):
+        assert chars[off[j]:off[j + 1]] == o["counts"].encode()
+        assert [hs[j], ws[j]] == o["size"]
+    area = np.empty(n, dtype=np.uint64)
+    box = np.empty((n, 4))
+    assert core.strings_area_bbox(np.frombuffer(chars, dtype=np.uint8), off, hs, ws, area,
+                                  box) == -1
+    assert np.array_equal(area, mask_utils.area(objs).astype(np.uint64))
+    assert np.array_equal(box, mask_utils.toBbox(objs))
+
+
+@pytest.mark.parametrize("seg", [
+    '{"size": [2, 2], "counts": "04", "x": 1}', '{"size": [2.0, 2], "counts": "04"}',
+    '{"size": [2, 2], "counts": "0\\u00e94"}', '{"size": [2, 2]}', '{"counts": "04"}',
+    '{"size": [2, 2], "counts": "04", "size": [2, 2]}', '{"size": [2], "counts": "04"}',
+    '{"size": [2, 2], "counts": [0, 4]}', '[1, 2, 3, 4, 5, 6]', '{"size": [-1, 2], "counts": ""}',
+])
+def test_rle_reader_declines_other_shapes(seg):
+    raw = f'[{{"image_id": 1, "segmentation": {seg}}}]'.encode()
+    json.loads(raw)
+    assert core.coco_json_rles(raw, *_spans(raw, "segmentation"))[4].tolist() == [0]
+
+
+def test_invalid_counts_strings_are_reported_not_raised():
+    chars = b"04" + b"\x7f"
+    off = np.array([0, 2, 3], dtype=np.int64)
+    hs = np.array([2, 2], dtype=np.int64)
+    area, box = np.empty(2, dtype=np.uint64), np.empty((2, 4))
+    assert core.strings_area_bbox(np.frombuffer(chars, dtype=np.uint8), off, hs, hs,
+                                  area, box) == 1

@@ -311,6 +311,25 @@ cdef Py_ssize_t js_skip(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
     return js_literal(s, i, n)
 
 
+cdef Py_ssize_t js_key(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ks,
+                       Py_ssize_t* ke) noexcept:
+    """The key at s[i] (its bytes s[ks:ke]) and its colon: the position of its value, or -1
+    (also for a key with an escape, which may spell any key: left to json)."""
+    cdef bint escaped = False
+    if i >= n or s[i] != 34:
+        return -1
+    ks[0] = i + 1
+    i = js_string(s, i, n, &escaped)
+    if i < 0 or escaped:
+        return -1
+    ke[0] = i - 1
+    i = js_ws(s, i, n)
+    if i >= n or s[i] != 58:
+        return -1
+    i = js_ws(s, i + 1, n)
+    return i if i < n else -1
+
+
 cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept:
     """The field number of an annotation key (JS_* slot or JF_* bit), -1 if untracked."""
     if n == 2 and memcmp(k, b"id", 2) == 0:
@@ -386,7 +405,7 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
     cdef JSlot* grown
     cdef int64_t present = 0, bbox_len = 0, seg_kind = 0, iv
     cdef int field
-    cdef bint escaped, is_int
+    cdef bint is_int
     cdef double v
     if js.nrows == js.cap:
         js.cap = js.cap * 2 if js.cap else 1024
@@ -401,19 +420,8 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
         i += 1
     else:
         while True:
-            if i >= n or s[i] != 34:
-                return -1
-            escaped = False
-            ks = i + 1
-            i = js_string(s, i, n, &escaped)
-            if i < 0 or escaped:
-                return -1  # an escaped key may spell a tracked one: leave it to json
-            ke = i - 1
-            i = js_ws(s, i, n)
-            if i >= n or s[i] != 58:
-                return -1
-            i = js_ws(s, i + 1, n)
-            if i >= n:
+            i = js_key(s, i, n, &ks, &ke)
+            if i < 0:
                 return -1
             field = js_field(s + ks, ke - ks)
             if field >= 0:
@@ -495,7 +503,6 @@ def coco_json_scan(bytes data, bint results):
     ``(key, start, end)`` byte spans of their values (None for results)."""
     cdef JScan js
     cdef Py_ssize_t i, ks, ke, vs
-    cdef bint escaped
     cdef object top = None
     cdef object out
     cdef int64_t[:, ::1] view
@@ -518,18 +525,9 @@ def coco_json_scan(bytes data, bint results):
                 i += 1
             else:
                 while i >= 0:
-                    if i >= js.n or js.s[i] != 34:
+                    vs = js_key(js.s, i, js.n, &ks, &ke)
+                    if vs < 0:
                         return None
-                    escaped = False
-                    ks = i + 1
-                    i = js_string(js.s, i, js.n, &escaped)
-                    if i < 0 or escaped:
-                        return None
-                    ke = i - 1
-                    i = js_ws(js.s, i, js.n)
-                    if i >= js.n or js.s[i] != 58:
-                        return None
-                    vs = js_ws(js.s, i + 1, js.n)
                     if ke - ks == 11 and memcmp(js.s + ks, b"annotations", 11) == 0:
                         if js.nrows or any(k == "annotations" for k, _, _ in top):
                             return None
@@ -698,6 +696,142 @@ def coco_json_number_lists(bytes data, const int64_t[::1] starts, const int64_t[
     way; they add nothing to values)."""
     return js_read_lists(data, starts, ends, False)
 
+
+cdef struct JChars:
+    char* data
+    Py_ssize_t n, cap
+
+
+cdef int js_put(JChars* b, char c) noexcept:
+    cdef void* grown
+    if b.n == b.cap:
+        b.cap = b.cap * 2 if b.cap else 1 << 16
+        grown = realloc(b.data, b.cap)
+        if grown == NULL:
+            return -2
+        b.data = <char*>grown
+    b.data[b.n] = c
+    b.n += 1
+    return 0
+
+
+cdef inline int js_hexval(unsigned char c) noexcept:
+    if js_digit(c):
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    return c - 55
+
+
+cdef int js_rle(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JChars* out,
+                int64_t* h, int64_t* w) noexcept:
+    """Read the compressed RLE object at s[i] ({"size": [h, w], "counts": "..."} in either
+    order, nothing else): its counts string unescaped into out, its size into h, w. 0, -1 if
+    the value is not exactly that (an escape that is not ASCII, a float size...), -2 when
+    out of memory."""
+    cdef Py_ssize_t ks, ke, a
+    cdef int seen = 0, rc
+    cdef bint is_int = False
+    cdef int64_t dims[2]
+    cdef int k, v
+    cdef unsigned char c
+    if s[i] != 123:
+        return -1
+    i = js_ws(s, i + 1, n)
+    while i < n and s[i] == 34:
+        i = js_key(s, i, n, &ks, &ke)
+        if i < 0:
+            return -1
+        if ke - ks == 4 and memcmp(s + ks, b"size", 4) == 0 and not seen & 1:
+            seen |= 1
+            if s[i] != 91:
+                return -1
+            i = js_ws(s, i + 1, n)
+            for k in range(2):
+                a = i
+                i = js_number(s, i, n, &is_int)
+                if i < 0 or not is_int or js_int(s, a, i, &dims[k]) < 0 or dims[k] < 0:
+                    return -1
+                i = js_ws(s, i, n)
+                if i >= n or s[i] != (44 if k == 0 else 93):
+                    return -1
+                i = js_ws(s, i + 1, n)
+            h[0], w[0] = dims[0], dims[1]
+        elif ke - ks == 6 and memcmp(s + ks, b"counts", 6) == 0 and not seen & 2:
+            seen |= 2
+            if s[i] != 34:
+                return -1
+            i += 1
+            while i < n and s[i] != 34:
+                c = s[i]
+                if c >= 0x80:
+                    return -1
+                if c == 92:
+                    c = s[i + 1]
+                    if c == 117:  # \uXXXX of an ASCII character
+                        v = 0
+                        for k in range(2, 6):
+                            v = v * 16 + js_hexval(s[i + k])
+                        if v >= 0x80:
+                            return -1
+                        c = <unsigned char>v
+                        i += 6
+                    elif c == 34 or c == 92 or c == 47:
+                        i += 2
+                    else:
+                        return -1
+                else:
+                    i += 1
+                rc = js_put(out, <char>c)
+                if rc < 0:
+                    return rc
+            i = js_ws(s, i + 1, n)
+        else:
+            return -1
+        if i < n and s[i] == 44:
+            i = js_ws(s, i + 1, n)
+    return 0 if seen == 3 and i < n and s[i] == 125 else -1
+
+
+def coco_json_rles(bytes data, const int64_t[::1] starts, const int64_t[::1] ends):
+    """Compressed RLE objects at scanned spans data[starts[j]:ends[j]] (string counts).
+
+    Returns ``(chars, off, h, w, ok)``: the unescaped counts strings of the spans one after
+    the other in ``chars`` (span j's at chars[off[j]:off[j+1]]), their sizes, and ok[j] == 0
+    where the span is not exactly such an object (read those the ordinary way)."""
+    cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data), j, m = starts.shape[0], mark
+    cdef JChars out
+    cdef int rc
+    cdef int64_t hh = 0, ww = 0
+    cdef int64_t[::1] off_v, h_v, w_v
+    cdef uint8_t[::1] ok_v
+    import numpy as np
+    if ends.shape[0] != m:
+        raise ValueError("starts and ends differ in length")
+    memset(&out, 0, sizeof(JChars))
+    off = np.zeros(m + 1, dtype=np.int64)
+    hs = np.zeros(m, dtype=np.int64)
+    ws = np.zeros(m, dtype=np.int64)
+    ok = np.zeros(m, dtype=np.uint8)
+    off_v, h_v, w_v, ok_v = off, hs, ws, ok
+    try:
+        for j in range(m):
+            if not (0 <= starts[j] < ends[j] <= n):
+                raise ValueError("span out of range")
+            mark = out.n
+            rc = js_rle(s, starts[j], ends[j], &out, &hh, &ww)
+            if rc == -2:
+                raise MemoryError()
+            if rc < 0:
+                out.n = mark
+            else:
+                ok_v[j] = 1
+                h_v[j], w_v[j] = hh, ww
+            off_v[j + 1] = out.n
+        return PyBytes_FromStringAndSize(out.data, out.n), off, hs, ws, ok
+    finally:
+        free(out.data)
 
 #: the row layout of coco_json_scan, for the Python side (maskcodecs._coco_scan)
 COCO_JSON_LAYOUT = {

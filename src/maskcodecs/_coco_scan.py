@@ -61,7 +61,8 @@ class ScannedFile:
         self.keys = keys
         self.values = values
         self.segs: list[Any] | None = None
-        self.kps: list[Any] | None = None
+        self.kps: Any = None                 # keypoint matrix of results
+        self.rle: tuple[Any, ...] | None = None  # (chars, off, h, w) of RLE results
         self.area: np.ndarray | None = None    # completed by loadRes (results)
         self.bbox: np.ndarray | None = None
         self.ids: np.ndarray | None = None

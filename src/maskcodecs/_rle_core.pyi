@@ -223,3 +223,11 @@ def coco_json_polygons(
 def coco_json_number_lists(
     data: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], /
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def coco_json_rles(
+    data: bytes, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], /
+) -> tuple[bytes, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64],
+           npt.NDArray[np.uint8]]: ...
+def strings_area_bbox(
+    chars: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], h: npt.NDArray[np.int64],
+    w: npt.NDArray[np.int64], area: npt.NDArray[np.uint64], bbox: npt.NDArray[np.float64], /
+) -> int: ...

@@ -1268,6 +1268,36 @@ def bboxes(list rles, double[:, ::1] out):
         _raise(rc, f"RLE {k}")
 
 
+def strings_area_bbox(const uint8_t[::1] chars, const int64_t[::1] off, const int64_t[::1] h,
+                      const int64_t[::1] w, uint64_t[::1] area, double[:, ::1] bbox):
+    """Area and box of counts strings chars[off[k]:off[k+1]] of size (h[k], w[k]); returns
+    the index of the first invalid one (nothing is raised: the caller reads those the
+    ordinary way), or -1."""
+    cdef Py_ssize_t k, n = h.shape[0]
+    cdef int rc = 0
+    cdef U32Buf scratch
+    cdef const uint8_t* base = &chars[0] if chars.shape[0] else NULL
+    if off.shape[0] != n + 1 or w.shape[0] != n or area.shape[0] < n or \
+            bbox.shape[0] < n or bbox.shape[1] != 4 or off[n] > chars.shape[0]:
+        raise ValueError("strings_area_bbox: arrays of the wrong shape")
+    for k in range(n):
+        if off[k] < 0 or off[k] > off[k + 1] or h[k] < 0 or w[k] < 0 or \
+                <uint64_t>h[k] * <uint64_t>w[k] >= MAX_PIXELS:
+            return k
+    memset(&scratch, 0, sizeof(U32Buf))
+    with nogil:
+        for k in range(n):
+            rc = string_area(base + off[k], off[k + 1] - off[k], h[k] * w[k], &area[k],
+                             &scratch)
+            if rc >= 0:
+                rc = string_bbox(base + off[k], off[k + 1] - off[k], h[k], w[k], &bbox[k, 0],
+                                 &scratch)
+            if rc < 0:
+                break
+        free(scratch.data)
+    return k if rc < 0 else -1
+
+
 # ---------------------------------------------------------------------------------------------
 # feature kernels (each included part owns its def entry points)
 # ---------------------------------------------------------------------------------------------

@@ -437,7 +437,12 @@ class _ScanSide:
 
     def rles(self, need: np.ndarray) -> list[Any]:
         f, rows = self.f, self.rows[need]
-        if f.segs is not None:
+        if f.rle is not None:  # RLE results, their counts strings read by loadRes
+            chars, off, hs, ws = f.rle
+            segs = [{"size": [h, w], "counts": chars[a:b]} for a, b, h, w in zip(
+                off[rows].tolist(), off[rows + 1].tolist(), hs[rows].tolist(),
+                ws[rows].tolist())]
+        elif f.segs is not None:
             segs = [f.segs[j] for j in rows.tolist()]
         else:
             have = f.has("segmentation")[rows]
