@@ -523,3 +523,28 @@ def test_invalid_counts_strings_are_reported_not_raised():
     area, box = np.empty(2, dtype=np.uint64), np.empty((2, 4))
     assert core.strings_area_bbox(np.frombuffer(chars, dtype=np.uint8), off, hs, hs,
                                   area, box) == 1
+
+
+def test_cell_rle_iou_reports_an_invalid_string():
+    """The per-cell mask IoU returns the error code of a string it cannot read (evaluate then
+    raises the drop-in's error), and equals mask.iou elsewhere."""
+    from maskcodecs import mask as mask_utils
+    m = np.zeros((4, 4), dtype=np.uint8, order="F")
+    m[1:3, 1:3] = 1
+    good = mask_utils.encode(m)
+    other = mask_utils.encode(np.asfortranarray(np.ones((4, 4), dtype=np.uint8)))
+    bad = {"size": [4, 4], "counts": b"\x7f"}
+    one = np.zeros(2, dtype=np.int64)
+    one[1] = 1
+    args = (np.array([0], dtype=np.int64), np.array([0], dtype=np.int64),
+            np.zeros(1, dtype=np.uint8), np.array([0, 1], dtype=np.int64),
+            np.array([0, 1], dtype=np.int64), np.array([1], dtype=np.int64), one)
+    out = np.zeros(1)
+    assert core.eval_rle_iou_cells(core.rle_strings([good]), core.rle_strings([other]), *args,
+                                   out, 0, 1) == 0
+    assert out[0] == mask_utils.iou([good], [other], [0])[0, 0]
+    assert core.eval_rle_iou_cells(core.rle_strings([bad]), core.rle_strings([other]), *args,
+                                   out, 0, 1) < 0
+    with pytest.raises(ValueError):
+        core.eval_rle_iou_cells(core.rle_strings([good]), core.rle_strings([other]), *args,
+                                out, 0, 2)

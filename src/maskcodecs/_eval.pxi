@@ -137,25 +137,113 @@ def eval_box_iou(const double[:, ::1] gbox, const double[:, ::1] dbox, const uin
                                            gcrowd[goff[c] + g] != 0)
 
 
-def eval_rle_iou(_IouPlan dplan, _IouPlan gplan, const int64_t[::1] gidx, const int64_t[::1] didx,
-                 const uint8_t[::1] gcrowd, const int64_t[::1] goff, const int64_t[::1] doff,
-                 const int64_t[::1] dlen, const int64_t[::1] ioff, double[::1] out,
-                 Py_ssize_t c0, Py_ssize_t c1):
-    """Mask IoU (pycocotools rleIou) of cells c0..c1-1: detections parsed in dplan (its dt
-    side), ground truth in gplan (its gt side), which hold only the RLEs that are scored;
-    gidx/didx give each annotation's position there."""
-    cdef Py_ssize_t c, d, g, G
+cdef struct CellRles:
+    # the parsed RLEs of one side of one cell; buffers kept and grown from cell to cell, so
+    # that they stay in cache and no page is mapped afresh per cell
+    Parsed p
+    uint64_t* hs
+    uint64_t* ws
+    Py_ssize_t cap_ends
+    Py_ssize_t cap_n
+
+
+cdef void cell_rles_free(CellRles* c) noexcept nogil:
+    free(c.p.ends)
+    free(c.p.off)
+    free(c.p.bb)
+    free(c.p.area)
+    free(c.hs)
+    free(c.ws)
+    memset(c, 0, sizeof(CellRles))
+
+
+cdef int cell_rles_parse(CellRles* c, const uint8_t** ptr, const Py_ssize_t* length,
+                         const uint64_t* H, const uint64_t* W, const int64_t* idx,
+                         Py_ssize_t n, U32Buf* buf) noexcept nogil:
+    """Parse RLEs idx[0:n] of the strings into c (parse_all's results, for these only)."""
+    cdef Py_ssize_t i, j, total = 0, m
+    cdef void* q
+    for i in range(n):
+        total += length[idx[i]]
+    if total + 1 > c.cap_ends:
+        q = realloc(c.p.ends, (total + 1) * sizeof(uint64_t))
+        if q == NULL:
+            return ERR_NOMEM
+        c.p.ends = <uint64_t*>q
+        c.cap_ends = total + 1
+    if n + 1 > c.cap_n:
+        c.cap_n = 2 * (n + 1)
+        c.p.off = <Py_ssize_t*>realloc(c.p.off, c.cap_n * sizeof(Py_ssize_t))
+        c.p.bb = <double*>realloc(c.p.bb, 4 * c.cap_n * sizeof(double))
+        c.p.area = <uint64_t*>realloc(c.p.area, c.cap_n * sizeof(uint64_t))
+        c.hs = <uint64_t*>realloc(c.hs, c.cap_n * sizeof(uint64_t))
+        c.ws = <uint64_t*>realloc(c.ws, c.cap_n * sizeof(uint64_t))
+        if c.p.off == NULL or c.p.bb == NULL or c.p.area == NULL or c.hs == NULL or \
+                c.ws == NULL:
+            return ERR_NOMEM  # (a failed realloc leaks its old block: out of memory anyway)
+    c.p.h = c.hs
+    c.p.w = c.ws
+    c.p.off[0] = 0
+    for i in range(n):
+        j = idx[i]
+        c.hs[i] = H[j]
+        c.ws[i] = W[j]
+        m = parse_one(ptr[j], length[j], H[j], W[j], buf, c.p.ends + c.p.off[i],
+                      c.p.bb + 4 * i, c.p.area + i)
+        if m < 0:
+            return <int>m
+        c.p.off[i + 1] = c.p.off[i] + m
+    return 0
+
+
+def eval_rle_iou_cells(_Strings sd, _Strings sg, const int64_t[::1] gidx,
+                       const int64_t[::1] didx, const uint8_t[::1] gcrowd,
+                       const int64_t[::1] goff, const int64_t[::1] doff,
+                       const int64_t[::1] dlen, const int64_t[::1] ioff, double[::1] out,
+                       Py_ssize_t c0, Py_ssize_t c1):
+    """Mask IoU (pycocotools rleIou) of cells c0..c1-1, each cell's RLEs parsed when it is
+    reached (every RLE belongs to one cell, so each is parsed once, into buffers reused from
+    cell to cell): the strings of the scored detections in sd and ground truth in sg,
+    gidx/didx giving each annotation's position there. Returns 0, or the error code of an
+    invalid string (the caller then parses them all to raise the error in order)."""
+    cdef Py_ssize_t c, d, g, G, D
+    cdef int rc = 0
     cdef double* o
+    cdef CellRles dp
+    cdef CellRles gp
+    cdef U32Buf buf
+    cdef Py_ssize_t C = goff.shape[0] - 1
+    if c0 < 0 or c1 > C or doff.shape[0] < C + 1 or dlen.shape[0] < C or \
+            ioff.shape[0] < C + 1 or gcrowd.shape[0] < goff[C] or gidx.shape[0] < goff[C]:
+        raise ValueError("eval_rle_iou_cells: arrays too small")
+    memset(&dp, 0, sizeof(CellRles))
+    memset(&gp, 0, sizeof(CellRles))
+    memset(&buf, 0, sizeof(U32Buf))
     with nogil:
         for c in range(c0, c1):
             G = goff[c + 1] - goff[c]
-            if G == 0 or dlen[c] == 0:
+            D = dlen[c]
+            if G == 0 or D == 0:
                 continue
+            rc = cell_rles_parse(&dp, sd.ptr, sd.length, sd.h, sd.w, &didx[doff[c]], D, &buf)
+            if rc < 0:
+                break
+            rc = cell_rles_parse(&gp, sg.ptr, sg.length, sg.h, sg.w, &gidx[goff[c]], G, &buf)
+            if rc < 0:
+                break
             o = &out[ioff[c]]
-            for d in range(dlen[c]):
+            for d in range(D):
                 for g in range(G):
-                    o[d * G + g] = rle_pair_iou(&dplan.pd, didx[doff[c] + d], &gplan.pg,
-                                                gidx[goff[c] + g], gcrowd[goff[c] + g] != 0)
+                    o[d * G + g] = rle_pair_iou(&dp.p, d, &gp.p, g, gcrowd[goff[c] + g] != 0)
+        cell_rles_free(&dp)
+        cell_rles_free(&gp)
+        free(buf.data)
+    return rc
+
+
+def rle_strings(list rles):
+    """The counts strings and sizes of RLE dicts, for eval_rle_iou_cells."""
+    return _unpack(rles)
 
 
 def eval_oks_terms(const double[:, ::1] gkp, const double[:, ::1] gbox, const double[::1] garea,

@@ -182,9 +182,13 @@ def eval_box_iou(gbox: _A, dbox: _A, gcrowd: _A, goff: _A, doff: _A, dlen: _A, i
                  out: _A, c0: int, c1: int, /) -> None:
     """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out."""
 
-def eval_rle_iou(dplan: _IouPlan, gplan: _IouPlan, gidx: _A, didx: _A, gcrowd: _A, goff: _A,
-                 doff: _A, dlen: _A, ioff: _A, out: _A, c0: int, c1: int, /) -> None:
-    """Mask IoU (pycocotools rleIou) of cells c0..c1-1 into out."""
+class _Strings: ...
+
+def rle_strings(rles: list[Any], /) -> _Strings: ...
+def eval_rle_iou_cells(sd: _Strings, sg: _Strings, gidx: _A, didx: _A, gcrowd: _A, goff: _A,
+                       doff: _A, dlen: _A, ioff: _A, out: _A, c0: int, c1: int, /) -> int:
+    """Mask IoU (pycocotools rleIou) of cells c0..c1-1 into out, each cell parsed when
+    reached; 0, or the error code of an invalid string."""
 
 def eval_oks_terms(gkp: _A, gbox: _A, garea: _A, dkp: _A, sigmas: _A, goff: _A, doff: _A,
                    dlen: _A, eoff: _A, e: _A, /) -> None:

@@ -709,13 +709,35 @@ cdef void parsed_free(Parsed* p) noexcept nogil:
     memset(p, 0, sizeof(Parsed))
 
 
+cdef inline Py_ssize_t parse_one(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
+                                 U32Buf* buf, uint64_t* ends, double* bb,
+                                 uint64_t* area) noexcept nogil:
+    """Parse one counts string: its cumulative run ends into ends (room for n), its box and
+    area; the number of runs, or an error code."""
+    cdef Py_ssize_t m, k
+    cdef uint64_t acc = 0, a = 0
+    cdef int rc
+    buf.n = 0
+    m = parse_counts(s, n, buf)
+    if m < 0:
+        return m
+    rc = counts_bbox(buf.data, m, h, w, bb)
+    if rc < 0:
+        return rc
+    for k in range(m):
+        acc += buf.data[k]
+        if k & 1:
+            a += buf.data[k]
+        ends[k] = acc
+    area[0] = a
+    return m
+
+
 cdef int parse_all(const uint8_t** ptr, const Py_ssize_t* length, uint64_t* hs, uint64_t* ws,
                    Py_ssize_t nrle, Parsed* p) noexcept nogil:
     """Parse each RLE once: cumulative ends, box and area."""
-    cdef Py_ssize_t i, k, total = 0, m
+    cdef Py_ssize_t i, total = 0, m
     cdef U32Buf buf
-    cdef uint64_t acc, a
-    cdef int rc
     memset(&buf, 0, sizeof(U32Buf))
     for i in range(nrle):
         total += length[i]
@@ -729,23 +751,11 @@ cdef int parse_all(const uint8_t** ptr, const Py_ssize_t* length, uint64_t* hs, 
         return ERR_NOMEM
     p.off[0] = 0
     for i in range(nrle):
-        buf.n = 0
-        m = parse_counts(ptr[i], length[i], &buf)
+        m = parse_one(ptr[i], length[i], hs[i], ws[i], &buf, p.ends + p.off[i], p.bb + 4 * i,
+                      p.area + i)
         if m < 0:
             free(buf.data)
             return <int>m
-        rc = counts_bbox(buf.data, m, hs[i], ws[i], p.bb + 4 * i)
-        if rc < 0:
-            free(buf.data)
-            return rc
-        acc = 0
-        a = 0
-        for k in range(m):
-            acc += buf.data[k]
-            if k & 1:
-                a += buf.data[k]
-            p.ends[p.off[i] + k] = acc
-        p.area[i] = a
         p.off[i + 1] = p.off[i] + m
     free(buf.data)
     return 0

@@ -199,8 +199,8 @@ class _Cells:
         np.cumsum(np.bincount(sorted_cells, minlength=self.C)[:self.C], out=off[1:])
         return off
 
-    def _parts(self, fn: Any) -> None:
-        run_parts(fn, self.C, resolve_threads(self.threads, max(self.C, 1)))
+    def _parts(self, fn: Any) -> list[Any]:
+        return run_parts(fn, self.C, resolve_threads(self.threads, max(self.C, 1)))
 
     # -- IoU -----------------------------------------------------------------------------------
     def _scored_dt(self, scored: np.ndarray) -> np.ndarray:
@@ -227,14 +227,13 @@ class _Cells:
             didx = np.cumsum(dneed, dtype=_I64) - 1
             grle = self.gts.rles(gneed)
             drle = self.dts.rles(dneed)
-            # parse the two sides at once (the parser releases the GIL)
-            jobs = [lambda: _core.iou_plan(drle, [], b""),
-                    lambda: _core.iou_plan([], grle, bytes(len(grle)))]
-            parts = run_parts(lambda a, b: [jobs[j]() for j in range(a, b)], 2,
-                              resolve_threads(self.threads, 2))
-            dplan, gplan = [plan for part in parts for plan in part]
-            self._parts(lambda c0, c1: _core.eval_rle_iou(
-                dplan, gplan, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+            sd, sg = _core.rle_strings(drle), _core.rle_strings(grle)
+            codes = self._parts(lambda c0, c1: _core.eval_rle_iou_cells(
+                sd, sg, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+            if min(codes, default=0) < 0:  # an invalid string: raise its error, in order
+                _core.iou_plan(drle, [], b"")
+                _core.iou_plan([], grle, bytes(len(grle)))
+                raise EvaluationError("segm: an RLE could not be read")  # pragma: no cover
         else:
             self._compute_oks(p, scored, gneed, dneed)
 
