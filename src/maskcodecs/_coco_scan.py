@@ -90,7 +90,10 @@ class ScannedFile:
         if self.bbox is not None:
             return self.bbox
         b = _L["bbox"]
-        return np.ascontiguousarray(self.rows[:, b:b + 4]).view(_F64)
+        col = self._cols.get(-b)
+        if col is None:
+            col = self._cols[-b] = np.ascontiguousarray(self.rows[:, b:b + 4]).view(_F64)
+        return col
 
     def meta(self) -> np.ndarray:
         return self._column(_L["meta"])

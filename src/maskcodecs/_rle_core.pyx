@@ -14,6 +14,7 @@ from libc.string cimport memset, memcpy, memcmp
 from libc.math cimport ceil, fmin, fmax, isnan, isinf
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsASCIIString
+from cython.view cimport array as cvarray
 
 from maskcodecs.errors import error_for_code, InvalidRLEError, MaskShapeError, ImageTooLargeError
 from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError
