@@ -346,18 +346,29 @@ def eval_oks_sum(const double[::1] ex, const int64_t[::1] nterms, const int64_t[
 
 # -- matching (evaluateImg) --------------------------------------------------------------------
 
+cdef double MATCH_INF = float("inf")
+
+
 cdef void match_cell(const double* ious, Py_ssize_t D, Py_ssize_t G, bint have_ious,
                      const uint8_t* gign, const double* garea, const uint8_t* gcrowd,
                      const double* gid, const double* darea, const double* did,
                      const double* thr, Py_ssize_t T, double lo, double hi,
                      int64_t* gorder, uint8_t* gtig, double* dtm, double* gtm,
-                     uint8_t* dtig) noexcept nogil:
+                     uint8_t* dtig, int64_t* cand, int64_t* ncand) noexcept nogil:
     """evaluateImg for one cell and area range.
 
     gorder[0:G] receives the ground truths in their sorted order (non-ignored first), gtig
-    their _ignore flags in that order; dtm, dtig (T x D) and gtm (T x G) the matches."""
-    cdef Py_ssize_t t, d, g, n = 0, m, go
-    cdef double best, v
+    their _ignore flags in that order; dtm, dtig (T x D) and gtm (T x G) the matches; cand
+    (D x G) and ncand (D) are scratch.
+
+    pycocotools walks every ground truth for every threshold and detection. Only those
+    whose IoU reaches the lowest threshold (candidates, kept in the walk's order) can be
+    taken; skipping the others changes nothing: they never become the match, and where one
+    of them would have ended the walk (the first ignored ground truth after a non-ignored
+    match), every later one is ignored too, so the walk ends at the next candidate before it
+    can take it, with the same match."""
+    cdef Py_ssize_t t, d, g, n = 0, m, go, j, k
+    cdef double best, v, lowest
     cdef bint ig
     for g in range(G):
         if not (gign[g] or garea[g] < lo or garea[g] > hi):
@@ -373,11 +384,27 @@ cdef void match_cell(const double* ious, Py_ssize_t D, Py_ssize_t G, bint have_i
     memset(gtm, 0, T * G * sizeof(double))
     memset(dtig, 0, T * D)
     if have_ious:
+        lowest = MATCH_INF
+        for t in range(T):
+            best = MAX_IOU_THR if MAX_IOU_THR < thr[t] else thr[t]
+            if best != best:
+                lowest = -MATCH_INF  # a NaN threshold takes any IoU
+            elif best < lowest:
+                lowest = best
+        for d in range(D):
+            k = 0
+            for g in range(G):
+                v = ious[d * G + gorder[g]]
+                if not v < lowest:  # NaN IoUs stay candidates, as in the walk
+                    cand[d * G + k] = g
+                    k += 1
+            ncand[d] = k
         for t in range(T):
             for d in range(D):
                 best = MAX_IOU_THR if MAX_IOU_THR < thr[t] else thr[t]
                 m = -1
-                for g in range(G):
+                for j in range(ncand[d]):
+                    g = cand[d * G + j]
                     go = gorder[g]
                     if gtm[t * G + g] > 0 and not gcrowd[go]:
                         continue
@@ -415,12 +442,19 @@ def eval_match_one(const double[::1] ious, Py_ssize_t D, Py_ssize_t G, bint have
             or gorder.shape[0] < G or gtig.shape[0] < G or dtm.shape[0] < T * D
             or gtm.shape[0] < T * G or dtig.shape[0] < T * D):
         raise ValueError("eval_match_one: arrays too small")
+    cdef int64_t* cand = <int64_t*>malloc((D * G + 1) * sizeof(int64_t))
+    cdef int64_t* ncand = <int64_t*>malloc((D + 1) * sizeof(int64_t))
+    if cand == NULL or ncand == NULL:
+        free(cand); free(ncand)
+        raise MemoryError()
     match_cell(&ious[0] if ious.shape[0] else &z, D, G, have_ious,
                &gign[0] if G else &z8, &garea[0] if G else &z, &gcrowd[0] if G else &z8,
                &gid[0] if G else &z, &darea[0] if D else &z, &did[0] if D else &z,
                &thr[0] if T else &z, T, lo, hi, &gorder[0] if G else &z64,
                &gtig[0] if G else &z8, &dtm[0] if T * D else &z, &gtm[0] if T * G else &z,
-               &dtig[0] if T * D else &z8)
+               &dtig[0] if T * D else &z8, cand, ncand)
+    free(cand)
+    free(ncand)
 
 
 def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
@@ -439,6 +473,8 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
     cdef double* dtm
     cdef double* gtm
     cdef uint8_t* dtig
+    cdef int64_t* cand
+    cdef int64_t* ncand
     cdef double z = 0
     cdef uint8_t code
     for c in range(c0, c1):
@@ -451,8 +487,11 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
     dtm = <double*>malloc(T * dmax * sizeof(double) + 8)
     gtm = <double*>malloc(T * gmax * sizeof(double) + 8)
     dtig = <uint8_t*>malloc(T * dmax + 1)
-    if gorder == NULL or gtig == NULL or dtm == NULL or gtm == NULL or dtig == NULL:
-        free(gorder); free(gtig); free(dtm); free(gtm); free(dtig)
+    cand = <int64_t*>malloc((dmax * gmax + 1) * sizeof(int64_t))
+    ncand = <int64_t*>malloc((dmax + 1) * sizeof(int64_t))
+    if gorder == NULL or gtig == NULL or dtm == NULL or gtm == NULL or dtig == NULL or \
+            cand == NULL or ncand == NULL:
+        free(gorder); free(gtig); free(dtm); free(gtm); free(dtig); free(cand); free(ncand)
         raise MemoryError()
     with nogil:
         for c in range(c0, c1):
@@ -466,7 +505,8 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                            &gign[goff[c]] if G else NULL, &garea[goff[c]] if G else NULL,
                            &gcrowd[goff[c]] if G else NULL, &gid[goff[c]] if G else NULL,
                            &darea[doff[c]] if D else NULL, &did[doff[c]] if D else NULL,
-                           &thr[0], T, arng[a, 0], arng[a, 1], gorder, gtig, dtm, gtm, dtig)
+                           &thr[0], T, arng[a, 0], arng[a, 1], gorder, gtig, dtm, gtm, dtig,
+                           cand, ncand)
                 n = 0
                 for g in range(G):
                     if gtig[g] == 0:
@@ -482,7 +522,7 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                         else:
                             code = ST_FP
                         state[(j * A + a) * T + t] = code
-    free(gorder); free(gtig); free(dtm); free(gtm); free(dtig)
+    free(gorder); free(gtig); free(dtm); free(gtm); free(dtig); free(cand); free(ncand)
 
 
 # -- accumulate --------------------------------------------------------------------------------
