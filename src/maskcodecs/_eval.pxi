@@ -246,6 +246,34 @@ def rle_strings(list rles):
     return _unpack(rles)
 
 
+def rle_strings_from_chars(bytes chars, const int64_t[::1] off, const int64_t[::1] h,
+                           const int64_t[::1] w, const int64_t[::1] rows):
+    """The counts strings chars[off[j]:off[j+1]] (size h[j], w[j]) of rows j, for
+    eval_rle_iou_cells, without a Python object per string (coco_json_rles's output)."""
+    cdef _Strings st = _Strings()
+    cdef Py_ssize_t i, j, n = rows.shape[0], m = h.shape[0]
+    cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(chars)
+    if off.shape[0] != m + 1 or w.shape[0] != m or off[m] > PyBytes_GET_SIZE(chars):
+        raise ValueError("rle_strings_from_chars: arrays of the wrong shape")
+    st.keep.append(chars)
+    st.ptr = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
+    st.length = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
+    st.h = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    st.w = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    if st.ptr == NULL or st.length == NULL or st.h == NULL or st.w == NULL:
+        raise MemoryError()
+    for i in range(n):
+        j = rows[i]
+        if not (0 <= j < m) or off[j] < 0 or off[j] > off[j + 1] or h[j] < 0 or w[j] < 0:
+            raise ValueError(f"rle_strings_from_chars: row {j} out of range")
+        st.ptr[i] = base + off[j]
+        st.length[i] = off[j + 1] - off[j]
+        st.h[i] = <uint64_t>h[j]
+        st.w[i] = <uint64_t>w[j]
+    st.n = n
+    return st
+
+
 def eval_oks_terms(const double[:, ::1] gkp, const double[:, ::1] gbox, const double[::1] garea,
                    const double[:, ::1] dkp, const double[::1] sigmas,
                    const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,

@@ -225,13 +225,13 @@ class _Cells:
         elif self.iou_type == "segm":
             gidx = np.cumsum(gneed, dtype=_I64) - 1
             didx = np.cumsum(dneed, dtype=_I64) - 1
-            grle = self.gts.rles(gneed)
-            drle = self.dts.rles(dneed)
-            sd, sg = _core.rle_strings(drle), _core.rle_strings(grle)
+            sd = self.dts.strings(dneed)
+            sg = self.gts.strings(gneed)
             codes = self._parts(lambda c0, c1: _core.eval_rle_iou_cells(
                 sd, sg, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
             if min(codes, default=0) < 0:  # an invalid string: raise its error, in order
-                _core.iou_plan(drle, [], b"")
+                _core.iou_plan(self.dts.rles(dneed), [], b"")
+                grle = self.gts.rles(gneed)
                 _core.iou_plan([], grle, bytes(len(grle)))
                 raise EvaluationError("segm: an RLE could not be read")  # pragma: no cover
         else:
@@ -349,6 +349,10 @@ class _DictSide:
 
     def rles(self, need: np.ndarray) -> list[Any]:
         return _rles(self.coco, [a for a, n in zip(self.anns, need) if n])
+
+    def strings(self, need: np.ndarray) -> Any:
+        """The counts strings of rles(need), for the kernel's cell IoU."""
+        return _core.rle_strings(self.rles(need))
 
     def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
         return _keypoints([a["keypoints"] if n else None for a, n in zip(self.anns, need)], k)
@@ -509,6 +513,14 @@ class _ScanSide:
                 out[pick[n]] = rles[0] if k == 1 else _mask.merge(rles)
                 j += k
         return out
+
+    def strings(self, need: np.ndarray) -> Any:
+        """The counts strings of rles(need), for the kernel's cell IoU (RLE results straight
+        from the characters loadRes read)."""
+        if self.f.rle is not None:
+            chars, off, hs, ws = self.f.rle
+            return _core.rle_strings_from_chars(chars, off, hs, ws, self.rows[need])
+        return _core.rle_strings(self.rles(need))
 
     def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
         f, rows = self.f, self.rows[need]
