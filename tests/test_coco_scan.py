@@ -548,3 +548,36 @@ def test_cell_rle_iou_reports_an_invalid_string():
     with pytest.raises(ValueError):
         core.eval_rle_iou_cells(core.rle_strings([good]), core.rle_strings([other]), *args,
                                 out, 0, 2)
+
+
+def test_strings_from_characters_check_their_rows():
+    """rle_strings_from_chars gives the kernel the same strings as the dicts would, and
+    refuses rows or offsets outside its arrays."""
+    from maskcodecs import mask as mask_utils
+    m = np.zeros((4, 4), dtype=np.uint8, order="F")
+    m[1:3, 1:3] = 1
+    a = mask_utils.encode(m)
+    b = mask_utils.encode(np.asfortranarray(np.ones((4, 4), dtype=np.uint8)))
+    chars = a["counts"] + b["counts"]
+    off = np.array([0, len(a["counts"]), len(chars)], dtype=np.int64)
+    hw = np.array([4, 4], dtype=np.int64)
+    one = np.array([0, 1], dtype=np.int64)
+    args = (np.array([0], dtype=np.int64), np.array([0], dtype=np.int64),
+            np.zeros(1, dtype=np.uint8), one, one, np.array([1], dtype=np.int64), one)
+    out = np.zeros(1)
+    sd = core.rle_strings_from_chars(chars, off, hw, hw, np.array([1], dtype=np.int64))
+    assert core.eval_rle_iou_cells(sd, core.rle_strings([a]), *args, out, 0, 1) == 0
+    assert out[0] == mask_utils.iou([b], [a], [0])[0, 0]
+    for rows, o in (([2], off), ([-1], off), ([0], np.array([0, 99, 3], dtype=np.int64))):
+        with pytest.raises(ValueError):
+            core.rle_strings_from_chars(chars, o, hw, hw, np.array(rows, dtype=np.int64))
+
+
+@pytest.mark.parametrize("tail", [b'\\', b'\\u00', b'\\u00zz'])
+def test_rle_reader_stays_inside_an_unvalidated_span(tail):
+    """coco_json_rles on a span that is not valid JSON (a caller's mistake) declines it
+    without reading past the span."""
+    raw = b'{"size": [1, 1], "counts": "0' + tail
+    ok = core.coco_json_rles(raw, np.array([0], dtype=np.int64),
+                             np.array([len(raw)], dtype=np.int64))[4]
+    assert ok.tolist() == [0]

@@ -772,10 +772,16 @@ cdef int js_rle(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JChars* out,
                 if c >= 0x80:
                     return -1
                 if c == 92:
+                    if i + 1 >= n:
+                        return -1
                     c = s[i + 1]
                     if c == 117:  # \uXXXX of an ASCII character
+                        if i + 5 >= n:
+                            return -1
                         v = 0
                         for k in range(2, 6):
+                            if not js_hex(s[i + k]):
+                                return -1
                             v = v * 16 + js_hexval(s[i + k])
                         if v >= 0x80:
                             return -1

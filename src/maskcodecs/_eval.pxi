@@ -216,6 +216,20 @@ def eval_rle_iou_cells(_Strings sd, _Strings sg, const int64_t[::1] gidx,
     if c0 < 0 or c1 > C or doff.shape[0] < C + 1 or dlen.shape[0] < C or \
             ioff.shape[0] < C + 1 or gcrowd.shape[0] < goff[C] or gidx.shape[0] < goff[C]:
         raise ValueError("eval_rle_iou_cells: arrays too small")
+    for c in range(c0, c1):  # every index the loop below follows stays inside its array
+        G = goff[c + 1] - goff[c]
+        D = dlen[c]
+        if G == 0 or D == 0:
+            continue
+        if G < 0 or D < 0 or goff[c] < 0 or doff[c] < 0 or doff[c] + D > didx.shape[0] or \
+                ioff[c] < 0 or ioff[c] + D * G > out.shape[0]:
+            raise ValueError("eval_rle_iou_cells: a cell outside its arrays")
+        for d in range(D):
+            if not 0 <= didx[doff[c] + d] < sd.n:
+                raise ValueError("eval_rle_iou_cells: a detection index out of range")
+        for g in range(G):
+            if not 0 <= gidx[goff[c] + g] < sg.n:
+                raise ValueError("eval_rle_iou_cells: a ground-truth index out of range")
     memset(&dp, 0, sizeof(CellRles))
     memset(&gp, 0, sizeof(CellRles))
     memset(&buf, 0, sizeof(U32Buf))
@@ -264,7 +278,8 @@ def rle_strings_from_chars(bytes chars, const int64_t[::1] off, const int64_t[::
         raise MemoryError()
     for i in range(n):
         j = rows[i]
-        if not (0 <= j < m) or off[j] < 0 or off[j] > off[j + 1] or h[j] < 0 or w[j] < 0:
+        if not (0 <= j < m) or off[j] < 0 or off[j] > off[j + 1] or \
+                off[j + 1] > PyBytes_GET_SIZE(chars) or h[j] < 0 or w[j] < 0:
             raise ValueError(f"rle_strings_from_chars: row {j} out of range")
         st.ptr[i] = base + off[j]
         st.length[i] = off[j + 1] - off[j]
