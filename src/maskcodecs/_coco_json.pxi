@@ -286,6 +286,26 @@ cdef Py_ssize_t js_skip(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
         i = js_ws(s, i + 1, n)
         if i < n and s[i] == c + 2:  # '}' or ']'
             return i + 1
+        if c == 91:
+            # a list of numbers (polygon coordinates, most of a COCO file): a tight loop
+            while i < n and (s[i] == 45 or js_digit(s[i])):
+                i = js_number(s, i, n, &flag)
+                if i < 0:
+                    return -1
+                if i < n and s[i] == 44:
+                    i += 1
+                else:
+                    i = js_ws(s, i, n)
+                    if i >= n:
+                        return -1
+                    if s[i] == 93:
+                        return i + 1
+                    if s[i] != 44:
+                        return -1
+                    i += 1
+                if i < n and (s[i] == 32 or s[i] == 10 or s[i] == 13 or s[i] == 9):
+                    i = js_ws(s, i, n)
+            # anything else in the list: the general walk from here (a value is due)
         while True:
             if c == 123:
                 if i >= n or s[i] != 34:
