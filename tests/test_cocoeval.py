@@ -733,3 +733,25 @@ def test_thread_counts_give_the_same_results(iou_type, threads):
         E.accumulate()
     for key in ("precision", "recall", "scores"):
         assert np.array_equal(ref.E.eval[key], E.eval[key], equal_nan=True)
+
+
+def test_params_deepcopy_is_independent():
+    """Params' deepcopy (pycocotools copies params into _paramsEval) gives equal, independent
+    lists and arrays, for a subclass too."""
+    from maskcodecs.cocoeval import Params
+
+    class Mine(Params):
+        pass
+
+    for cls in (Params, Mine):
+        p = cls("bbox")
+        p.imgIds = list(np.unique([3, 1, 2]))
+        p.areaRng[0][1] = 5.0
+        p.extra = {"nested": [1, [2]]}
+        q = copy.deepcopy(p)
+        assert type(q) is cls
+        assert q.imgIds == p.imgIds and q.imgIds is not p.imgIds
+        assert q.areaRng == p.areaRng and q.areaRng[0] is not p.areaRng[0]
+        assert np.array_equal(q.iouThrs, p.iouThrs) and q.iouThrs is not p.iouThrs
+        q.extra["nested"][1].append(3)
+        assert p.extra == {"nested": [1, [2]]}

@@ -95,6 +95,23 @@ class Params:
         self.iouType = iouType
         self.useSegm: Any = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Params:
+        """copy.deepcopy, with id lists of plain numbers copied as lists (their elements are
+        immutable: a deep copy of each of 5,000 numpy integers changes nothing but time)."""
+        new = Params.__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if type(value) is list and all(type(v) in _IMMUTABLE for v in value):
+                new.__dict__[key] = list(value)
+            else:
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
+
+
+#: element types whose deep copy is the element itself in all but identity
+_IMMUTABLE = frozenset((int, float, str, bool, type(None), np.int64, np.int32, np.float64,
+                        np.uint64, np.uint32, np.intc))
+
 
 def _overrides(obj: Any, name: str) -> bool:
     return getattr(type(obj), name) is not getattr(COCOeval, name)
@@ -434,6 +451,8 @@ class _ScanSide:
             self._need("bbox", rows)
             if not (self.f.bbox_len()[rows] == 4).all():
                 raise _Fallback("bbox")
+        if len(rows) == len(self.rows):
+            return self.f.boxes()[rows]
         out = np.zeros((len(self.rows), 4), dtype=_F64)
         out[need] = self.f.boxes()[rows]
         return out
