@@ -29,7 +29,8 @@ def seeds() -> dict[str, list[bytes]]:
     rng = random.Random(20261122)
     out: dict[str, list[bytes]] = {k: [] for k in
                                    ("counts_string", "transpose", "merge", "iou", "frpyobjects",
-                                    "encord", "labelbox", "coco_json", "png")}
+                                    "encord", "labelbox", "coco_json", "png",
+                                    "coco_scan")}
     sizes = [(4, 3), (1, 1), (0, 5), (7, 0), (13, 17), (39, 2), (2, 39), (25, 25)]
     for h, w in sizes:
         s = _enc(h, w, rng)
@@ -60,6 +61,16 @@ def seeds() -> dict[str, list[bytes]]:
     out["coco_json"] += [b'{"segmentation": [[1, 1, 5, 1, 5, 5]], "iscrowd": 0}',
                          b'{"segmentation": {"size": [4, 3], "counts": "521O2"}, "iscrowd": 1}',
                          b'{"segmentation": {"size": [4, 3], "counts": [5, 2, 1, 2]}}']
+    # coco_scan: a selector byte, then a dataset or a results file
+    out["coco_scan"] += [
+        b'\x05{"images": [{"id": 1, "width": 4, "height": 3}], "annotations": [{"id": 1, '
+        b'"image_id": 1, "category_id": 2, "bbox": [0.5, 1, 2e0, -0.0], "area": 4, '
+        b'"iscrowd": 0, "segmentation": [[1, 1, 3, 1, 3, 2.5]]}], "categories": [{"id": 2}]}',
+        b'\x11[{"image_id": 1, "category_id": 2, "score": 0.98765432109876543, '
+        b'"segmentation": {"size": [4, 3], "counts": "5\\\\2\u00301O2"}}]',
+        b'\x21[{"image_id": 7, "category_id": 1, "keypoints": [1, 2, 2, 1e-7, 5, 0], '
+        b'"score": 1}, {"image_id": 7, "bbox": [], "x": "\ud800 \u00e9"}]',
+    ]
     # png: byte 0 = 0 builds a file from (w, h, layout, interlace, extra chunk, raw-stream
     # flag, IDAT parts) and the image data, filter bytes included
     samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
