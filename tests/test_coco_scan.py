@@ -581,3 +581,30 @@ def test_rle_reader_stays_inside_an_unvalidated_span(tail):
     ok = core.coco_json_rles(raw, np.array([0], dtype=np.int64),
                              np.array([len(raw)], dtype=np.int64))[4]
     assert ok.tolist() == [0]
+
+
+def test_threads_reading_a_held_file_at_once_get_one_index(tmp_path):
+    """Several threads reading anns of a held file at once: the dicts are built once and all
+    see the same objects."""
+    import threading
+    case = cc.build_case(7, "bbox", _knobs())
+    with cc.captured():
+        gt = COCO(_write(tmp_path, "gt.json", case["gt"]))
+    seen, errors = [], []
+    start = threading.Barrier(4)
+
+    def read():
+        try:
+            start.wait()
+            seen.append(gt.anns)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(seen) == 4
+    assert all(s is seen[0] for s in seen)
+    assert len(seen[0]) == len(case["gt"]["annotations"])

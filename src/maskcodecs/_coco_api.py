@@ -13,6 +13,7 @@ import copy
 import gc
 import itertools
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ from maskcodecs._coco_scan import ScannedFile, loads, scan_dataset, scan_results
 from maskcodecs.errors import COCOFormatError, FormatError
 
 __all__ = ["COCO", "load_json", "gc_paused"]
+
+_MATERIALISE_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -148,7 +151,9 @@ class COCO:
     def __getattr__(self, name: str) -> Any:
         # reached only for attributes that are not set: the _LAZY ones of a held file
         if name in COCO._LAZY and self.__dict__.get("_scanned") is not None:
-            self._materialise()
+            with _MATERIALISE_LOCK:  # two threads reading at once build the dicts once
+                if self.__dict__.get("_scanned") is not None:
+                    self._materialise()
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
