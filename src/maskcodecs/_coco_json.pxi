@@ -186,54 +186,72 @@ cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out
     return 0
 
 
-cdef inline Py_ssize_t js_mantissa(const unsigned char* s, Py_ssize_t i, Py_ssize_t b,
-                                   uint64_t* m, Py_ssize_t* nd, int64_t* e10,
-                                   bint fraction) noexcept:
-    """Fold the digits at s[i:b] into the mantissa m of significant digits (nd of them so
-    far; stops after the 20th, which leaves the token to the general case); each digit of a
-    fraction lowers the decimal exponent e10."""
-    while i < b and js_digit(s[i]):
-        if m[0] != 0 or s[i] != 48:
-            m[0] = m[0] * 10 + (s[i] - 48)
-            nd[0] += 1
-            if nd[0] > 19:
-                return i
-        if fraction:
-            e10[0] -= 1
-        i += 1
-    return i
+cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bint* is_int,
+                         double* out) noexcept:
+    """Read the JSON number at s[i] (json's grammar, as js_number) and its float() (an int
+    token as float(int(token))) in one pass: the position after it, or -1.
 
-
-cdef int js_double(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, bint is_int,
-                   double* out) noexcept:
-    """float() of the number token s[a:b] (an int token as float(int(token)))."""
-    cdef Py_ssize_t i = a, nd = 0, ed = 0
-    cdef bint neg = False, eneg = False
+    The double is exact in one IEEE operation when the decimal has at most 19 significant
+    digits, a mantissa up to 2**53 and a power of ten within 1e22; otherwise Python's own
+    correctly rounded PyOS_string_to_double converts the token."""
+    cdef Py_ssize_t a = i, nd = 0
+    cdef bint neg = False, eneg = False, general = False
     cdef uint64_t m = 0
     cdef int64_t e10 = 0, ex = 0
+    cdef unsigned char c
     cdef double v
     cdef char buf[JS_MAX_TOKEN]
     cdef char* end
-    if s[i] == 45:
+    if i < n and s[i] == 45:
         neg = True
         i += 1
-    i = js_mantissa(s, i, b, &m, &nd, &e10, False)
-    if nd <= 19 and i < b and s[i] == 46:
-        i = js_mantissa(s, i + 1, b, &m, &nd, &e10, True)
-    if nd <= 19 and i < b:  # the exponent
+    if i >= n:
+        return -1
+    if s[i] == 48:
         i += 1
-        if s[i] == 45 or s[i] == 43:
+    elif js_digit(s[i]):
+        while i < n and js_digit(s[i]):
+            if nd < 19:
+                m = m * 10 + (s[i] - 48)
+                nd += 1
+            else:
+                general = True
+            i += 1
+    else:
+        return -1
+    is_int[0] = True
+    if i < n and s[i] == 46:
+        is_int[0] = False
+        i += 1
+        if i >= n or not js_digit(s[i]):
+            return -1
+        while i < n and js_digit(s[i]):
+            c = s[i]
+            if m != 0 or c != 48:  # leading zeros of the fraction are not significant
+                if nd < 19:
+                    m = m * 10 + (c - 48)
+                    nd += 1
+                else:
+                    general = True
+            e10 -= 1
+            i += 1
+    if i < n and (s[i] == 101 or s[i] == 69):
+        is_int[0] = False
+        i += 1
+        if i < n and (s[i] == 43 or s[i] == 45):
             eneg = s[i] == 45
             i += 1
-        while i < b and ed < 6:
-            ex = ex * 10 + (s[i] - 48)
-            ed += 1
+        if i >= n or not js_digit(s[i]):
+            return -1
+        while i < n and js_digit(s[i]):
+            if ex < 100000:
+                ex = ex * 10 + (s[i] - 48)
             i += 1
         e10 += -ex if eneg else ex
-    if nd <= 19 and i == b:
+    if not general:
         if m == 0:
-            out[0] = -0.0 if (neg and not is_int) else 0.0
-            return 0
+            out[0] = -0.0 if (neg and not is_int[0]) else 0.0
+            return i
         if m <= (<uint64_t>1) << 53 and -22 <= e10 <= 22:
             v = <double>m
             if e10 >= 0:
@@ -241,20 +259,20 @@ cdef int js_double(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, bint is_i
             else:
                 v = v / JS_POW10[-e10]
             out[0] = -v if neg else v
-            return 0
+            return i
     # the general case: Python's own correctly rounded conversion of the token
-    if b - a >= JS_MAX_TOKEN:
+    if i - a >= JS_MAX_TOKEN:
         return -1  # longer than any double needs: json's to read
-    memcpy(buf, s + a, b - a)
-    buf[b - a] = 0
+    memcpy(buf, s + a, i - a)
+    buf[i - a] = 0
     v = jscan_strtod(buf, &end, NULL)
     if jscan_err_occurred() != NULL:
         jscan_err_clear()
         return -1
-    if end != buf + (b - a):
+    if end != buf + (i - a):
         return -1
     out[0] = v
-    return 0
+    return i
 
 
 cdef Py_ssize_t js_literal(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
@@ -382,9 +400,8 @@ cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept:
 cdef Py_ssize_t js_bbox(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JSlot* row,
                         int64_t* count) noexcept:
     """Read the "bbox" array at s[i]: numbers only, its first four into the row."""
-    cdef Py_ssize_t a
     cdef bint is_int = False
-    cdef int64_t k = 0, iv
+    cdef int64_t k = 0
     cdef double v
     if s[i] != 91:
         return -1
@@ -393,15 +410,8 @@ cdef Py_ssize_t js_bbox(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JSlo
         count[0] = 0
         return i + 1
     while True:
-        a = i
-        i = js_number(s, i, n, &is_int)
-        if i < 0:
-            return -1
-        if is_int:
-            if js_int(s, a, i, &iv) < 0 or iv >= JS_MAX_BBOX_INT or iv <= -JS_MAX_BBOX_INT:
-                return -1
-            v = <double>iv
-        elif js_double(s, a, i, False, &v) < 0:
+        i = js_value(s, i, n, &is_int, &v)
+        if i < 0 or (is_int and not -JS_MAX_BBOX_INT < v < JS_MAX_BBOX_INT):
             return -1
         if k < 4:
             row[JS_BBOX + k].d = v
@@ -456,8 +466,8 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
                 row[field].i = iv
             elif field == JS_AREA or field == JS_ISCROWD or field == JS_SCORE or \
                     field == JS_NUM_KEYPOINTS:
-                i = js_number(s, i, n, &is_int)
-                if i < 0 or js_double(s, a, i, is_int, &v) < 0:
+                i = js_value(s, i, n, &is_int, &v)
+                if i < 0:
                     return -1
                 row[field].d = v
             elif field == JF_BBOX:
@@ -585,7 +595,6 @@ cdef Py_ssize_t js_number_list(const unsigned char* s, Py_ssize_t i, Py_ssize_t 
                                Py_ssize_t* count) noexcept:
     """Append the numbers of the flat list at s[i] to out (count of them); the position
     after the list, -1 if the value is not a flat list of numbers, -2 when out of memory."""
-    cdef Py_ssize_t a
     cdef bint is_int = False
     cdef double v
     cdef void* grown
@@ -594,9 +603,8 @@ cdef Py_ssize_t js_number_list(const unsigned char* s, Py_ssize_t i, Py_ssize_t 
         return -1
     i = js_ws(s, i + 1, n)
     while i < n and s[i] != 93:
-        a = i
-        i = js_number(s, i, n, &is_int)
-        if i < 0 or js_double(s, a, i, is_int, &v) < 0:
+        i = js_value(s, i, n, &is_int, &v)
+        if i < 0:
             return -1
         if nout[0] == cap[0]:
             cap[0] = cap[0] * 2 if cap[0] else 4096
