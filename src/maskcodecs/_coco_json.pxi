@@ -189,7 +189,9 @@ cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out
 cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bint* is_int,
                          double* out) noexcept:
     """Read the JSON number at s[i] (json's grammar, as js_number) and its float() (an int
-    token as float(int(token))) in one pass: the position after it, or -1.
+    token as float(int(token))) in one pass: the position after it, or -1. (js_number
+    repeats the grammar without the conversion: one function with a flag measured 25%
+    slower on the polygons a COCO file is mostly made of.)
 
     The double is exact in one IEEE operation when the decimal has at most 19 significant
     digits, a mantissa up to 2**53 and a power of ten within 1e22; otherwise Python's own
