@@ -540,9 +540,7 @@ def _rle_columns(f: ScannedFile, with_box: np.ndarray) -> bool:
     """Compressed RLE results read from the file's bytes by the kernel: loadRes's area and
     missing boxes from their counts strings in one pass, the strings kept for the IoU; False
     unless every one is a plain {"size", "counts"} object with valid counts."""
-    s = _core.COCO_JSON_LAYOUT["segmentation"]
-    chars, off, h, w, ok = _core.coco_json_rles(
-        f.data, np.ascontiguousarray(f.rows[:, s]), np.ascontiguousarray(f.rows[:, s + 1]))
+    chars, off, h, w, ok = _core.coco_json_rles(f.data, *f.span_columns("segmentation"))
     if not ok.all():
         return False
     area = np.empty(f.n, dtype=np.uint64)

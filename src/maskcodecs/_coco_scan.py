@@ -56,7 +56,6 @@ class ScannedFile:
     def __init__(self, data: bytes, rows: np.ndarray, keys: list[tuple[str, int, int]] | None,
                  values: dict[str, Any]) -> None:
         self.data = data
-        self.rows = rows
         self.n = len(rows)
         self.keys = keys
         self.values = values
@@ -67,13 +66,29 @@ class ScannedFile:
         self.bbox: np.ndarray | None = None
         self.ids: np.ndarray | None = None
         self._unique: bool | None = None
+        # the rows as columns, only those of keys some annotation has (a results file has
+        # no id, area, iscrowd...): half the memory of the rows, which are dropped
         self._cols: dict[int, np.ndarray] = {}
+        meta = np.ascontiguousarray(rows[:, _L["meta"]])
+        found = int(np.bitwise_or.reduce(meta)) if len(meta) else 0
+        self._cols[_L["meta"]] = meta
+        for name in ("id", "image_id", "category_id", "area", "iscrowd", "score",
+                     "num_keypoints"):
+            if found & _bit(name):
+                self._cols[_L[name]] = np.ascontiguousarray(rows[:, _L[name]])
+        if found & _bit("bbox"):
+            b = _L["bbox"]
+            self._cols[-b] = np.ascontiguousarray(rows[:, b:b + 4]).view(_F64)
+        for name in ("segmentation", "keypoints"):
+            if found & _bit(name):
+                self._cols[_L[name]] = np.ascontiguousarray(rows[:, _L[name]])
+                self._cols[_L[name] + 1] = np.ascontiguousarray(rows[:, _L[name] + 1])
 
     # -- columns -------------------------------------------------------------------------------
     def _column(self, slot: int) -> np.ndarray:
         col = self._cols.get(slot)
-        if col is None:
-            col = self._cols[slot] = np.ascontiguousarray(self.rows[:, slot])
+        if col is None:  # no annotation has the key: zeros, never read as a value
+            col = self._cols[slot] = np.zeros(self.n, dtype=_I64)
         return col
 
     def ints(self, name: str) -> np.ndarray:
@@ -92,8 +107,18 @@ class ScannedFile:
         b = _L["bbox"]
         col = self._cols.get(-b)
         if col is None:
-            col = self._cols[-b] = np.ascontiguousarray(self.rows[:, b:b + 4]).view(_F64)
+            col = self._cols[-b] = np.zeros((self.n, 4), dtype=_F64)
         return col
+
+    def span_columns(self, name: str, rows: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end offsets of the key's values (segmentation, keypoints) in the bytes,
+        for these rows (all by default)."""
+        s = _L[name]
+        a, b = self._column(s), self._column(s + 1)
+        if rows is None:
+            return a, b
+        return np.ascontiguousarray(a[rows]), np.ascontiguousarray(b[rows])
 
     def meta(self) -> np.ndarray:
         return self._column(_L["meta"])
@@ -121,9 +146,8 @@ class ScannedFile:
         """The parsed values of the key (segmentation, keypoints) for these rows."""
         if len(rows) == 0:
             return []
-        s = _L[name]
-        a = self.rows[rows, s].tolist()
-        b = self.rows[rows, s + 1].tolist()
+        starts, ends = self.span_columns(name, rows)
+        a, b = starts.tolist(), ends.tolist()
         data = self.data
         return loads(b"[" + b",".join([data[i:j] for i, j in zip(a, b)]) + b"]")
 
@@ -131,10 +155,8 @@ class ScannedFile:
         """The flat number lists of the key (keypoints) for these rows as one (n, L) float64
         matrix, read from the bytes by the kernel; None unless every row holds such a list
         and all have one length."""
-        s = _L[name]
-        values, counts = _core.coco_json_number_lists(
-            self.data, np.ascontiguousarray(self.rows[rows, s]),
-            np.ascontiguousarray(self.rows[rows, s + 1]))
+        values, counts = _core.coco_json_number_lists(self.data,
+                                                      *self.span_columns(name, rows))
         if len(counts) == 0 or (counts < 0).any() or (counts != counts[0]).any():
             return None
         return values.reshape(len(counts), int(counts[0]))

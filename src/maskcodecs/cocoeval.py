@@ -494,10 +494,8 @@ class _ScanSide:
         pick = np.flatnonzero(have & (f.seg_kind()[rows] == ord("[")))
         if len(pick) == 0:
             return out
-        span = _core.COCO_JSON_LAYOUT["segmentation"]
         xy, off, nparts = _core.coco_json_polygons(
-            f.data, np.ascontiguousarray(f.rows[rows[pick], span]),
-            np.ascontiguousarray(f.rows[rows[pick], span + 1]))
+            f.data, *f.span_columns("segmentation", rows[pick]))
         ok = nparts >= 0
         first_part = np.zeros(len(pick), dtype=_I64)
         np.cumsum(np.where(ok, nparts, 0)[:-1], out=first_part[1:])
