@@ -61,7 +61,10 @@ def test_one(buf: bytes) -> None:
             doc = json.loads(data)
         except (ValueError, RecursionError):
             check(False, "the scanner accepted what json.loads refuses")
-        rows, top = got
+        cols, n, top = got
+        rows = np.zeros((n, L["nslots"]), dtype=np.int64)
+        for k, col in cols.items():
+            rows[:, k] = col
         anns = doc if results else doc.get("annotations", [])
         check(isinstance(anns, list), "annotations are a list")
         _check_rows(data, rows, anns)

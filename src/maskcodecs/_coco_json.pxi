@@ -49,9 +49,45 @@ ctypedef union JSlot:
 cdef struct JScan:
     const unsigned char* s
     Py_ssize_t n
-    JSlot* rows
+    JSlot* cols[JS_NSLOTS]  # one column per slot, allocated when some row first has it
     Py_ssize_t nrows
     Py_ssize_t cap
+
+
+cdef int64_t js_slots_of(int64_t present) noexcept:
+    """The slots a row with these present bits fills (JS_META always)."""
+    cdef int64_t slots = (present & 0x7F) | ((<int64_t>1) << JS_META)
+    if present & ((<int64_t>1) << JF_BBOX):
+        slots |= (<int64_t>0xF) << JS_BBOX
+    if present & ((<int64_t>1) << JF_SEGMENTATION):
+        slots |= (<int64_t>3) << JS_SEG
+    if present & ((<int64_t>1) << JF_KEYPOINTS):
+        slots |= (<int64_t>3) << JS_KP
+    return slots
+
+
+cdef int js_store(JScan* js, const JSlot* row, int64_t slots) noexcept:
+    """Append a row to the columns, allocating (zeroed) those it is the first to need."""
+    cdef Py_ssize_t k, cap
+    cdef JSlot* grown
+    if js.nrows == js.cap:
+        cap = js.cap * 2 if js.cap else 1024
+        for k in range(JS_NSLOTS):
+            if js.cols[k] != NULL:
+                grown = <JSlot*>realloc(js.cols[k], cap * sizeof(JSlot))
+                if grown == NULL:
+                    return -1
+                js.cols[k] = grown
+        js.cap = cap
+    for k in range(JS_NSLOTS):
+        if js.cols[k] == NULL and slots & ((<int64_t>1) << k):
+            js.cols[k] = <JSlot*>calloc(js.cap, sizeof(JSlot))
+            if js.cols[k] == NULL:
+                return -1
+        if js.cols[k] != NULL:
+            js.cols[k][js.nrows] = row[k]
+    js.nrows += 1
+    return 0
 
 cdef double JS_POW10[23]
 JS_POW10[:] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
@@ -433,19 +469,11 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
     """Scan the annotation object at s[i] into a new row; the position after it, or -1."""
     cdef const unsigned char* s = js.s
     cdef Py_ssize_t n = js.n, ks, ke, a
-    cdef JSlot* row
-    cdef JSlot* grown
+    cdef JSlot row[JS_NSLOTS]
     cdef int64_t present = 0, bbox_len = 0, seg_kind = 0, iv
     cdef int field
     cdef bint is_int
     cdef double v
-    if js.nrows == js.cap:
-        js.cap = js.cap * 2 if js.cap else 1024
-        grown = <JSlot*>realloc(js.rows, js.cap * JS_NSLOTS * sizeof(JSlot))
-        if grown == NULL:
-            return -1
-        js.rows = grown
-    row = js.rows + js.nrows * JS_NSLOTS
     memset(row, 0, JS_NSLOTS * sizeof(JSlot))
     i = js_ws(s, i + 1, n)
     if i < n and s[i] == 125:
@@ -497,7 +525,8 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
                 return -1
             i = js_ws(s, i + 1, n)
     row[JS_META].i = present | (bbox_len << 16) | (seg_kind << 24)
-    js.nrows += 1
+    if js_store(js, row, js_slots_of(present)) < 0:
+        return -1
     return i
 
 
@@ -530,20 +559,19 @@ def coco_json_scan(bytes data, bint results):
     """Scan a COCO dataset (results False) or results file (True) into annotation rows.
 
     Returns None when the document is outside what the scanner models exactly (the caller
-    then parses it with json), else ``(rows, top)``: rows an (n, JS_NSLOTS) int64 array
-    (double slots to be viewed as float64) and, for a dataset, top the list of its keys as
-    ``(key, start, end)`` byte spans of their values (None for results)."""
+    then parses it with json), else ``(columns, n, top)``: columns a dict from slot number to
+    an int64 array of n values (double slots to be viewed as float64), holding only the
+    slots some annotation fills (the others are all zero), and, for a dataset, top the list
+    of its keys as ``(key, start, end)`` byte spans of their values (None for results)."""
     cdef JScan js
-    cdef Py_ssize_t i, ks, ke, vs
+    cdef Py_ssize_t i, ks, ke, vs, k
     cdef object top = None
     cdef JSlot* grown
     cdef cvarray owner
     import numpy as np
+    memset(&js, 0, sizeof(JScan))
     js.s = <const unsigned char*>PyBytes_AS_STRING(data)
     js.n = PyBytes_GET_SIZE(data)
-    js.rows = NULL
-    js.nrows = 0
-    js.cap = 0
     try:
         i = js_ws(js.s, 0, js.n)
         if results:
@@ -578,18 +606,22 @@ def coco_json_scan(bytes data, bint results):
                     i = js_ws(js.s, i + 1, js.n)
         if i < 0 or js_ws(js.s, i, js.n) != js.n:
             return None
-        if js.nrows == 0:
-            return np.empty((0, JS_NSLOTS), dtype=np.int64), top
-        # hand the rows to numpy without a copy (a copy of 100+ MB costs its page faults)
-        grown = <JSlot*>realloc(js.rows, js.nrows * JS_NSLOTS * sizeof(JSlot))
-        if grown != NULL:
-            js.rows = grown
-        owner = <int64_t[:js.nrows, :JS_NSLOTS]> <int64_t*>js.rows
-        owner.callback_free_data = free
-        js.rows = NULL
-        return np.asarray(owner), top
+        columns = {}
+        for k in range(JS_NSLOTS):
+            if js.cols[k] == NULL or js.nrows == 0:
+                continue
+            # hand each column to numpy without a copy (copies of 100+ MB cost page faults)
+            grown = <JSlot*>realloc(js.cols[k], js.nrows * sizeof(JSlot))
+            if grown != NULL:
+                js.cols[k] = grown
+            owner = <int64_t[:js.nrows]> <int64_t*>js.cols[k]
+            owner.callback_free_data = free
+            js.cols[k] = NULL
+            columns[k] = np.asarray(owner)
+        return columns, js.nrows, top
     finally:
-        free(js.rows)
+        for k in range(JS_NSLOTS):
+            free(js.cols[k])
 
 
 cdef Py_ssize_t js_number_list(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,

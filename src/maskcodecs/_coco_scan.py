@@ -53,10 +53,10 @@ class ScannedFile:
     (None for a results file). ``segs``/``kps`` are parsed segmentations/keypoints of every
     row when they were needed to complete results (loadRes), else None."""
 
-    def __init__(self, data: bytes, rows: np.ndarray, keys: list[tuple[str, int, int]] | None,
-                 values: dict[str, Any]) -> None:
+    def __init__(self, data: bytes, columns: dict[int, np.ndarray], n: int,
+                 keys: list[tuple[str, int, int]] | None, values: dict[str, Any]) -> None:
         self.data = data
-        self.n = len(rows)
+        self.n = n
         self.keys = keys
         self.values = values
         self.segs: list[Any] | None = None
@@ -66,23 +66,13 @@ class ScannedFile:
         self.bbox: np.ndarray | None = None
         self.ids: np.ndarray | None = None
         self._unique: bool | None = None
-        # the rows as columns, only those of keys some annotation has (a results file has
-        # no id, area, iscrowd...): half the memory of the rows, which are dropped
-        self._cols: dict[int, np.ndarray] = {}
-        meta = np.ascontiguousarray(rows[:, _L["meta"]])
-        found = int(np.bitwise_or.reduce(meta)) if len(meta) else 0
-        self._cols[_L["meta"]] = meta
-        for name in ("id", "image_id", "category_id", "area", "iscrowd", "score",
-                     "num_keypoints"):
-            if found & _bit(name):
-                self._cols[_L[name]] = np.ascontiguousarray(rows[:, _L[name]])
-        if found & _bit("bbox"):
-            b = _L["bbox"]
-            self._cols[-b] = np.ascontiguousarray(rows[:, b:b + 4]).view(_F64)
-        for name in ("segmentation", "keypoints"):
-            if found & _bit(name):
-                self._cols[_L[name]] = np.ascontiguousarray(rows[:, _L[name]])
-                self._cols[_L[name] + 1] = np.ascontiguousarray(rows[:, _L[name] + 1])
+        # the kernel's columns: only those of keys some annotation has (a results file has
+        # no id, area, iscrowd...); the others read as zeros
+        self._cols: dict[int, np.ndarray] = dict(columns)
+        b = _L["bbox"]
+        if b in self._cols:
+            self._cols[-b] = np.stack([self._cols.pop(b + k) for k in range(4)],
+                                      axis=1).view(_F64)
 
     # -- columns -------------------------------------------------------------------------------
     def _column(self, slot: int) -> np.ndarray:
@@ -180,9 +170,9 @@ class ScannedFile:
 
 def _scan(data: bytes, results: bool, need: int) -> ScannedFile | None:
     got = _core.coco_json_scan(data, results)
-    if got is None or len(got[0]) == 0 and results:
+    if got is None or got[1] == 0 and results:
         return None
-    rows, keys = got
+    columns, n, keys = got
     values: dict[str, Any] = {}
     if not results:
         names = [k for k, _, _ in keys]
@@ -191,7 +181,7 @@ def _scan(data: bytes, results: bool, need: int) -> ScannedFile | None:
         values = {k: loads(data[a:b]) for k, a, b in keys if k != "annotations"}
         if "categories" in values:
             need |= _bit("category_id")
-    f = ScannedFile(data, rows, keys, values)
+    f = ScannedFile(data, columns, n, keys, values)
     # what createIndex / loadRes read of every annotation: a KeyError is the ordinary
     # parse's to give
     if f.n and not np.all((f.meta() & need) == need):
