@@ -618,3 +618,20 @@ def test_threads_reading_a_held_file_at_once_get_one_index(tmp_path):
     assert not errors and len(seen) == 4
     assert all(s is seen[0] for s in seen)
     assert len(seen[0]) == len(case["gt"]["annotations"])
+
+
+def test_box_iou_reads_boxes_in_place_and_checks_indices():
+    """eval_box_iou reads box gbox[gsel[j]] where it is (equal to mask.iou of the boxes) and
+    refuses an index outside the box matrix."""
+    from maskcodecs import mask as mask_utils
+    gbox = np.array([[0, 0, 4, 4], [1, 1, 2, 2]], dtype=np.float64)
+    dbox = np.array([[9, 9, 1, 1], [0, 0, 2, 4]], dtype=np.float64)
+    one = np.array([0, 1], dtype=np.int64)
+    cells = (np.zeros(1, dtype=np.uint8), one, one, np.array([1], dtype=np.int64), one)
+    out = np.zeros(1)
+    core.eval_box_iou(gbox, np.array([1]), dbox, np.array([1]), *cells, out, 0, 1)
+    assert out[0] == mask_utils.iou(dbox[1:], gbox[1:], [0])[0, 0]
+    with pytest.raises(ValueError):
+        core.eval_box_iou(gbox, np.array([2]), dbox, np.array([1]), *cells, out, 0, 1)
+    with pytest.raises(ValueError):
+        core.eval_box_iou(gbox, np.array([0]), dbox, np.array([-1]), *cells, out, 0, 1)

@@ -66,6 +66,7 @@ class ScannedFile:
         self.bbox: np.ndarray | None = None
         self.ids: np.ndarray | None = None
         self._unique: bool | None = None
+        self._box_ok: Any = None
         # the kernel's columns: only those of keys some annotation has (a results file has
         # no id, area, iscrowd...); the others read as zeros
         self._cols: dict[int, np.ndarray] = dict(columns)
@@ -116,6 +117,16 @@ class ScannedFile:
     def has(self, name: str) -> np.ndarray:
         """Which rows hold the key."""
         return (self.meta() & _bit(name)) != 0
+
+    def boxes_ok(self, rows: np.ndarray) -> bool:
+        """Whether these rows all hold a bbox of four numbers (loadRes's completed boxes
+        count as held); computed once per file."""
+        if self.bbox is not None:
+            return True
+        if self._box_ok is None:
+            ok = self.has("bbox") & (self.bbox_len() == 4)
+            self._box_ok = True if ok.all() else ok
+        return self._box_ok is True or bool(self._box_ok[rows].all())
 
     def bbox_len(self) -> np.ndarray:
         return (self.meta() >> 16) & 0xFF

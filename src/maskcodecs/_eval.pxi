@@ -119,12 +119,34 @@ def eval_argsort_desc(const double[::1] score):
 
 # -- IoU of every cell -------------------------------------------------------------------------
 
-def eval_box_iou(const double[:, ::1] gbox, const double[:, ::1] dbox, const uint8_t[::1] gcrowd,
-                 const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
-                 const int64_t[::1] ioff, double[::1] out, Py_ssize_t c0, Py_ssize_t c1):
-    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out."""
-    cdef Py_ssize_t c, d, g, G
+def eval_box_iou(const double[:, ::1] gbox, const int64_t[::1] gsel,
+                 const double[:, ::1] dbox, const int64_t[::1] dsel,
+                 const uint8_t[::1] gcrowd, const int64_t[::1] goff, const int64_t[::1] doff,
+                 const int64_t[::1] dlen, const int64_t[::1] ioff, double[::1] out,
+                 Py_ssize_t c0, Py_ssize_t c1):
+    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out. The box of the j-th ground
+    truth of the layout is gbox[gsel[j]] (of detection j, dbox[dsel[j]]): the boxes are read
+    where they are, not gathered first."""
+    cdef Py_ssize_t c, d, g, G, D, C = goff.shape[0] - 1
     cdef double* o
+    if gbox.shape[1] != 4 or dbox.shape[1] != 4 or c0 < 0 or c1 > C or \
+            doff.shape[0] < C + 1 or dlen.shape[0] < C or ioff.shape[0] < C + 1 or \
+            gcrowd.shape[0] < goff[C] or gsel.shape[0] < goff[C]:
+        raise ValueError("eval_box_iou: arrays of the wrong shape")
+    for c in range(c0, c1):  # every index the loop below follows stays inside its array
+        G = goff[c + 1] - goff[c]
+        D = dlen[c]
+        if G == 0 or D == 0:
+            continue
+        if G < 0 or D < 0 or goff[c] < 0 or doff[c] < 0 or doff[c] + D > dsel.shape[0] or \
+                ioff[c] < 0 or ioff[c] + D * G > out.shape[0]:
+            raise ValueError("eval_box_iou: a cell outside its arrays")
+        for d in range(D):
+            if not 0 <= dsel[doff[c] + d] < dbox.shape[0]:
+                raise ValueError("eval_box_iou: a detection index out of range")
+        for g in range(G):
+            if not 0 <= gsel[goff[c] + g] < gbox.shape[0]:
+                raise ValueError("eval_box_iou: a ground-truth index out of range")
     with nogil:
         for c in range(c0, c1):
             G = goff[c + 1] - goff[c]
@@ -133,7 +155,8 @@ def eval_box_iou(const double[:, ::1] gbox, const double[:, ::1] dbox, const uin
             o = &out[ioff[c]]
             for d in range(dlen[c]):
                 for g in range(G):
-                    o[d * G + g] = box_iou(&dbox[doff[c] + d, 0], &gbox[goff[c] + g, 0],
+                    o[d * G + g] = box_iou(&dbox[dsel[doff[c] + d], 0],
+                                           &gbox[gsel[goff[c] + g], 0],
                                            gcrowd[goff[c] + g] != 0)
 
 

@@ -178,9 +178,9 @@ def eval_sort_cells(off: _A, score: _A, perm: _A, /) -> None:
 def eval_argsort_desc(score: _A, /) -> bytearray:
     """numpy's argsort(-score, kind='mergesort') as int64 bytes."""
 
-def eval_box_iou(gbox: _A, dbox: _A, gcrowd: _A, goff: _A, doff: _A, dlen: _A, ioff: _A,
-                 out: _A, c0: int, c1: int, /) -> None:
-    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out."""
+def eval_box_iou(gbox: _A, gsel: _A, dbox: _A, dsel: _A, gcrowd: _A, goff: _A, doff: _A,
+                 dlen: _A, ioff: _A, out: _A, c0: int, c1: int, /) -> None:
+    """Box IoU (pycocotools bbIou) of cells c0..c1-1 into out (boxes gbox[gsel[j]])."""
 
 class _Strings: ...
 

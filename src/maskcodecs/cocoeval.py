@@ -235,10 +235,10 @@ class _Cells:
         gneed = np.repeat(scored, G)
         dneed = self._scored_dt(scored)
         if self.iou_type == "bbox":
-            gbox = self.gts.boxes(gneed)
-            dbox = self.dts.boxes(dneed)
+            gbox, gsel = self.gts.box_source(gneed)
+            dbox, dsel = self.dts.box_source(dneed)
             self._parts(lambda c0, c1: _core.eval_box_iou(
-                gbox, dbox, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
+                gbox, gsel, dbox, dsel, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         elif self.iou_type == "segm":
             gidx = np.cumsum(gneed, dtype=_I64) - 1
             didx = np.cumsum(dneed, dtype=_I64) - 1
@@ -364,6 +364,10 @@ class _DictSide:
     def boxes(self, need: np.ndarray) -> np.ndarray:
         return _needed_boxes(self.anns, need)
 
+    def box_source(self, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A box matrix and the row of each annotation in it (for eval_box_iou)."""
+        return self.boxes(need), np.arange(len(self.anns), dtype=_I64)
+
     def rles(self, need: np.ndarray) -> list[Any]:
         return _rles(self.coco, [a for a, n in zip(self.anns, need) if n])
 
@@ -445,12 +449,16 @@ class _ScanSide:
     def dt_columns(self) -> tuple[np.ndarray, np.ndarray]:
         return self._floats("area"), self._ids()
 
+    def box_source(self, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The file's box matrix and each annotation's row in it (no gathered copy)."""
+        if not self.f.boxes_ok(self.rows[need]):
+            raise _Fallback("bbox")
+        return self.f.boxes(), self.rows
+
     def boxes(self, need: np.ndarray) -> np.ndarray:
         rows = self.rows[need]
-        if self.f.bbox is None:
-            self._need("bbox", rows)
-            if not (self.f.bbox_len()[rows] == 4).all():
-                raise _Fallback("bbox")
+        if not self.f.boxes_ok(rows):
+            raise _Fallback("bbox")
         if len(rows) == len(self.rows):
             return self.f.boxes()[rows]
         out = np.zeros((len(self.rows), 4), dtype=_F64)
