@@ -543,6 +543,20 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
     cdef int64_t* ncand
     cdef double z = 0
     cdef uint8_t code
+    cdef Py_ssize_t C = goff.shape[0] - 1
+    if c0 < 0 or c1 > C or doff.shape[0] < C + 1 or dlen.shape[0] < C or \
+            ioff.shape[0] < C + 1 or have_ious.shape[0] < C or npig.shape[0] < C * A or \
+            arng.shape[1] != 2 or gign.shape[0] < goff[C] or garea.shape[0] < goff[C] or \
+            gcrowd.shape[0] < goff[C] or gid.shape[0] < goff[C] or \
+            did.shape[0] < ND or state.shape[0] < A * T * ND:
+        raise ValueError("eval_match: arrays of the wrong shape")
+    for c in range(c0, c1):  # every cell stays inside the arrays the loop below reads
+        if goff[c] < 0 or goff[c + 1] < goff[c] or doff[c] < 0 or dlen[c] < 0 or \
+                doff[c] + dlen[c] > ND or (have_ious[c] and goff[c + 1] > goff[c] and
+                                           dlen[c] > 0 and (ioff[c] < 0 or ioff[c] +
+                                           dlen[c] * (goff[c + 1] - goff[c]) >
+                                           ious.shape[0])):
+            raise ValueError("eval_match: a cell outside its arrays")
     for c in range(c0, c1):
         if goff[c + 1] - goff[c] > gmax:
             gmax = goff[c + 1] - goff[c]
@@ -564,6 +578,16 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
             G = goff[c + 1] - goff[c]
             D = dlen[c]
             if G == 0 and D == 0:
+                continue
+            if G == 0:  # detections only: each is a false positive, or ignored off its area
+                for a in range(A):
+                    npig[c * A + a] = 0
+                    for d in range(D):
+                        j = doff[c] + d
+                        code = ST_IGNORED if (darea[j] < arng[a, 0] or darea[j] > arng[a, 1]) \
+                            else ST_FP
+                        for t in range(T):
+                            state[(j * A + a) * T + t] = code
                 continue
             for a in range(A):
                 match_cell(&ious[ioff[c]] if ioff[c] < ious.shape[0] else &z, D, G,
