@@ -635,3 +635,15 @@ def test_box_iou_reads_boxes_in_place_and_checks_indices():
         core.eval_box_iou(gbox, np.array([2]), dbox, np.array([1]), *cells, out, 0, 1)
     with pytest.raises(ValueError):
         core.eval_box_iou(gbox, np.array([0]), dbox, np.array([-1]), *cells, out, 0, 1)
+
+
+@SETTINGS
+@given(values=st.one_of(st.lists(st.integers(-2**62, 2**62), max_size=40),
+                        st.lists(st.floats(allow_nan=True), max_size=10),
+                        st.lists(st.text(max_size=2), max_size=10)))
+def test_sorted_unique_is_np_unique(values):
+    """sorted_unique (a sort for integer ids) gives np.unique's values and dtype."""
+    from maskcodecs._coco_scan import sorted_unique
+    got, ref = sorted_unique(values), np.unique(np.asarray(values))
+    assert got.dtype == ref.dtype
+    assert np.array_equal(got, ref, equal_nan=got.dtype.kind == "f")

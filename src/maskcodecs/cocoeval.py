@@ -43,6 +43,7 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._coco_api import COCO, ann_to_rle_sized, gc_paused
+from maskcodecs._coco_scan import sorted_unique
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs.errors import (
     EvaluationError,
@@ -593,7 +594,7 @@ def _laid_out(gcell: np.ndarray, dcell: np.ndarray,
         present[dcell] = True
         where = np.cumsum(present, dtype=_I64) - 1
         return np.flatnonzero(present).astype(_I64), where[gcell], where[dcell]
-    cell_id = np.union1d(gcell, dcell).astype(_I64)
+    cell_id = sorted_unique(np.concatenate([gcell, dcell]).astype(_I64))
     return (cell_id, np.searchsorted(cell_id, gcell).astype(_I64),
             np.searchsorted(cell_id, dcell).astype(_I64))
 
@@ -888,9 +889,9 @@ class COCOeval:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
             print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
         print(f"Evaluate annotation type *{p.iouType}*")
-        p.imgIds = list(np.unique(p.imgIds))
+        p.imgIds = list(sorted_unique(p.imgIds))
         if p.useCats:
-            p.catIds = list(np.unique(p.catIds))
+            p.catIds = list(sorted_unique(p.catIds))
         p.maxDets = sorted(p.maxDets)
         self.params = p
         if p.iouType not in ("segm", "bbox", "keypoints"):
