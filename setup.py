@@ -7,6 +7,8 @@ Environment switches:
   MASKCODECS_NO_SIMD=1   use the portable SWAR block scans instead of SSE2/NEON (to test them)
 """
 import os
+import platform
+import struct
 import sys
 
 from Cython.Build import cythonize
@@ -46,6 +48,12 @@ else:
     # Bit-exact polygon rasterisation on every architecture: no FMA contraction.
     compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing"]
     link_args = []
+    if struct.calcsize("P") == 4 and platform.machine().lower() in (
+            "i386", "i486", "i586", "i686", "x86", "x86_64", "amd64"):
+        # 32-bit x86: doubles in SSE2 registers, not the x87's 80-bit ones, whose double
+        # rounding would break the bit-exact evaluation and the JSON scanner's exact number
+        # path (SSE2 is numpy's own baseline on x86, so no wheel user loses a CPU)
+        compile_args += ["-msse2", "-mfpmath=sse"]
     if SANITIZE:
         san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
         compile_args = ["-ffp-contract=off", "-fno-sanitize-recover=undefined"] + san
@@ -59,4 +67,5 @@ ext = Extension(
     extra_link_args=link_args,
 )
 
-setup(ext_modules=cythonize([ext], compiler_directives=DIRECTIVES, annotate=_flag("MASKCODECS_ANNOTATE")))
+setup(ext_modules=cythonize([ext], compiler_directives=DIRECTIVES,
+                            annotate=_flag("MASKCODECS_ANNOTATE")))
