@@ -341,18 +341,17 @@ class COCO:
         img_keys = list(self.imgs)
         if not all(type(k) is int for k in img_keys):
             return False
-        first = f.meta()[0]
-        if first & _BIT_CAPTION:
+        if f.has("caption")[0]:
             return False
         if not np.isin(f.ints("image_id"), np.array(img_keys, dtype=np.int64)).all():
             raise COCOFormatError("Results do not correspond to current coco set")
         n = f.n
-        if first & _BIT_BBOX and f.bbox_len()[0] != 0:
-            if not (f.has("bbox").all() and (f.bbox_len() == 4).all()):
+        if f.has("bbox")[0] and f.bbox_len()[0] != 0:
+            if not f.boxes_ok():
                 return False
             box = f.boxes()
             f.area = box[:, 2] * box[:, 3]
-        elif first & _BIT_SEGMENTATION:
+        elif f.has("segmentation")[0]:
             if not f.has("segmentation").all():
                 return False
             with_box = f.has("bbox")
@@ -360,7 +359,7 @@ class COCO:
                 return False
             if not (_rle_columns(f, with_box) or _segm_dicts(f, with_box)):
                 return False
-        elif first & _BIT_KEYPOINTS:
+        elif f.has("keypoints")[0]:
             if not f.has("keypoints").all():
                 return False
             kps = f.number_rows("keypoints", np.arange(n))
@@ -426,12 +425,6 @@ def ann_to_rle_sized(segm: Any, h: Any, w: Any) -> Any:
     return segm
 
 
-
-
-_BIT_CAPTION = 1 << _core.COCO_JSON_LAYOUT["bit_caption"]
-_BIT_BBOX = 1 << _core.COCO_JSON_LAYOUT["bit_bbox"]
-_BIT_SEGMENTATION = 1 << _core.COCO_JSON_LAYOUT["bit_segmentation"]
-_BIT_KEYPOINTS = 1 << _core.COCO_JSON_LAYOUT["bit_keypoints"]
 _KP_EXACT = float(1 << 26)  # |coordinate| below this: keypoint box products are exact
 
 

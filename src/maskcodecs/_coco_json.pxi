@@ -1,11 +1,11 @@
 # ---------------------------------------------------------------------------------------------
-# COCO JSON scanner (maskcodecs._coco_columns): the annotations of a COCO file as columns
+# COCO JSON scanner (maskcodecs._coco_scan): the annotations of a COCO file as columns
 # ---------------------------------------------------------------------------------------------
 # One pass over the bytes of a COCO dataset (an object with "annotations") or a results file
 # (an array of objects), validating the whole document against the JSON grammar that
 # Python's json module accepts, and writing, for each annotation object, the fields COCO
-# evaluation reads into one row of JS_NSLOTS 8-byte slots. No Python object is built per
-# annotation. The scanner is deliberately narrow: whatever it does not model exactly (an
+# evaluation reads into JS_NSLOTS columns of 8-byte slots (a column exists only once some
+# annotation fills it). No Python object is built per annotation. The scanner is deliberately narrow: whatever it does not model exactly (an
 # escaped key, a duplicate key, a float or huge id, NaN/Infinity literals, a non-number
 # bbox, a UTF-16 file, nesting deeper than JS_MAX_DEPTH...) makes it give up, and the caller
 # parses the file the ordinary way, so the outcome is always the one json.loads would give.
@@ -20,7 +20,7 @@ cdef extern from "Python.h":
     void jscan_err_clear "PyErr_Clear"()
 
 cdef enum:
-    # row slots (int64 unless marked double)
+    # slots: one column each (int64 unless marked double)
     JS_ID = 0
     JS_IMAGE_ID = 1
     JS_CATEGORY_ID = 2

@@ -1,10 +1,10 @@
 """A COCO file held as the kernel's annotation columns, its dicts built only when read.
 
 :func:`scan_dataset` and :func:`scan_results` read a file's bytes with the kernel's JSON
-scanner (``_rle_core.coco_json_scan``): one row of numbers per annotation (ids, area,
-iscrowd, score, bbox) and the byte spans of its segmentation and keypoints, without a Python
-object per annotation. Evaluation reads these columns directly; the first read of
-``COCO.dataset``, ``anns``, ``imgToAnns`` or ``catToImgs`` parses the file the ordinary way,
+scanner (``_rle_core.coco_json_scan``): a column per key (ids, area, iscrowd, score, bbox,
+and the byte spans of segmentations and keypoints), without a Python object per annotation.
+Evaluation reads these columns directly; the first read of ``COCO.dataset``, ``anns``,
+``imgToAnns`` or ``catToImgs`` parses the file the ordinary way,
 so what users see is exactly what ``json.loads`` gives. Anything the scanner does not model
 exactly (see the kernel part) makes these functions return None, and the caller parses the
 file the ordinary way from the start.
@@ -58,12 +58,12 @@ def _bit(name: str) -> int:
 
 
 class ScannedFile:
-    """The bytes of one COCO file and its annotation rows.
+    """The bytes of one COCO file and the scanner's columns of its annotations.
 
     ``values`` holds the parsed top-level values other than the annotations (a dataset's
-    images, categories, info...) in file order, ``ann_key`` the key the annotations sit at
-    (None for a results file). ``segs``/``kps`` are parsed segmentations/keypoints of every
-    row when they were needed to complete results (loadRes), else None."""
+    images, categories, info...), ``keys`` the top-level keys with the byte spans of their
+    values in file order (None for a results file). ``segs``, ``kps``, ``rle``, ``area``,
+    ``bbox`` and ``ids`` hold what loadRes completed of results, else None."""
 
     def __init__(self, data: bytes, columns: dict[int, np.ndarray], n: int,
                  keys: list[tuple[str, int, int]] | None, values: dict[str, Any]) -> None:
@@ -130,15 +130,17 @@ class ScannedFile:
         """Which rows hold the key."""
         return (self.meta() & _bit(name)) != 0
 
-    def boxes_ok(self, rows: np.ndarray) -> bool:
-        """Whether these rows all hold a bbox of four numbers (loadRes's completed boxes
-        count as held); computed once per file."""
+    def boxes_ok(self, rows: np.ndarray | None = None) -> bool:
+        """Whether these rows (all by default) hold a bbox of four numbers (loadRes's
+        completed boxes count as held); computed once per file."""
         if self.bbox is not None:
             return True
         if self._box_ok is None:
             ok = self.has("bbox") & (self.bbox_len() == 4)
             self._box_ok = True if ok.all() else ok
-        return self._box_ok is True or bool(self._box_ok[rows].all())
+        if self._box_ok is True:
+            return True
+        return rows is not None and bool(self._box_ok[rows].all())
 
     def bbox_len(self) -> np.ndarray:
         return (self.meta() >> 16) & 0xFF
