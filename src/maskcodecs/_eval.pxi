@@ -617,14 +617,14 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
 
 # -- accumulate --------------------------------------------------------------------------------
 
-cdef inline Py_ssize_t lower_bound_ratio(const double* a, Py_ssize_t n, double d,
-                                        double x) noexcept nogil:
-    """lower_bound over the values a[i] / d (recall = tp / npig), each division done only
-    where the search reads it: the same doubles and the same index as on the full array."""
+cdef inline Py_ssize_t first_ratio_at_least(Py_ssize_t n, double d, double x) noexcept nogil:
+    """The first q in [0, n) with not ((q + 1) / d < x), else n: numpy's searchsorted (side
+    left) over recall values tp / npig, each division done only where the search reads it
+    (the same doubles and the same comparisons as on the full array)."""
     cdef Py_ssize_t lo = 0, hi = n, mid
     while lo < hi:
         mid = (lo + hi) >> 1
-        if a[mid] / d < x:
+        if <double>(mid + 1) / d < x:
             lo = mid + 1
         else:
             hi = mid
@@ -687,9 +687,11 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     cdef int64_t* ej = NULL
     cdef int64_t* ea = NULL
     cdef double* sc = NULL
-    cdef double* rc = NULL
+    cdef int64_t* tpos = NULL
+    cdef int64_t* tfp = NULL
     cdef double* pr = NULL
-    cdef int64_t itp, ifp
+    cdef Py_ssize_t q, nig
+    cdef int64_t itp
     cdef double best
     cdef const uint8_t* src
     cdef uint8_t* cp
@@ -715,7 +717,8 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     ej = <int64_t*>malloc(bound * sizeof(int64_t))
     ea = <int64_t*>malloc(bound * sizeof(int64_t))
     sc = <double*>malloc(bound * sizeof(double))
-    rc = <double*>malloc(bound * sizeof(double))
+    tpos = <int64_t*>malloc(bound * sizeof(int64_t))
+    tfp = <int64_t*>malloc(bound * sizeof(int64_t))
     pr = <double*>malloc(bound * sizeof(double))
     fej = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     frank = <int64_t*>malloc((total + 1) * sizeof(int64_t))
@@ -723,10 +726,10 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     forder = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     fsc = <double*>malloc((total + 1) * sizeof(double))
     codes = <uint8_t*>malloc(bound * T + 1)
-    if codes == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL or rc == NULL \
-            or pr == NULL or fej == NULL or frank == NULL or fdl == NULL or forder == NULL \
-            or fsc == NULL:
-        free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+    if codes == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL \
+            or tpos == NULL or tfp == NULL or pr == NULL or fej == NULL or frank == NULL \
+            or fdl == NULL or forder == NULL or fsc == NULL:
+        free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
         free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
         raise MemoryError()
     with nogil:
@@ -816,44 +819,56 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         for t in range(T):
                             codes[t * n + i] = src[t]
                     for t in range(T):
-                        # cumulative true and false positives (rc holds tp, pr holds fp),
-                        # then precision in a loop of its own that the compiler vectorises
-                        itp = 0
-                        ifp = 0
+                        # pycocotools' cumulative tp and fp, then precision tp / (fp + tp +
+                        # eps) and its running maximum from the end, are needed only where a
+                        # true positive is: between two of them tp stays and fp grows or
+                        # stays, so precision cannot rise (rounding is monotonic), and recall
+                        # (tp / npig) changes only there, so every recall search lands on one
+                        # (or on position 0). One branch-free pass records, slot by slot, the
+                        # position of true positive q and the false positives up to it.
                         cp = codes + t * n
-                        for i in range(n):  # without branches: the codes are unpredictable
-                            itp += cp[i] == ST_TP
-                            ifp += cp[i] == ST_FP
-                            rc[i] = <double>itp
-                            pr[i] = <double>ifp
+                        itp = 0
+                        nig = 0
                         for i in range(n):
-                            pr[i] = rc[i] / (pr[i] + rc[i] + EPS)
-                        nd = n
+                            tpos[itp] = i
+                            tfp[itp] = i - itp - nig
+                            itp += cp[i] == ST_TP
+                            nig += cp[i] == ST_IGNORED
+                        for q in range(itp):
+                            pr[q] = <double>(q + 1) / (<double>tfp[q] + <double>(q + 1) + EPS)
                         pos = ((t * K + k) * A + a) * M + m
-                        recall[pos] = rc[nd - 1] / <double>np_ig if nd else 0
+                        recall[pos] = <double>itp / <double>np_ig if n else 0
                         # pycocotools' "if pr[i] > pr[i-1]: pr[i-1] = pr[i]", from the end:
                         # a running maximum (a select, not a branch or a call)
-                        i = nd - 1
-                        best = pr[i] if nd else 0
-                        while i > 0:
-                            i -= 1
-                            best = best if best > pr[i] else pr[i]
-                            pr[i] = best
+                        q = itp - 1
+                        best = pr[q] if itp else 0
+                        while q > 0:
+                            q -= 1
+                            best = best if best > pr[q] else pr[q]
+                            pr[q] = best
                         for r in range(R):
                             pos = (((t * R + r) * K + k) * A + a) * M + m
                             precision[pos] = 0
                             scores[pos] = 0
                         for r in range(R):
-                            idx = lower_bound_ratio(rc, nd, <double>np_ig, rec_thrs[r])
-                            if idx >= nd:
+                            # searchsorted(rc, thr): position 0 when rc[0] >= thr, else the
+                            # position of the first true positive q with q / npig >= thr
+                            if n == 0:
                                 break
                             pos = (((t * R + r) * K + k) * A + a) * M + m
-                            precision[pos] = pr[idx]
-                            scores[pos] = sc[order[idx]]
+                            if not (0.0 / <double>np_ig < rec_thrs[r]):
+                                precision[pos] = best  # the maximum over all of them
+                                scores[pos] = sc[order[0]]
+                                continue
+                            q = first_ratio_at_least(itp, <double>np_ig, rec_thrs[r])
+                            if q >= itp:
+                                break
+                            precision[pos] = pr[q]
+                            scores[pos] = sc[order[tpos[q]]]
                 if err < 0:
                     break
             if err < 0:
                 break
-    free(order); free(tmp); free(ej); free(ea); free(sc); free(rc); free(pr)
+    free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
     free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
     return err
