@@ -73,8 +73,13 @@ def as_rows(got) -> tuple[np.ndarray, object]:
     cols, n, top = got
     rows = np.zeros((n, L["nslots"]), dtype=np.int64)
     for k, col in cols.items():
-        assert col.shape == (n,) and col.dtype == np.int64
-        rows[:, k] = col
+        assert col.dtype == np.int64
+        if k == L["bbox"]:  # the box's four numbers, one row each
+            assert col.shape == (n, 4)
+            rows[:, k:k + 4] = col
+        else:
+            assert col.shape == (n,)
+            rows[:, k] = col
     return rows, top
 
 

@@ -28,7 +28,8 @@ cdef enum:
     JS_ISCROWD = 4          # double
     JS_SCORE = 5            # double
     JS_NUM_KEYPOINTS = 6    # double
-    JS_BBOX = 7             # 7..10, double; the first four numbers of "bbox"
+    JS_BBOX = 7             # 7..10, double; the first four numbers of "bbox", held as one
+                            # column of four values a row (slots 8..10 have none of their own)
     JS_SEG = 11             # 11, 12: byte span of the "segmentation" value
     JS_KP = 13              # 13, 14: byte span of the "keypoints" value
     JS_META = 15            # present bits | bbox length << 16 | first byte of segmentation << 24
@@ -66,26 +67,37 @@ cdef int64_t js_slots_of(int64_t present) noexcept:
     return slots
 
 
+cdef inline Py_ssize_t js_width(Py_ssize_t k) noexcept:
+    """Values a row holds in column k: four in the bbox column, none in slots 8..10."""
+    if k == JS_BBOX:
+        return 4
+    return 0 if JS_BBOX < k < JS_BBOX + 4 else 1
+
+
 cdef int js_store(JScan* js, const JSlot* row, int64_t slots) noexcept:
     """Append a row to the columns, allocating (zeroed) those it is the first to need."""
-    cdef Py_ssize_t k, cap
+    cdef Py_ssize_t k, cap, w, c
     cdef JSlot* grown
     if js.nrows == js.cap:
         cap = js.cap * 2 if js.cap else 1024
         for k in range(JS_NSLOTS):
             if js.cols[k] != NULL:
-                grown = <JSlot*>realloc(js.cols[k], cap * sizeof(JSlot))
+                grown = <JSlot*>realloc(js.cols[k], cap * js_width(k) * sizeof(JSlot))
                 if grown == NULL:
                     return -1
                 js.cols[k] = grown
         js.cap = cap
     for k in range(JS_NSLOTS):
+        w = js_width(k)
+        if w == 0:
+            continue
         if js.cols[k] == NULL and slots & ((<int64_t>1) << k):
-            js.cols[k] = <JSlot*>calloc(js.cap, sizeof(JSlot))
+            js.cols[k] = <JSlot*>calloc(js.cap * w, sizeof(JSlot))
             if js.cols[k] == NULL:
                 return -1
         if js.cols[k] != NULL:
-            js.cols[k][js.nrows] = row[k]
+            for c in range(w):
+                js.cols[k][js.nrows * w + c] = row[k + c]
     js.nrows += 1
     return 0
 
@@ -564,7 +576,7 @@ def coco_json_scan(bytes data, bint results):
     slots some annotation fills (the others are all zero), and, for a dataset, top the list
     of its keys as ``(key, start, end)`` byte spans of their values (None for results)."""
     cdef JScan js
-    cdef Py_ssize_t i, ks, ke, vs, k
+    cdef Py_ssize_t i, ks, ke, vs, k, w
     cdef object top = None
     cdef JSlot* grown
     cdef cvarray owner
@@ -611,10 +623,14 @@ def coco_json_scan(bytes data, bint results):
             if js.cols[k] == NULL or js.nrows == 0:
                 continue
             # hand each column to numpy without a copy (copies of 100+ MB cost page faults)
-            grown = <JSlot*>realloc(js.cols[k], js.nrows * sizeof(JSlot))
+            w = js_width(k)
+            grown = <JSlot*>realloc(js.cols[k], js.nrows * w * sizeof(JSlot))
             if grown != NULL:
                 js.cols[k] = grown
-            owner = <int64_t[:js.nrows]> <int64_t*>js.cols[k]
+            if w == 1:
+                owner = <int64_t[:js.nrows]> <int64_t*>js.cols[k]
+            else:
+                owner = <int64_t[:js.nrows, :4]> <int64_t*>js.cols[k]
             owner.callback_free_data = free
             js.cols[k] = NULL
             columns[k] = np.asarray(owner)

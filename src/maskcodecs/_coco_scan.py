@@ -84,8 +84,7 @@ class ScannedFile:
         self._cols: dict[int, np.ndarray] = dict(columns)
         b = _L["bbox"]
         if b in self._cols:
-            self._cols[-b] = np.stack([self._cols.pop(b + k) for k in range(4)],
-                                      axis=1).view(_F64)
+            self._cols[-b] = self._cols.pop(b).view(_F64)
 
     # -- columns -------------------------------------------------------------------------------
     def _column(self, slot: int) -> np.ndarray:

@@ -18,6 +18,7 @@ cdef enum:
     ST_FP = 0        # a detection that matched nothing (or a ground truth with id 0)
     ST_TP = 1
     ST_IGNORED = 2   # matched an ignored ground truth, or unmatched and outside the area range
+    ST_MIXED = 3     # (summary only) codes that differ between thresholds
 
 
 cdef inline bint score_before(double a, double b) noexcept nogil:
@@ -528,10 +529,12 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                const uint8_t[::1] gign, const double[::1] garea, const uint8_t[::1] gcrowd,
                const double[::1] gid, const double[::1] darea, const double[::1] did,
                const double[::1] thr, const double[:, ::1] arng,
-               uint8_t[::1] state, int64_t[::1] npig, Py_ssize_t c0, Py_ssize_t c1):
+               uint8_t[::1] state, uint8_t[::1] summary, int64_t[::1] npig, Py_ssize_t c0,
+               Py_ssize_t c1):
     """evaluateImg for cells c0..c1-1 and every area range, reduced to what accumulate reads:
     state[(j * A + a) * T + t] for scored detection j (ST_*: a detection's codes together,
-    so that accumulate reads them with one access), npig[c * A + a]."""
+    so that accumulate reads them with one access), summary[j * A + a] (the code every
+    threshold has, or ST_MIXED), npig[c * A + a]."""
     cdef Py_ssize_t T = thr.shape[0], A = arng.shape[0], ND = darea.shape[0]
     cdef Py_ssize_t c, a, t, d, g, D, G, gmax = 1, dmax = 1, j, n
     cdef int64_t* gorder
@@ -542,13 +545,13 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
     cdef int64_t* cand
     cdef int64_t* ncand
     cdef double z = 0
-    cdef uint8_t code
+    cdef uint8_t code, first
     cdef Py_ssize_t C = goff.shape[0] - 1
     if c0 < 0 or c1 > C or doff.shape[0] < C + 1 or dlen.shape[0] < C or \
             ioff.shape[0] < C + 1 or have_ious.shape[0] < C or npig.shape[0] < C * A or \
             arng.shape[1] != 2 or gign.shape[0] < goff[C] or garea.shape[0] < goff[C] or \
             gcrowd.shape[0] < goff[C] or gid.shape[0] < goff[C] or \
-            did.shape[0] < ND or state.shape[0] < A * T * ND:
+            did.shape[0] < ND or state.shape[0] < A * T * ND or summary.shape[0] < A * ND:
         raise ValueError("eval_match: arrays of the wrong shape")
     for c in range(c0, c1):  # every cell stays inside the arrays the loop below reads
         if goff[c] < 0 or goff[c + 1] < goff[c] or doff[c] < 0 or dlen[c] < 0 or \
@@ -588,6 +591,7 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                             else ST_FP
                         for t in range(T):
                             state[(j * A + a) * T + t] = code
+                        summary[j * A + a] = code
                 continue
             for a in range(A):
                 match_cell(&ious[ioff[c]] if ioff[c] < ious.shape[0] else &z, D, G,
@@ -602,9 +606,10 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                     if gtig[g] == 0:
                         n += 1
                 npig[c * A + a] = n
-                for t in range(T):
-                    for d in range(D):
-                        j = doff[c] + d
+                for d in range(D):
+                    j = doff[c] + d
+                    first = ST_MIXED
+                    for t in range(T):
                         if dtig[t * D + d]:
                             code = ST_IGNORED
                         elif dtm[t * D + d] != 0:
@@ -612,6 +617,11 @@ def eval_match(const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[:
                         else:
                             code = ST_FP
                         state[(j * A + a) * T + t] = code
+                        if t == 0:
+                            first = code
+                        elif code != first:
+                            first = ST_MIXED
+                    summary[j * A + a] = first
     free(gorder); free(gtig); free(dtm); free(gtm); free(dtig); free(cand); free(ncand)
 
 
@@ -651,7 +661,8 @@ cdef inline Py_ssize_t first_at_least(const int64_t* a, Py_ssize_t n, int64_t x)
 
 
 def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const int64_t[::1] dlen,
-                    const uint8_t[::1] state, const int64_t[::1] npig, const double[::1] dscore,
+                    const uint8_t[::1] state, const uint8_t[::1] summary,
+                    const int64_t[::1] npig, const double[::1] dscore,
                     Py_ssize_t T, Py_ssize_t A0, Py_ssize_t I0, Py_ssize_t n_dense,
                     const int64_t[::1] base_k, const int64_t[::1] base_a,
                     const int64_t[::1] m_list, const int64_t[::1] i_list, bint identity,
@@ -666,8 +677,8 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     the sorted cell_id, whose position s indexes doff, dlen and npig[s * A0 + area]. With
     identity (i_list is every image in order) a whole category is read from its run of
     cell_id instead of image by image. state holds T thresholds per detection and area
-    (state[(j * A0 + a) * T + t]),
-    precision and scores are [T, R, K, A, M], recall [T, K, A, M] (C order), filled where
+    (state[(j * A0 + a) * T + t]) and summary[j * A0 + a] the code of every threshold (or
+    ST_MIXED), precision and scores are [T, R, K, A, M], recall [T, K, A, M] (C order), filled where
     pycocotools fills them. Returns -1 when an entry number falls outside the evaluated list
     (where pycocotools raises IndexError), else 0."""
     cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
@@ -693,12 +704,15 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     cdef Py_ssize_t q, nig
     cdef int64_t itp
     cdef double best
-    cdef const uint8_t* src
-    cdef uint8_t* cp
-    cdef uint8_t* codes = NULL
+    cdef int64_t* apos = NULL
+    cdef int64_t* aig = NULL
+    cdef int64_t* asrc = NULL
+    cdef Py_ssize_t nact, nown, kept, const_a
+    cdef uint8_t code
     cdef int err = 0
     if precision.shape[0] < T * R * K * A * M or scores.shape[0] < T * R * K * A * M or \
             recall.shape[0] < T * K * A * M or state.shape[0] < A0 * T * ND or \
+            summary.shape[0] < A0 * ND or \
             npig.shape[0] < C * A0 or k1 > base_k.shape[0] or K < base_k.shape[0] or \
             A < base_a.shape[0] or M < m_list.shape[0] or cell_id.shape[0] < C or \
             doff.shape[0] < C + 1:
@@ -725,12 +739,14 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     fdl = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     forder = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     fsc = <double*>malloc((total + 1) * sizeof(double))
-    codes = <uint8_t*>malloc(bound * T + 1)
-    if codes == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL \
+    apos = <int64_t*>malloc(bound * sizeof(int64_t))
+    aig = <int64_t*>malloc(bound * sizeof(int64_t))
+    asrc = <int64_t*>malloc(bound * sizeof(int64_t))
+    if apos == NULL or aig == NULL or asrc == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL \
             or tpos == NULL or tfp == NULL or pr == NULL or fej == NULL or frank == NULL \
             or fdl == NULL or forder == NULL or fsc == NULL:
         free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
-        free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
+        free(fej); free(frank); free(fdl); free(forder); free(fsc); free(apos); free(aig); free(asrc)
         raise MemoryError()
     with nogil:
         k = k0 - kstep
@@ -741,12 +757,14 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             if A0 * I0 > 0 and 0 <= base_k[k] < n_dense * A0 and base_k[k] % (A0 * I0) == 0:
                 fast_k = base_k[k] // (A0 * I0)
             shared = False  # the category's entries gathered and sorted once, for every a and m
-            for a in range(base_a.shape[0]):
-                fast_a = -1
-                if I0 > 0 and 0 <= base_a[a] < A0 * I0 and base_a[a] % I0 == 0:
-                    fast_a = base_a[a] // I0
-                for m in range(m_list.shape[0]):
-                    maxdet = m_list[m]
+            for m in range(m_list.shape[0]):
+                maxdet = m_list[m]
+                kept = -1  # n of the category's detections kept by maxdet, once gathered
+                for a in range(base_a.shape[0]):
+                    fast_a = -1
+                    if I0 > 0 and 0 <= base_a[a] < A0 * I0 and base_a[a] % I0 == 0:
+                        fast_a = base_a[a] // I0
+                    const_a = -1
                     n = 0
                     np_ig = 0
                     any_cell = False
@@ -771,14 +789,17 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         any_cell = hi > lo
                         for sc_i in range(lo, hi):
                             np_ig += npig[sc_i * A0 + fast_a]
-                        for i in range(nf):
-                            o = forder[i]
-                            if frank[o] < sliced(fdl[o], maxdet):
-                                ej[n] = fej[o]
-                                ea[n] = fast_a
-                                sc[n] = fsc[o]
-                                order[n] = n
-                                n += 1
+                        if kept < 0:  # the same for every area range
+                            kept = 0
+                            for i in range(nf):
+                                o = forder[i]
+                                if frank[o] < sliced(fdl[o], maxdet):
+                                    ej[kept] = fej[o]
+                                    sc[kept] = fsc[o]
+                                    order[kept] = kept
+                                    kept += 1
+                        n = kept
+                        const_a = fast_a
                         ncell = 0
                     else:
                         lo = 0
@@ -800,6 +821,7 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         any_cell = True
                         np_ig += npig[sc_i * A0 + ca]
                         s = sliced(dlen[sc_i], maxdet)
+                        kept = -1  # ej, sc and order no longer hold the category's list
                         for i in range(s):
                             ej[n] = doff[sc_i] + i
                             ea[n] = ca
@@ -812,28 +834,44 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                         continue
                     if not (identity and fast_k >= 0 and fast_a >= 0):
                         stable_sort_desc(order, n, sc, tmp)
-                    # the codes in score order, threshold-major: one access per detection
+                    # the detections in score order that are a true positive at some
+                    # threshold (most are a false positive or ignored at every one: their
+                    # summary says so, and they only count): their position, the ignored
+                    # ones before them, and where their codes are
+                    nact = 0
+                    nig = 0
                     for i in range(n):
                         o = order[i]
-                        src = &state[(ej[o] * A0 + ea[o]) * T]
-                        for t in range(T):
-                            codes[t * n + i] = src[t]
+                        flat = ej[o] * A0 + (const_a if const_a >= 0 else ea[o])
+                        code = summary[flat]
+                        if code == ST_FP:
+                            continue
+                        if code == ST_IGNORED:
+                            nig += 1
+                            continue
+                        apos[nact] = i
+                        aig[nact] = nig
+                        asrc[nact] = flat * T
+                        nact += 1
                     for t in range(T):
                         # pycocotools' cumulative tp and fp, then precision tp / (fp + tp +
                         # eps) and its running maximum from the end, are needed only where a
                         # true positive is: between two of them tp stays and fp grows or
                         # stays, so precision cannot rise (rounding is monotonic), and recall
                         # (tp / npig) changes only there, so every recall search lands on one
-                        # (or on position 0). One branch-free pass records, slot by slot, the
-                        # position of true positive q and the false positives up to it.
-                        cp = codes + t * n
+                        # (or on position 0). Record the position of true positive q and the
+                        # false positives up to it (positions minus true positives minus
+                        # ignored detections before it).
                         itp = 0
-                        nig = 0
-                        for i in range(n):
-                            tpos[itp] = i
-                            tfp[itp] = i - itp - nig
-                            itp += cp[i] == ST_TP
-                            nig += cp[i] == ST_IGNORED
+                        nown = 0
+                        for i in range(nact):
+                            code = state[asrc[i] + t]
+                            if code == ST_TP:
+                                tpos[itp] = apos[i]
+                                tfp[itp] = apos[i] - itp - aig[i] - nown
+                                itp += 1
+                            elif code == ST_IGNORED:
+                                nown += 1
                         for q in range(itp):
                             pr[q] = <double>(q + 1) / (<double>tfp[q] + <double>(q + 1) + EPS)
                         pos = ((t * K + k) * A + a) * M + m
@@ -870,5 +908,5 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             if err < 0:
                 break
     free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
-    free(fej); free(frank); free(fdl); free(forder); free(fsc); free(codes)
+    free(fej); free(frank); free(fdl); free(forder); free(fsc); free(apos); free(aig); free(asrc)
     return err

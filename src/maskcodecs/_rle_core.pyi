@@ -206,11 +206,11 @@ def eval_match_one(ious: _A, D: int, G: int, have_ious: bool, gign: _A, garea: _
 
 def eval_match(goff: _A, doff: _A, dlen: _A, ioff: _A, ious: _A, have_ious: _A, gign: _A,
                garea: _A, gcrowd: _A, gid: _A, darea: _A, did: _A, thr: _A, arng: _A,
-               state: _A, npig: _A, c0: int, c1: int, /) -> None:
+               state: _A, summary: _A, npig: _A, c0: int, c1: int, /) -> None:
     """evaluateImg for cells c0..c1-1 and every area range, reduced for accumulate."""
 
-def eval_accumulate(cell_id: _A, doff: _A, dlen: _A, state: _A, npig: _A, dscore: _A, T: int,
-                    A0: int, I0: int, n_dense: int, base_k: _A, base_a: _A, m_list: _A,
+def eval_accumulate(cell_id: _A, doff: _A, dlen: _A, state: _A, summary: _A, npig: _A,
+                    dscore: _A, T: int, A0: int, I0: int, n_dense: int, base_k: _A, base_a: _A, m_list: _A,
                     i_list: _A, identity: bool, rec_thrs: _A, precision: _A, recall: _A,
                     scores: _A, K: int, A: int, M: int, k0: int, k1: int, kstep: int = 1,
                     /) -> int:

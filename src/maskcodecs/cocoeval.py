@@ -281,11 +281,12 @@ class _Cells:
         A, T, ND = len(self.area_rngs), len(self.thr), len(self.dts)
         self.arng = _area_ranges(self.area_rngs)
         self.state = np.zeros(A * T * ND, dtype=np.uint8)
+        self.summary = np.zeros(A * ND, dtype=np.uint8)
         self.npig = np.zeros(self.C * A, dtype=_I64)
         self._parts(lambda c0, c1: _core.eval_match(
             self.goff, self.doff, self.dlen, self.ioff, self.ious_flat, self.have_ious,
             self.gign, self.garea, self.gcrowd, self.gid, self.darea, self.did, self.thr,
-            self.arng, self.state, self.npig, c0, c1))
+            self.arng, self.state, self.summary, self.npig, c0, c1))
 
     # -- the pycocotools views -----------------------------------------------------------------
     @property
@@ -1056,7 +1057,8 @@ class COCOeval:
         def part(j0: int, j1: int) -> int:
             # part j takes categories j, j + nparts, ...: categories differ widely in size
             return min(int(_core.eval_accumulate(
-                src.cell_id, src.doff, src.dlen, src.state, src.npig, src.dscore, t_eval,
+                src.cell_id, src.doff, src.dlen, src.state, src.summary, src.npig, src.dscore,
+                t_eval,
                 src.A0, src.I0, src.n_dense, base_k, base_a, m_arr, i_arr, identity, rec,
                 prec_flat, rec_flat, sc_flat, K, A, M, j, len(base_k), nparts))
                 for j in range(j0, j1))
@@ -1163,3 +1165,10 @@ class _FromEvalImgs:
             # a detection's codes together: state[d * T + t] (one area range here)
             self.state.reshape(nd, self.T)[d0:d1] = code[:, :d1 - d0].T
             self.npig[c] = int(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0))
+        # the code every threshold has, or 3 (they differ): see eval_accumulate
+        codes = self.state.reshape(nd, self.T)
+        if self.T:
+            self.summary = np.where((codes == codes[:, :1]).all(axis=1), codes[:, 0],
+                                    3).astype(np.uint8)
+        else:
+            self.summary = np.full(nd, 3, dtype=np.uint8)
