@@ -210,8 +210,9 @@ def eval_match(goff: _A, doff: _A, dlen: _A, ioff: _A, ious: _A, have_ious: _A, 
     """evaluateImg for cells c0..c1-1 and every area range, reduced for accumulate."""
 
 def eval_accumulate(cell_id: _A, doff: _A, dlen: _A, state: _A, summary: _A, npig: _A,
-                    dscore: _A, T: int, A0: int, I0: int, n_dense: int, base_k: _A, base_a: _A, m_list: _A,
-                    i_list: _A, identity: bool, rec_thrs: _A, precision: _A, recall: _A,
+                    dscore: _A, T: int, A0: int, I0: int, n_dense: int, base_k: _A,
+                    base_a: _A, m_list: _A, i_list: _A, identity: bool, rec_thrs: _A,
+                    precision: _A, recall: _A,
                     scores: _A, K: int, A: int, M: int, k0: int, k1: int, kstep: int = 1,
                     /) -> int:
     """pycocotools' accumulate for output categories k0, k0+kstep, ... below k1; -1 when an
