@@ -189,6 +189,44 @@ def test_numbers_read_as_python_floats(x, fmt):
                             float(expected))
 
 
+@pytest.mark.parametrize("ndig", range(1, 21))
+def test_numbers_of_every_digit_count(ndig):
+    """Every count of integer and fraction digits (the kernel reads up to 8 at a time), with
+    leading fraction zeros, signs and exponents, at every distance from the end of the
+    bytes: the same double as float(), in the scanner, its validation of skipped lists and
+    the keypoint list reader."""
+    rng = np.random.default_rng(ndig)
+    tokens = []
+    for nfrac in range(0, 21):
+        for _ in range(3):
+            whole = str(rng.integers(1, 10)) + "".join(map(str, rng.integers(0, 10, ndig - 1)))
+            frac = "".join(map(str, rng.integers(0, 10, nfrac)))
+            if nfrac > 2 and rng.random() < 0.3:
+                frac = "000" + frac[3:]
+            tok = whole + ("." + frac if nfrac else "")
+            if rng.random() < 0.3:
+                tok = "-" + tok
+            if rng.random() < 0.2:
+                tok += f"e{int(rng.integers(-30, 30))}"
+            tokens.append(tok)
+        tokens.append("0." + "0" * nfrac + "1")
+    for tok in tokens:
+        for tail in ("", " ", "  ", "         "):
+            data = f'[{{"image_id": 1, "score": {tok}{tail}, "keypoints": [{tok}, 1]}}]'.encode()
+            got = scan_agrees(data, True)
+            assert got is not None, tok
+            rows = as_rows(got)[0]
+            assert _same_double(rows[0:1, L["score"]].view(np.float64)[0], float(tok)), tok
+            a, b = rows[:, L["keypoints"]], rows[:, L["keypoints"] + 1]
+            values, counts = core.coco_json_number_lists(data, np.ascontiguousarray(a),
+                                                         np.ascontiguousarray(b))
+            assert counts.tolist() == [2] and _same_double(values[0], float(tok)), tok
+        # the number among the last bytes of a file (no room for an 8-byte read)
+        end = f'{{"annotations": [], "x": [{tok}]}}'.encode()
+        assert core.coco_json_scan(end, False) is not None, tok
+        assert core.coco_json_scan(end[:-2] + b"x]}", False) is None, tok
+
+
 @SETTINGS
 @given(base=st.lists(annotation(), min_size=1, max_size=3), data=st.data())
 def test_scanner_never_accepts_what_json_refuses(base, data):

@@ -19,6 +19,41 @@ cdef extern from "Python.h":
     void* jscan_err_occurred "PyErr_Occurred"()
     void jscan_err_clear "PyErr_Clear"()
 
+cdef extern from *:
+    """
+    /* The leading ASCII digits of the 8 bytes at p: their count (0..8) and, in *value, the
+       number they spell. The bytes are read as one little-endian word (byte-swapped on
+       big-endian targets); digits are found without branches (a byte is a digit iff
+       b - '0' < 10, tested on every byte at once; borrows and carries only move upward,
+       past the first non-digit, so they never disturb the digits before it) and converted
+       with the eight-digit multiply-and-shift method, after shifting in leading zeros. */
+    #include <string.h>
+    #include <stdint.h>
+    static inline int mc_json_digits8(const unsigned char* p, uint64_t* value) {
+        uint64_t c, t, bad;
+        int L;
+        memcpy(&c, p, 8);
+    #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        c = __builtin_bswap64(c);
+    #endif
+        t = c - 0x3030303030303030ULL;
+        bad = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+        L = bad ? (mc_ctz64(bad) >> 3) : 8;
+        if (L == 0) { *value = 0; return 0; }
+        t <<= 8 * (8 - L);
+        t = t * 10 + (t >> 8);
+        t = (((t & 0x000000FF000000FFULL) * 0x000F424000000064ULL)
+             + (((t >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+        *value = t;
+        return L;
+    }
+    """
+    int mc_json_digits8(const unsigned char* p, uint64_t* value) noexcept nogil
+
+cdef uint64_t JS_POW10_U[8]
+JS_POW10_U[:] = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000]
+
+
 cdef enum:
     # slots: one column each (int64 unless marked double)
     JS_ID = 0
@@ -186,6 +221,7 @@ cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
                           bint* is_int) noexcept:
     """The end of the JSON number at s[i] (json's -?(0|[1-9]\\d*)(\\.\\d+)?([eE][-+]?\\d+)?),
     -1 if there is none."""
+    cdef uint64_t skipped
     if i < n and s[i] == 45:
         i += 1
     if i >= n:
@@ -193,6 +229,8 @@ cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
     if s[i] == 48:
         i += 1
     elif js_digit(s[i]):
+        if i + 8 <= n:  # up to 8 digits at once, as in js_value
+            i += mc_json_digits8(s + i, &skipped)
         while i < n and js_digit(s[i]):
             i += 1
     else:
@@ -203,6 +241,8 @@ cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
         i += 1
         if i >= n or not js_digit(s[i]):
             return -1
+        if i + 8 <= n:
+            i += mc_json_digits8(s + i, &skipped)
         while i < n and js_digit(s[i]):
             i += 1
     if i < n and (s[i] == 101 or s[i] == 69):
@@ -244,9 +284,9 @@ cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bin
     The double is exact in one IEEE operation when the decimal has at most 19 significant
     digits, a mantissa up to 2**53 and a power of ten within 1e22; otherwise Python's own
     correctly rounded PyOS_string_to_double converts the token."""
-    cdef Py_ssize_t a = i, nd = 0
+    cdef Py_ssize_t a = i, nd = 0, L
     cdef bint neg = False, eneg = False, general = False
-    cdef uint64_t m = 0
+    cdef uint64_t m = 0, f = 0
     cdef int64_t e10 = 0, ex = 0
     cdef unsigned char c
     cdef double v
@@ -260,13 +300,20 @@ cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bin
     if s[i] == 48:
         i += 1
     elif js_digit(s[i]):
-        while i < n and js_digit(s[i]):
-            if nd < 19:
-                m = m * 10 + (s[i] - 48)
-                nd += 1
-            else:
-                general = True
-            i += 1
+        # up to 7 digits at once (most numbers); 8 or more, or near the end: one by one
+        L = mc_json_digits8(s + i, &m) if i + 8 <= n else 8
+        if L < 8:
+            nd = L
+            i += L
+        else:
+            m = 0
+            while i < n and js_digit(s[i]):
+                if nd < 19:
+                    m = m * 10 + (s[i] - 48)
+                    nd += 1
+                else:
+                    general = True
+                i += 1
     else:
         return -1
     is_int[0] = True
@@ -275,6 +322,14 @@ cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bin
         i += 1
         if i >= n or not js_digit(s[i]):
             return -1
+        # the same for the fraction while the significant digits stay within 19 (then
+        # counting its leading zeros, which the loop below skips, changes nothing)
+        L = mc_json_digits8(s + i, &f) if i + 8 <= n and nd + 8 <= 19 else 8
+        if L < 8:
+            m = m * JS_POW10_U[L] + f
+            nd += L
+            e10 -= L
+            i += L
         while i < n and js_digit(s[i]):
             c = s[i]
             if m != 0 or c != 48:  # leading zeros of the fraction are not significant

@@ -604,7 +604,7 @@ def _positions(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     """Position of each value in the sorted table, and whether it is there."""
     lo = int(table[0]) if len(table) else 0
     span = int(table[-1]) - lo + 1 if len(table) else 0
-    if len(table) and span <= 4 * (len(values) + len(table)) + (1 << 20):
+    if len(table) and span <= 2 * len(values) + len(table):
         # a lookup table over the id range: linear time
         lookup = np.full(span, -1, dtype=_I64)
         lookup[table - lo] = np.arange(len(table), dtype=_I64)
