@@ -773,10 +773,11 @@ cdef object js_read_lists(bytes data, const int64_t[::1] starts, const int64_t[:
     """Read every span as polygons or as a flat number list (see the two entry points)."""
     cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data), j, m = starts.shape[0], k
-    cdef Py_ssize_t mark_v, mark_e, rc
+    cdef Py_ssize_t mark_v, mark_e, rc, span = 0
     cdef JLists L
     cdef int64_t[::1] counts_v
-    cdef double[::1] values_v
+    cdef cvarray owner
+    cdef void* grown
     cdef int64_t[::1] offsets_v
     import numpy as np
     if ends.shape[0] != m:
@@ -788,6 +789,14 @@ cdef object js_read_lists(bytes data, const int64_t[::1] starts, const int64_t[:
         for j in range(m):
             if not (0 <= starts[j] < ends[j] <= n):
                 raise ValueError("span out of range")
+            span += ends[j] - starts[j]
+        # a number and its separator take two bytes or more: room for every number at once
+        # (pages never written are never resident), handed to numpy without a copy
+        L.cap = span // 2 + 1
+        L.values = <double*>malloc(L.cap * sizeof(double))
+        if L.values == NULL:
+            raise MemoryError()
+        for j in range(m):
             mark_v, mark_e = L.nvalues, L.nends
             if polygons:
                 k = js_polygon_parts(s, starts[j], ends[j], &L)
@@ -800,10 +809,16 @@ cdef object js_read_lists(bytes data, const int64_t[::1] starts, const int64_t[:
             if k < 0:
                 L.nvalues, L.nends = mark_v, mark_e
             counts_v[j] = k
-        values = np.empty(L.nvalues, dtype=np.float64)
         if L.nvalues:
-            values_v = values
-            memcpy(&values_v[0], L.values, L.nvalues * sizeof(double))
+            grown = realloc(L.values, L.nvalues * sizeof(double))
+            if grown != NULL:
+                L.values = <double*>grown
+            owner = <double[:L.nvalues]> L.values
+            owner.callback_free_data = free
+            L.values = NULL
+            values = np.asarray(owner)
+        else:
+            values = np.empty(0, dtype=np.float64)
         if not polygons:
             return values, counts
         offsets = np.zeros(L.nends + 1, dtype=np.int64)

@@ -273,8 +273,12 @@ class _Cells:
         e = np.empty(int(eoff[-1]), dtype=_F64)
         _core.eval_oks_terms(gkp, gbox, self.garea, dkp, sigmas, self.goff, self.doff, dlen,
                              eoff, e)
-        ex = np.exp(-e)
-        _core.eval_oks_sum(ex, nterms, self.goff, dlen, eoff, self.ioff, self.ious_flat)
+        def exp_neg(a: int, b: int) -> None:  # pycocotools' np.exp(-e), in place, in parts
+            np.negative(e[a:b], out=e[a:b])
+            np.exp(e[a:b], out=e[a:b])
+
+        run_parts(exp_neg, len(e), resolve_threads(self.threads, max(len(e) >> 16, 1)))
+        _core.eval_oks_sum(e, nterms, self.goff, dlen, eoff, self.ioff, self.ious_flat)
 
     # -- matching ------------------------------------------------------------------------------
     def _match(self) -> None:
