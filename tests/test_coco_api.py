@@ -600,3 +600,59 @@ def test_loading_restores_the_garbage_collector_state(tmp_path):
         assert gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@SETTINGS
+@given(st.integers(1, 12), st.integers(0, 30), seeds, st.sampled_from([1.0, 1e3, 1e8]))
+def test_keypoint_boxes_kernel_is_load_res_formula(length, n, seed, scale):
+    """The kernel's keypoint area/bbox per row equals loadRes' per-result numpy formula, and
+    declines (None) on NaN, on coordinates beyond the exactness bound and on rows without a
+    triple, so that the caller falls back to the per-result path."""
+    from maskcodecs import _rle_core as core
+    from maskcodecs._coco_api import _KP_EXACT
+
+    rng = np.random.default_rng(seed)
+    kp = np.round(rng.uniform(-scale, scale, (n, length)), int(rng.integers(0, 3)))
+    if n and rng.random() < 0.2:
+        kp[rng.integers(n), rng.integers(length)] = np.nan
+    got = core.eval_keypoint_boxes(np.ascontiguousarray(kp), _KP_EXACT)
+    declines = length < 3 or bool(np.isnan(kp).any()) or bool((np.abs(kp) >= _KP_EXACT).any())
+    if declines and (n or length < 3):
+        assert got is None
+        return
+    area, box = got
+    for i, s in enumerate(kp.tolist()):
+        x, y = s[0::3], s[1::3]
+        x0, x1, y0, y1 = np.min(x), np.max(x), np.min(y), np.max(y)
+        assert area[i] == (x1 - x0) * (y1 - y0)
+        assert box[i].tolist() == [x0, y0, x1 - x0, y1 - y0]
+
+
+def test_oks_terms_kernel_refuses_out_of_range_rows():
+    """Row indices into the keypoint and box matrices are checked before the loop reads."""
+    from maskcodecs import _rle_core as core
+
+    k = 2
+    gkp = np.array([[1.0, 2.0, 2.0, 5.0, 5.0, 0.0]])
+    dkp = np.array([[4.0, 6.0, 1.0, 0.0, 0.0, 1.0]])
+    box = np.ones((1, 4))
+    sig = np.full(k, 0.5)
+    off = np.array([0, 1], np.int64)
+    dlen = np.array([1], np.int64)
+    e = np.zeros(8)
+    ok = np.array([0], np.int64)
+    core.eval_oks_terms(gkp, ok, box, ok, np.ones(1), dkp, ok, sig, off,
+                        np.array([0], np.int64), dlen, np.array([0, 1], np.int64), e)
+    assert e[0] == (3.0 ** 2 + 4.0 ** 2) / (2 * 0.5) ** 2 / (1 + np.spacing(1)) / 2
+    with pytest.raises(ValueError, match="out of range"):  # one visible term, no room for it
+        core.eval_oks_terms(gkp, ok, box, ok, np.ones(1), dkp, ok, sig, off,
+                            np.array([0], np.int64), dlen, np.array([0, 0], np.int64), e)
+    with pytest.raises(ValueError, match="out of range"):  # the terms would run past e
+        core.eval_oks_terms(gkp, ok, box, ok, np.ones(1), dkp, ok, sig, off,
+                            np.array([0], np.int64), dlen, np.array([0, 1], np.int64), e[:0])
+    for which in range(3):
+        rows = [ok, ok, ok]
+        rows[which] = np.array([1 if which != 1 else -1], np.int64)
+        with pytest.raises(ValueError, match="out of range"):
+            core.eval_oks_terms(gkp, rows[0], box, rows[1], np.ones(1), dkp, rows[2], sig, off,
+                                np.array([0], np.int64), dlen, np.array([0, 1], np.int64), e)

@@ -23,7 +23,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
-from maskcodecs._coco_scan import ScannedFile, loads, scan_dataset, scan_results
+from maskcodecs._coco_scan import ScannedFile, all_members, loads, scan_dataset, scan_results
 from maskcodecs.errors import COCOFormatError, FormatError
 
 __all__ = ["COCO", "load_json", "gc_paused"]
@@ -343,7 +343,7 @@ class COCO:
             return False
         if f.has("caption")[0]:
             return False
-        if not np.isin(f.ints("image_id"), np.array(img_keys, dtype=np.int64)).all():
+        if not all_members(f.ints("image_id"), np.array(img_keys, dtype=np.int64)):
             raise COCOFormatError("Results do not correspond to current coco set")
         n = f.n
         if f.has("bbox")[0] and f.bbox_len()[0] != 0:
@@ -502,14 +502,9 @@ def _keypoint_boxes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """loadRes's keypoint area and bbox of an (n, L) float64 matrix of keypoint lists, as
     columns, where they are exactly what the per-result numpy code gives (at least one
     triple, coordinates of modest size: integer products stay exact); None otherwise."""
-    if arr.ndim != 2 or arr.shape[1] < 3:
+    if arr.ndim != 2:
         return None
-    if arr.size and not np.abs(arr).max() < _KP_EXACT:
-        return None
-    xs, ys = arr[:, 0::3], arr[:, 1::3]
-    x0, x1, y0, y1 = xs.min(axis=1), xs.max(axis=1), ys.min(axis=1), ys.max(axis=1)
-    area = (x1 - x0) * (y1 - y0)
-    return area, np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    return _core.eval_keypoint_boxes(np.ascontiguousarray(arr, dtype=np.float64), _KP_EXACT)
 
 
 def _segm_dicts(f: ScannedFile, with_box: np.ndarray) -> bool:

@@ -52,6 +52,18 @@ def sorted_unique(values: Any) -> np.ndarray:
     return out
 
 
+def all_members(values: np.ndarray, keys: np.ndarray) -> bool:
+    """Whether every integer of values is one of keys (np.isin(values, keys).all() by a sort
+    and a binary search: np.isin imports numpy.ma, 15 ms, on its first call in a process)."""
+    if len(values) == 0:
+        return True
+    table = np.sort(keys)
+    if len(table) == 0:
+        return False
+    pos = np.minimum(np.searchsorted(table, values), len(table) - 1)
+    return bool((table[pos] == values).all())
+
+
 def _bit(name: str) -> int:
     return 1 << (_L[name] if name in ("id", "image_id", "category_id", "area", "iscrowd",
                                       "score", "num_keypoints") else _L["bit_" + name])

@@ -313,39 +313,76 @@ def rle_strings_from_chars(bytes chars, const int64_t[::1] off, const int64_t[::
     return st
 
 
-def eval_oks_terms(const double[:, ::1] gkp, const double[:, ::1] gbox, const double[::1] garea,
-                   const double[:, ::1] dkp, const double[::1] sigmas,
+def eval_oks_terms(const double[:, ::1] gkp, const int64_t[::1] grow, const double[:, ::1] gbox,
+                   const int64_t[::1] gbrow, const double[::1] garea,
+                   const double[:, ::1] dkp, const int64_t[::1] drow, const double[::1] sigmas,
                    const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
                    const int64_t[::1] eoff, double[::1] e):
     """The exponents of computeOks for every scored (detection, ground truth) pair.
 
-    Cell c's terms start at e[eoff[c]]: ground truth by ground truth, detection by detection,
-    the visible keypoints of the ground truth (all of them when none is visible). The caller
-    takes exp(-e) with numpy (its exp differs from the C library's in the last bit) and then
-    calls eval_oks_sum."""
+    Ground truth g's keypoints are row grow[g] of gkp and its box row gbrow[g] of gbox,
+    detection d's keypoints row drow[d] of dkp (the matrices as read, never gathered). Cell c's terms start at e[eoff[c]]: ground truth by
+    ground truth, detection by detection, the visible keypoints of the ground truth (all of
+    them when none is visible). The caller takes exp(-e) with numpy (its exp differs from the
+    C library's in the last bit) and then calls eval_oks_sum."""
     cdef Py_ssize_t C = goff.shape[0] - 1, K = sigmas.shape[0], c, g, d, j, p
     cdef double x0, x1, y0, y1, dx, dy, z, var, denom
     cdef const double* G
     cdef const double* D
+    cdef const double* B
     cdef Py_ssize_t k1
+    cdef bint bad = False
+    cdef Py_ssize_t need
+    if gkp.shape[1] != 3 * K or dkp.shape[1] != 3 * K or gbox.shape[1] != 4:
+        raise ValueError("keypoint rows must hold three numbers per sigma, boxes four")
+    if C < 0 or doff.shape[0] < C or dlen.shape[0] < C or eoff.shape[0] != C + 1:
+        raise ValueError("cell offsets disagree in length")
+    with nogil:  # every index read and every term written is checked first
+        for c in range(C):
+            if goff[c + 1] == goff[c] or dlen[c] == 0:
+                continue
+            if not (0 <= goff[c] <= goff[c + 1] <= grow.shape[0] and
+                    goff[c + 1] <= gbrow.shape[0] and goff[c + 1] <= garea.shape[0] and
+                    0 <= doff[c] and 0 < dlen[c] <= drow.shape[0] - doff[c]):
+                bad = True
+                break
+            need = 0
+            for g in range(goff[c], goff[c + 1]):
+                if not (0 <= grow[g] < gkp.shape[0] and 0 <= gbrow[g] < gbox.shape[0]):
+                    bad = True
+                    break
+                k1 = 0
+                for j in range(K):
+                    if gkp[grow[g], 3 * j + 2] > 0:
+                        k1 += 1
+                need += k1 if k1 > 0 else K
+            for d in range(doff[c], doff[c] + dlen[c]):
+                bad = bad or not 0 <= drow[d] < dkp.shape[0]
+            if bad or not (0 <= eoff[c] <= eoff[c + 1] <= e.shape[0] and
+                           need <= (eoff[c + 1] - eoff[c]) // dlen[c]):
+                bad = True
+                break
+    if bad:
+        raise ValueError("a keypoint row index or term offset is out of range")
     with nogil:
         for c in range(C):
             if goff[c + 1] == goff[c] or dlen[c] == 0:
                 continue
             p = eoff[c]
             for g in range(goff[c], goff[c + 1]):
-                G = &gkp[g, 0]
+                G = &gkp[grow[g], 0]
                 k1 = 0
                 for j in range(K):
                     if G[3 * j + 2] > 0:
                         k1 += 1
-                x0 = gbox[g, 0] - gbox[g, 2]
-                x1 = gbox[g, 0] + gbox[g, 2] * 2
-                y0 = gbox[g, 1] - gbox[g, 3]
-                y1 = gbox[g, 1] + gbox[g, 3] * 2
+                B = &gbox[gbrow[g], 0]
+                x0 = B[0] - B[2]
+                x1 = B[0] + B[2] * 2
+                y0 = B[1] - B[3]
+                y1 = B[1] + B[3] * 2
                 denom = garea[g] + EPS
                 for d in range(doff[c], doff[c] + dlen[c]):
-                    D = &dkp[d, 0]
+                    D = &dkp[drow[d], 0]
                     for j in range(K):
                         if k1 > 0:
                             if not G[3 * j + 2] > 0:
@@ -365,6 +402,48 @@ def eval_oks_terms(const double[:, ::1] gkp, const double[:, ::1] gbox, const do
                         var = (sigmas[j] * 2) * (sigmas[j] * 2)
                         e[p] = (dx * dx + dy * dy) / var / denom / 2
                         p += 1
+
+
+def eval_keypoint_boxes(const double[:, ::1] kp, double limit):
+    """loadRes's area and bbox of keypoint results, one row of kp each: the extent of the x
+    (columns 0, 3, ...) and y (1, 4, ...) of the row, area = width * height. Returns
+    ``(area, bbox)``, or None when a number is NaN or not below limit in magnitude (so that
+    the caller keeps its exactness bound) or a row has no triple."""
+    cdef Py_ssize_t n = kp.shape[0], L = kp.shape[1], i, j
+    cdef double x0, x1, y0, y1, v
+    cdef bint bad = L < 3
+    import numpy as np
+    area = np.empty(n, dtype=np.float64)
+    box = np.empty((n, 4), dtype=np.float64)
+    cdef double[::1] area_v = area
+    cdef double[:, ::1] box_v = box
+    with nogil:
+        for i in range(n):
+            if bad:
+                break
+            for j in range(L):
+                if not (kp[i, j] < limit and kp[i, j] > -limit):  # NaN fails both
+                    bad = True
+            x0 = x1 = kp[i, 0]
+            y0 = y1 = kp[i, 1]
+            for j in range(3, L, 3):
+                v = kp[i, j]
+                if v < x0:
+                    x0 = v
+                if v > x1:
+                    x1 = v
+            for j in range(4, L, 3):
+                v = kp[i, j]
+                if v < y0:
+                    y0 = v
+                if v > y1:
+                    y1 = v
+            area_v[i] = (x1 - x0) * (y1 - y0)
+            box_v[i, 0] = x0
+            box_v[i, 1] = y0
+            box_v[i, 2] = x1 - x0
+            box_v[i, 3] = y1 - y0
+    return None if bad else (area, box)
 
 
 cdef inline double pairwise_sum(const double* a, Py_ssize_t n) noexcept nogil:
@@ -683,7 +762,7 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     (where pycocotools raises IndexError), else 0."""
     cdef Py_ssize_t R = rec_thrs.shape[0], ND = dscore.shape[0], C = dlen.shape[0]
     cdef Py_ssize_t lo, hi, sc_i, ncell, total, nf = 0
-    cdef bint shared
+    cdef bint shared, rec_sorted
     cdef int64_t* fej = NULL
     cdef int64_t* frank = NULL
     cdef int64_t* fdl = NULL
@@ -719,6 +798,10 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
         raise ValueError("eval_accumulate: arrays too small")
     if kstep < 1:
         raise ValueError("eval_accumulate: kstep must be positive")
+    # ascending recall levels (no NaN) are searched in one walk per list, else one by one
+    rec_sorted = True
+    for r in range(R - 1):
+        rec_sorted = rec_sorted and rec_thrs[r] <= rec_thrs[r + 1]
     total = 0
     for cell in range(C):
         total += dlen[cell]
@@ -884,22 +967,29 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                             q -= 1
                             best = best if best > pr[q] else pr[q]
                             pr[q] = best
-                        for r in range(R):
-                            pos = (((t * R + r) * K + k) * A + a) * M + m
-                            precision[pos] = 0
-                            scores[pos] = 0
+                        q = 0
                         for r in range(R):
                             # searchsorted(rc, thr): position 0 when rc[0] >= thr, else the
-                            # position of the first true positive q with q / npig >= thr
-                            if n == 0:
-                                break
+                            # position of the first true positive q with q / npig >= thr;
+                            # past the last one, this and every later level stay 0
                             pos = (((t * R + r) * K + k) * A + a) * M + m
-                            if not (0.0 / <double>np_ig < rec_thrs[r]):
+                            if n == 0:
+                                q = itp
+                            elif not (0.0 / <double>np_ig < rec_thrs[r]):
                                 precision[pos] = best  # the maximum over all of them
                                 scores[pos] = sc[order[0]]
                                 continue
-                            q = first_ratio_at_least(itp, <double>np_ig, rec_thrs[r])
+                            elif rec_sorted:  # thresholds ascending: q only moves on
+                                while q < itp and <double>(q + 1) / <double>np_ig < rec_thrs[r]:
+                                    q += 1
+                            else:
+                                q = first_ratio_at_least(itp, <double>np_ig, rec_thrs[r])
                             if q >= itp:
+                                while r < R:
+                                    pos = (((t * R + r) * K + k) * A + a) * M + m
+                                    precision[pos] = 0
+                                    scores[pos] = 0
+                                    r += 1
                                 break
                             precision[pos] = pr[q]
                             scores[pos] = sc[order[tpos[q]]]

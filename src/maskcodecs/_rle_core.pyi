@@ -191,9 +191,12 @@ def eval_rle_iou_cells(sd: _Strings, sg: _Strings, gidx: _A, didx: _A, gcrowd: _
     """Mask IoU (pycocotools rleIou) of cells c0..c1-1 into out, each cell parsed when
     reached; 0, or the error code of an invalid string."""
 
-def eval_oks_terms(gkp: _A, gbox: _A, garea: _A, dkp: _A, sigmas: _A, goff: _A, doff: _A,
-                   dlen: _A, eoff: _A, e: _A, /) -> None:
+def eval_oks_terms(gkp: _A, grow: _A, gbox: _A, gbrow: _A, garea: _A, dkp: _A, drow: _A,
+                   sigmas: _A, goff: _A, doff: _A, dlen: _A, eoff: _A, e: _A, /) -> None:
     """The exponents of computeOks for every scored pair (exp is taken by numpy)."""
+
+def eval_keypoint_boxes(kp: _A, limit: float, /) -> tuple[_A, _A] | None:
+    """loadRes's keypoint area and bbox per row; None for NaN, |x| >= limit or no triple."""
 
 def eval_oks_sum(ex: _A, nterms: _A, goff: _A, dlen: _A, eoff: _A, ioff: _A, out: _A,
                  /) -> None:

@@ -259,10 +259,11 @@ class _Cells:
                      dneed: np.ndarray) -> None:
         sigmas = np.ascontiguousarray(p.kpt_oks_sigmas, dtype=_F64).reshape(-1)
         k = len(sigmas)
-        gkp = self.gts.keypoints(gneed, k)
-        dkp = self.dts.keypoints(dneed, k)
-        gbox = self.gts.boxes(gneed)
-        nterms = _oks_nterms(gkp, k)
+        gkp, grow = self.gts.keypoints(gneed, k)
+        dkp, drow = self.dts.keypoints(dneed, k)
+        gbox, gbrow = self.gts.box_source(gneed)
+        nterms = _oks_nterms(gkp, k)[np.maximum(grow, 0)] if len(gkp) else \
+            np.full(len(grow), k, dtype=_I64)  # (rows of ground truth never scored: unread)
         G = np.diff(self.goff)
         per_cell = np.add.reduceat(np.append(nterms, 0), self.goff[:-1]) if len(nterms) else \
             np.zeros(self.C, dtype=_I64)
@@ -271,8 +272,8 @@ class _Cells:
         eoff = np.zeros(self.C + 1, dtype=_I64)
         np.cumsum(per_cell, out=eoff[1:])
         e = np.empty(int(eoff[-1]), dtype=_F64)
-        _core.eval_oks_terms(gkp, gbox, self.garea, dkp, sigmas, self.goff, self.doff, dlen,
-                             eoff, e)
+        _core.eval_oks_terms(gkp, grow, gbox, gbrow, self.garea, dkp, drow, sigmas,
+                             self.goff, self.doff, dlen, eoff, e)
         def exp_neg(a: int, b: int) -> None:  # pycocotools' np.exp(-e), in place, in parts
             np.negative(e[a:b], out=e[a:b])
             np.exp(e[a:b], out=e[a:b])
@@ -381,8 +382,11 @@ class _DictSide:
         """The counts strings of rles(need), for the kernel's cell IoU."""
         return _core.rle_strings(self.rles(need))
 
-    def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
-        return _keypoints([a["keypoints"] if n else None for a, n in zip(self.anns, need)], k)
+    def keypoints(self, need: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The needed annotations' keypoints as a matrix, and each one's row in it (-1 where
+        not needed)."""
+        return (_keypoints([a["keypoints"] for a, n in zip(self.anns, need) if n], k),
+                _compact_rows(need))
 
     def dicts(self) -> list[Any]:
         return self.anns
@@ -553,20 +557,21 @@ class _ScanSide:
             return _core.rle_strings_from_chars(chars, off, hs, ws, self.rows[need])
         return _core.rle_strings(self.rles(need))
 
-    def keypoints(self, need: np.ndarray, k: int) -> np.ndarray:
+    def keypoints(self, need: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """A keypoint matrix and each annotation's row in it (-1 where not needed), with no
+        gathered copy of the results' matrix that loadRes read."""
         f, rows = self.f, self.rows[need]
-        out = np.zeros((len(self.rows), 3 * k), dtype=_F64)
-        if f.kps is not None:  # results: read when loadRes completed them
+        if f.kps is not None and f.kps.shape[1] == 3 * k:  # results, read by loadRes
+            return f.kps, np.where(need, self.rows, -1)
+        if f.kps is not None:
             mat = f.kps[rows]
         else:
             self._need("keypoints", rows)
             mat = f.number_rows("keypoints", rows) if len(rows) else None
-        if mat is not None and mat.shape[1] == 3 * k:
-            out[need] = mat
-        elif len(rows):  # lists of other lengths: the ordinary path and its error
-            out[need] = _keypoints(list(mat) if mat is not None
-                                   else f.spans("keypoints", rows), k)
-        return out
+        if mat is None or mat.shape[1] != 3 * k:  # the ordinary path and its error
+            mat = _keypoints(list(mat) if mat is not None
+                             else f.spans("keypoints", rows), k)
+        return mat, _compact_rows(need)
 
     def dicts(self) -> list[Any]:
         anns = self.coco.dataset["annotations"]  # parses the file on first use
@@ -690,6 +695,11 @@ def _dt_columns(dts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
 def _needed_boxes(anns: list[Any], need: np.ndarray) -> np.ndarray:
     """The boxes of the annotations marked in need (zeros for the others, never read)."""
     return _boxes([a["bbox"] if n else (0, 0, 0, 0) for a, n in zip(anns, need)])
+
+
+def _compact_rows(need: np.ndarray) -> np.ndarray:
+    """Each marked annotation's row among the marked ones (in order), -1 for the others."""
+    return np.where(need, np.cumsum(need, dtype=_I64) - 1, -1)
 
 
 def _oks_nterms(gkp: np.ndarray, k: int) -> np.ndarray:
@@ -977,7 +987,9 @@ class COCOeval:
         zero = np.zeros(2, dtype=_I64)
         eoff = np.array([0, int(nterms.sum()) * len(dts)], dtype=_I64)
         e = np.empty(int(eoff[-1]), dtype=_F64)
-        _core.eval_oks_terms(gkp, gbox, garea, dkp, sigmas, goff, zero, dlen, eoff, e)
+        grow, drow = np.arange(len(gts), dtype=_I64), np.arange(len(dts), dtype=_I64)
+        _core.eval_oks_terms(gkp, grow, gbox, grow, garea, dkp, drow, sigmas, goff, zero, dlen,
+                             eoff, e)
         out = np.zeros(len(dts) * len(gts), dtype=_F64)
         _core.eval_oks_sum(np.exp(-e), nterms, goff, dlen, eoff,
                            np.array([0, out.shape[0]], dtype=_I64), out)
