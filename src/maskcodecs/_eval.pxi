@@ -313,6 +313,30 @@ def rle_strings_from_chars(bytes chars, const int64_t[::1] off, const int64_t[::
     return st
 
 
+def polygons_to_strings_sized(const double[::1] xy, const int64_t[::1] starts,
+                              const int64_t[::1] ends, const int64_t[::1] hs,
+                              const int64_t[::1] ws, Py_ssize_t p0, Py_ssize_t p1):
+    """Counts strings of polygons p0..p1-1, polygon i being xy[starts[i]:ends[i]] (x0, y0,
+    x1, y1, ...) rasterised at its own size (hs[i], ws[i]): pycocotools' frPoly, for the
+    ground truth of many image sizes in one call (parts of the range in parallel)."""
+    cdef Py_ssize_t n = starts.shape[0], i
+    if ends.shape[0] != n or hs.shape[0] != n or ws.shape[0] != n or p0 < 0 or p1 > n or \
+            p0 > p1:
+        raise ValueError("polygons_to_strings_sized: arrays of the wrong shape")
+    for i in range(p0, p1):  # every polygon inside xy, every size bounded before h * w
+        if starts[i] < 0 or ends[i] < starts[i] or ends[i] > xy.shape[0]:
+            raise ValueError(f"polygons_to_strings_sized: polygon {i} outside the coordinates")
+        if hs[i] < 0 or ws[i] < 0:
+            raise MaskShapeError(f"size must be non-negative, got h={hs[i]}, w={ws[i]}")
+        if hs[i] >= (<int64_t>1 << 32) or ws[i] >= (<int64_t>1 << 32) or \
+                <uint64_t>hs[i] * <uint64_t>ws[i] >= MAX_PIXELS:
+            raise ImageTooLargeError("image has too many pixels")
+    if p0 == p1:
+        return []
+    return rasterise_spans(&xy[0] if xy.shape[0] else NULL, &starts[0], &ends[0], &hs[0],
+                           &ws[0], 1, p0, p1)
+
+
 def eval_oks_terms(const double[:, ::1] gkp, const int64_t[::1] grow, const double[:, ::1] gbox,
                    const int64_t[::1] gbrow, const double[::1] garea,
                    const double[:, ::1] dkp, const int64_t[::1] drow, const double[::1] sigmas,

@@ -939,23 +939,35 @@ def polygons_to_rles(list polys, Py_ssize_t h, Py_ssize_t w):
 
 cdef list _rasterise_all(const double* xy, const int64_t* off, Py_ssize_t npoly, Py_ssize_t h,
                          Py_ssize_t w):
+    if h < 0 or w < 0:
+        raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
+    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+        raise ImageTooLargeError("image has too many pixels")
+    cdef int64_t hw[2]
+    hw[0] = h
+    hw[1] = w
+    return rasterise_spans(xy, off, off + 1, hw, hw + 1, 0, 0, npoly)
+
+
+cdef list rasterise_spans(const double* xy, const int64_t* starts, const int64_t* ends,
+                          const int64_t* hs, const int64_t* ws, Py_ssize_t size_step,
+                          Py_ssize_t p0, Py_ssize_t p1):
+    """Counts strings of polygons p0..p1-1, polygon i being xy[starts[i]:ends[i]] at size
+    (hs[i * size_step], ws[i * size_step]); the caller has checked every span and size."""
     cdef Py_ssize_t i, k
     cdef Poly ps
     cdef U32Buf buf
     cdef CharBuf cb
     cdef int rc = 0
-    if h < 0 or w < 0:
-        raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
-        raise ImageTooLargeError("image has too many pixels")
     memset(&ps, 0, sizeof(Poly))
     memset(&cb, 0, sizeof(CharBuf))
     memset(&buf, 0, sizeof(U32Buf))
     try:
         with nogil:
-            for i in range(npoly):
-                k = (off[i + 1] - off[i]) // 2
-                rc = poly_rasterise(&ps, xy + off[i], k, h, w, &buf)
+            for i in range(p0, p1):
+                k = (ends[i] - starts[i]) // 2
+                rc = poly_rasterise(&ps, xy + starts[i] if k else xy, k, hs[i * size_step],
+                                    ws[i * size_step], &buf)
                 if rc < 0:
                     break
                 rc = charbuf_add(&cb, buf.data, buf.n)

@@ -52,7 +52,7 @@ from maskcodecs.errors import (
     MaskCodecError,
 )
 
-__all__ = ["COCOeval", "Params"]
+__all__ = ["COCOeval", "Params", "StreamingCOCOeval", "StreamingResult"]
 
 _I64 = np.int64
 _F64 = np.float64
@@ -122,7 +122,11 @@ class _Cells:
     """The annotations of one evaluate() laid out per (category, image) cell, and the
     kernel's results: what accumulate, evalImgs and ious are built from."""
 
-    def __init__(self, ev: COCOeval, p: Params, columns: bool = True) -> None:
+    def __init__(self, ev: Any, p: Params, columns: bool = True,
+                 sides: tuple[tuple[Any, np.ndarray], tuple[Any, np.ndarray]] | None = None
+                 ) -> None:
+        """ev gives threads (and cocoGt/cocoDt unless sides, the selected ground truths and
+        detections with their cells, are given: the streaming evaluator's batches)."""
         self.img_ids = list(p.imgIds)
         self.cat_ids = list(p.catIds) if p.useCats else [-1]
         self.area_rngs = list(p.areaRng)
@@ -133,8 +137,11 @@ class _Cells:
         n_img, K = len(self.img_ids), len(self.cat_ids)
         self.I, self.K = n_img, K
         self.selected: list[Any] = []
-        gts, gcell = self._select(ev.cocoGt, p, columns)
-        dts, dcell = self._select(ev.cocoDt, p, columns)
+        if sides is None:
+            gts, gcell = self._select(ev.cocoGt, p, columns)
+            dts, dcell = self._select(ev.cocoDt, p, columns)
+        else:
+            (gts, gcell), (dts, dcell) = sides
         # only the cells that hold an annotation exist (evalImgs is None elsewhere): memory
         # and time grow with the annotations, not with images x categories
         self.cell_id, gcell, dcell = _laid_out(gcell, dcell, n_img * K)
@@ -230,7 +237,7 @@ class _Cells:
         need[starts + np.arange(int(lengths.sum()))] = True
         return need
 
-    def _compute_ious(self, ev: COCOeval, p: Params, scored: np.ndarray) -> None:
+    def _compute_ious(self, ev: Any, p: Params, scored: np.ndarray) -> None:
         goff, doff, dlen, ioff, out = self.goff, self.doff, self.dlen, self.ioff, self.ious_flat
         G = np.diff(goff)
         gneed = np.repeat(scored, G)
@@ -241,10 +248,8 @@ class _Cells:
             self._parts(lambda c0, c1: _core.eval_box_iou(
                 gbox, gsel, dbox, dsel, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
         elif self.iou_type == "segm":
-            gidx = np.cumsum(gneed, dtype=_I64) - 1
-            didx = np.cumsum(dneed, dtype=_I64) - 1
-            sd = self.dts.strings(dneed)
-            sg = self.gts.strings(gneed)
+            sd, didx = self.dts.string_source(dneed)
+            sg, gidx = self.gts.string_source(gneed)
             codes = self._parts(lambda c0, c1: _core.eval_rle_iou_cells(
                 sd, sg, gidx, didx, self.gcrowd, goff, doff, dlen, ioff, out, c0, c1))
             if min(codes, default=0) < 0:  # an invalid string: raise its error, in order
@@ -382,6 +387,9 @@ class _DictSide:
         """The counts strings of rles(need), for the kernel's cell IoU."""
         return _core.rle_strings(self.rles(need))
 
+    def string_source(self, need: np.ndarray) -> tuple[Any, np.ndarray]:
+        return _string_source(self, need)
+
     def keypoints(self, need: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The needed annotations' keypoints as a matrix, and each one's row in it (-1 where
         not needed)."""
@@ -507,55 +515,106 @@ class _ScanSide:
     def _polygon_rles(self, rows: np.ndarray, have: np.ndarray) -> list[Any]:
         """annToRLE of the rows whose segmentation is a polygon list, read from the file's
         bytes by the kernel and rasterised per image size (None for the other rows)."""
+        strings, hs, ws = self._polygon_strings(rows, have)
+        return [None if c is None else {"size": [h, w], "counts": c}
+                for c, h, w in zip(strings, hs.tolist(), ws.tolist())]
+
+    def _polygon_strings(self, rows: np.ndarray, have: np.ndarray
+                         ) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """The counts strings (and image sizes) of _polygon_rles: None where a row is not a
+        readable polygon list on an image of valid size."""
         f = self.f
-        out: list[Any] = [None] * len(rows)
+        n_rows = len(rows)
+        out: list[Any] = [None] * n_rows
+        hs = np.zeros(n_rows, dtype=_I64)
+        ws = np.zeros(n_rows, dtype=_I64)
         pick = np.flatnonzero(have & (f.seg_kind()[rows] == ord("[")))
         if len(pick) == 0:
-            return out
+            return out, hs, ws
         xy, off, nparts = _core.coco_json_polygons(
             f.data, *f.span_columns("segmentation", rows[pick]))
         ok = nparts >= 0
         first_part = np.zeros(len(pick), dtype=_I64)
         np.cumsum(np.where(ok, nparts, 0)[:-1], out=first_part[1:])
+        # image sizes read once per image, not per annotation
+        image_ids = f.ints("image_id")[rows[pick]]
+        uniq = sorted_unique(image_ids)
         imgs = self.coco.imgs
-        groups: dict[tuple[int, int], list[int]] = {}
-        image_ids = f.ints("image_id")[rows[pick]].tolist()
-        for n in np.flatnonzero(ok).tolist():
-            img = imgs[image_ids[n]]
+        uh = np.full(len(uniq), -1, dtype=_I64)
+        uw = np.full(len(uniq), -1, dtype=_I64)
+        for u, i in enumerate(uniq.tolist()):
+            img = imgs[i]
             try:
-                key = (_mask._as_siz(img["height"], "h"), _mask._as_siz(img["width"], "w"))
-            except MaskCodecError:
-                continue  # left to annToRLE, which raises the drop-in's error
-            groups.setdefault(key, []).append(n)
-        jobs = []
-        for (h, w), members in groups.items():
-            m = np.array(members, dtype=_I64)
-            parts = np.concatenate([np.arange(a, a + k) for a, k in
-                                    zip(first_part[m].tolist(), nparts[m].tolist())])
-            lengths = off[parts + 1] - off[parts]
-            goff = np.zeros(len(parts) + 1, dtype=_I64)
-            np.cumsum(lengths, out=goff[1:])
-            gather = np.repeat(off[parts] - goff[:-1], lengths) + np.arange(goff[-1])
-            jobs.append((h, w, members, np.ascontiguousarray(xy[gather]), goff))
-        # the rasteriser releases the GIL: image sizes in parallel
-        done = run_parts(lambda a, b: [_core.polygons_to_strings(job[3], job[4], job[0], job[1])
-                                       for job in jobs[a:b]], len(jobs),
-                         resolve_threads(self.threads, len(jobs)))
-        for (h, w, members, _, _), strings in zip(jobs, [x for part in done for x in part]):
-            j = 0
-            for n, k in zip(members, nparts[members].tolist()):
-                rles = [{"size": [h, w], "counts": c} for c in strings[j:j + k]]
-                out[pick[n]] = rles[0] if k == 1 else _mask.merge(rles)
-                j += k
-        return out
+                uh[u] = _mask._as_siz(img["height"], "h")
+                uw[u] = _mask._as_siz(img["width"], "w")
+            except (MaskCodecError, OverflowError):
+                pass  # left to annToRLE, which raises the drop-in's error
+        at = np.searchsorted(uniq, image_ids)
+        ph, pw = uh[at], uw[at]
+        ok &= ph >= 0
+        live = np.flatnonzero(ok)
+        if len(live) == 0:
+            return out, hs, ws
+        k = nparts[live]
+        parts = np.repeat(first_part[live] - np.cumsum(k) + k, k) + np.arange(int(k.sum()))
+        starts = np.ascontiguousarray(off[parts])
+        ends = np.ascontiguousarray(off[parts + 1])
+        part_h = np.repeat(ph[live], k)
+        part_w = np.repeat(pw[live], k)
+        # one call over every image size; the rasteriser releases the GIL: parts in parallel
+        n_parts = len(parts)
+        done = run_parts(lambda a, b: _core.polygons_to_strings_sized(
+            xy, starts, ends, part_h, part_w, a, b), n_parts,
+            resolve_threads(self.threads, max(n_parts >> 10, 1)))
+        strings = [c for chunk in done for c in chunk]
+        where = pick[live]
+        hs[where] = ph[live]
+        ws[where] = pw[live]
+        if (k == 1).all():
+            for j, c in zip(where.tolist(), strings):
+                out[j] = c
+            return out, hs, ws
+        j0 = 0
+        for j, kk, h, w in zip(where.tolist(), k.tolist(), ph[live].tolist(),
+                               pw[live].tolist()):
+            if kk == 1:
+                out[j] = strings[j0]
+            else:
+                out[j] = _mask.merge([{"size": [h, w], "counts": c}
+                                      for c in strings[j0:j0 + kk]])["counts"]
+            j0 += kk
+        return out, hs, ws
 
     def strings(self, need: np.ndarray) -> Any:
         """The counts strings of rles(need), for the kernel's cell IoU (RLE results straight
         from the characters loadRes read)."""
-        if self.f.rle is not None:
-            chars, off, hs, ws = self.f.rle
+        f = self.f
+        if f.rle is not None:
+            chars, off, hs, ws = f.rle
             return _core.rle_strings_from_chars(chars, off, hs, ws, self.rows[need])
-        return _core.rle_strings(self.rles(need))
+        rows = self.rows[need]
+        have = f.has("segmentation")[rows] if f.segs is None else None
+        if have is None or not have.all():
+            return _core.rle_strings(self.rles(need))
+        # polygons straight to strings, the rest through their RLE dicts
+        strings, hs, ws = self._polygon_strings(rows, have)
+        rest = np.flatnonzero(np.array([c is None for c in strings], dtype=bool))
+        if len(rest):
+            sub = self.take(np.flatnonzero(need)[rest])
+            rles = sub.rles(np.ones(len(rest), dtype=bool))
+            _core.rle_strings(rles)  # their errors, as the dict path raises them
+            for j, r in zip(rest.tolist(), rles):
+                c = r["counts"]
+                strings[j] = c.encode("ascii") if type(c) is str else bytes(c)
+                hs[j], ws[j] = int(r["size"][0]), int(r["size"][1])
+        lengths = np.fromiter(map(len, strings), dtype=_I64, count=len(strings))
+        off = np.zeros(len(strings) + 1, dtype=_I64)
+        np.cumsum(lengths, out=off[1:])
+        return _core.rle_strings_from_chars(b"".join(strings), off, hs, ws,
+                                            np.arange(len(strings), dtype=_I64))
+
+    def string_source(self, need: np.ndarray) -> tuple[Any, np.ndarray]:
+        return _string_source(self, need)
 
     def keypoints(self, need: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """A keypoint matrix and each annotation's row in it (-1 where not needed), with no
@@ -580,6 +639,12 @@ class _ScanSide:
     def in_prepare_order(self) -> list[Any]:
         order = np.argsort(self.img_pos, kind="stable")
         return self.take(order).dicts()
+
+
+def _string_source(side: Any, need: np.ndarray) -> tuple[Any, np.ndarray]:
+    """The counts strings of a side's needed annotations, and each annotation's position
+    there (for eval_rle_iou_cells)."""
+    return side.strings(need), np.cumsum(need, dtype=_I64) - 1
 
 
 def _sorted_ints(ids: Any) -> np.ndarray | None:
@@ -1020,10 +1085,14 @@ class COCOeval:
                          np.array([aRng[0], aRng[1]], dtype=_F64))
 
     # -- accumulate ----------------------------------------------------------------------------
+    def _emit(self, line: str) -> None:
+        """Print one line of accumulate's or summarize's output (a hook for collecting it)."""
+        print(line)
+
     def accumulate(self, p: Params | None = None) -> None:
         """Precision, recall and scores per threshold, recall level, category, area range and
         maxDets (``eval``)."""
-        print("Accumulating evaluation results...")
+        self._emit("Accumulating evaluation results...")
         tic = time.time()
         cells = self._cells
         if cells is not None:
@@ -1031,16 +1100,16 @@ class COCOeval:
         else:
             empty = not self._evalImgs
         if empty:
-            print("Please run evaluate() first")
+            self._emit("Please run evaluate() first")
         if p is None:
             p = self.params
         p.catIds = p.catIds if p.useCats == 1 else [-1]
         T, R = len(p.iouThrs), len(p.recThrs)
         K = len(p.catIds) if p.useCats else 1
         A, M = len(p.areaRng), len(p.maxDets)
-        precision = -np.ones((T, R, K, A, M))
-        recall = -np.ones((T, K, A, M))
-        scores = -np.ones((T, R, K, A, M))
+        precision = np.full((T, R, K, A, M), -1.0)  # pycocotools' -np.ones, in one pass
+        recall = np.full((T, K, A, M), -1.0)
+        scores = np.full((T, R, K, A, M), -1.0)
         _pe = self._paramsEval
         if not isinstance(_pe, Params):
             raise EvaluationOrderError("Please run evaluate() first")
@@ -1093,7 +1162,7 @@ class COCOeval:
             "recall": recall,
             "scores": scores,
         }
-        print(f"DONE (t={time.time() - tic:0.2f}s).")
+        self._emit(f"DONE (t={time.time() - tic:0.2f}s).")
 
     # -- summarize -----------------------------------------------------------------------------
     def _summarize(self, ap: int = 1, iouThr: float | None = None, areaRng: str = "all",
@@ -1116,8 +1185,8 @@ class COCOeval:
             s = s[:, :, aind, mind]
         valid = s[s > -1]
         mean = -1 if len(valid) == 0 else np.mean(valid)
-        print(f" {title:<18} {kind} @[ IoU={iou:<9} | area={areaRng:>6s} | "
-              f"maxDets={maxDets:>3d} ] = {mean:0.3f}")
+        self._emit(f" {title:<18} {kind} @[ IoU={iou:<9} | area={areaRng:>6s} | "
+                   f"maxDets={maxDets:>3d} ] = {mean:0.3f}")
         return mean
 
     def summarize(self) -> None:
@@ -1188,3 +1257,6 @@ class _FromEvalImgs:
                                     3).astype(np.uint8)
         else:
             self.summary = np.full(nd, 3, dtype=np.uint8)
+
+
+from maskcodecs._streaming import StreamingCOCOeval, StreamingResult  # noqa: E402
