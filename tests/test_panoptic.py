@@ -229,8 +229,10 @@ def test_real_perturbed(which: str, seed: int, tmp_path: Path) -> None:
     ours = panoptic.pq_compute(path, pred_path, folder, tmp_path / "pred")
     assert_same(ours, ref)
     assert ours["All"]["pq"] < 1.0
-    # the same from loaded dicts, and in parallel
+    # the same from loaded dicts (left unmodified), and in parallel
+    before = copy.deepcopy((gt, pred))
     assert_same(panoptic.pq_compute(gt, pred, folder, tmp_path / "pred", threads=2), ref)
+    assert (gt, pred) == before
     assert_same(panoptic.pq_compute(gt, pred, folder, tmp_path / "pred", threads=0), ref)
 
 
@@ -517,3 +519,31 @@ def test_format_results_matches_panopticapi_table(tmp_path: Path) -> None:
     buf = io.StringIO()
     panoptic.print_results(ours, file=buf)
     assert buf.getvalue() == panoptic.format_results(ours) + "\n"
+
+
+@pytest.mark.parametrize("nseg", [30, 700])
+def test_many_segments(nseg: int, tmp_path: Path) -> None:
+    """Few segments use the dense pair table, many (over 2**17 pairs) the growing hash."""
+    rng = np.random.default_rng(nseg)
+    cats = [{"id": k, "isthing": k % 2} for k in range(1, 6)]
+    g = rng.integers(0, nseg, size=(60, 70)).astype(np.uint32) * 3
+    g = np.repeat(g, 2, axis=1)
+    p = g.copy()
+    p[rng.random(p.shape) < 0.3] = 1
+    p[:, ::7] = np.roll(p[:, ::7], 1, axis=0)
+    gsegs = [{"id": int(i), "category_id": 1 + int(i) % 5, "iscrowd": int(i % 11 == 0),
+              "area": int((g == i).sum())} for i in np.unique(g) if i]
+    psegs = [{"id": int(i), "category_id": 1 + int(i) % 5} for i in np.unique(p) if i]
+    gt = {"annotations": [{"image_id": 1, "file_name": "g.png", "segments_info": gsegs}],
+          "categories": cats}
+    pred = {"annotations": [{"image_id": 1, "file_name": "p.png", "segments_info": psegs}]}
+    write_png(tmp_path / "g.png", g)
+    write_png(tmp_path / "p.png", p)
+    ref = reference(gt, pred, tmp_path, tmp_path)
+    assert_same(panoptic.pq_compute(gt, pred, tmp_path, tmp_path), ref)
+    # an unaligned uint32 map (read pixel by pixel)
+    buf = np.zeros(p.size * 4 + 1, np.uint8)
+    odd = buf[1:].view(np.uint32).reshape(p.shape)
+    odd[...] = p
+    assert not odd.flags.aligned
+    assert_same(panoptic.pq_compute(gt, pred, tmp_path, pred_maps={1: odd}), ref)

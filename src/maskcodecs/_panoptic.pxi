@@ -9,6 +9,7 @@
 # ground truth, VOID pixels taken out of the union) and the false-positive test (more than
 # half VOID or crowd of the same category: ignored) run on the table, without the GIL.
 # Every index read from the caller's arrays is checked by the def wrappers before a loop.
+# Pair indices stay below (n_gt + 1) * n_pred, the size of the dense table when one is used.
 
 from libc.stdlib cimport qsort
 
@@ -112,30 +113,80 @@ cdef inline Py_ssize_t pq_find(const int64_t* ids, Py_ssize_t n, int64_t v) noex
     return lo if lo < n and ids[lo] == v else -1
 
 
-cdef void pq_row(const PqSrc* s, Py_ssize_t y, Py_ssize_t w, uint32_t* out) noexcept nogil:
-    """Row y of a map as uint32 ids."""
+cdef uint32_t _pq_one = 1
+cdef bint PQ_LITTLE = (<uint8_t*>&_pq_one)[0] == 1
+
+
+cdef inline bint pq_same8(const uint32_t* a, uint32_t v) noexcept nogil:
+    """a[0:8] all equal v."""
+    return ((a[0] ^ v) | (a[1] ^ v) | (a[2] ^ v) | (a[3] ^ v) | (a[4] ^ v) | (a[5] ^ v)
+            | (a[6] ^ v) | (a[7] ^ v)) == 0
+
+
+cdef const uint32_t* pq_row(const PqSrc* s, Py_ssize_t y, Py_ssize_t w,
+                            uint32_t* out) noexcept nogil:
+    """Row y of a map as uint32 ids: the map's own row when it is contiguous aligned uint32,
+    else converted into `out` (w entries)."""
     cdef const uint8_t* p = s.base + y * s.s0
-    cdef Py_ssize_t x
+    cdef Py_ssize_t x, s1 = s.s1, s2 = s.s2
     cdef uint32_t v
-    if s.rgb:
+    if not s.rgb:
+        if s1 == 4 and (<size_t>p) % 4 == 0:
+            return <const uint32_t*>p
         for x in range(w):
-            out[x] = (<uint32_t>p[0]) | (<uint32_t>p[s.s2] << 8) | (<uint32_t>p[2 * s.s2] << 16)
-            p += s.s1
+            memcpy(&v, p + x * s1, 4)
+            out[x] = v
+    elif s2 == 1 and s1 == 3:  # packed RGB, the decoder's layout
+        x = 0
+        if PQ_LITTLE:  # one 4-byte load per pixel but the last (its 4th byte is the next's)
+            while x + 1 < w:
+                memcpy(&v, p + 3 * x, 4)
+                out[x] = v & 0xFFFFFF
+                x += 1
+        while x < w:
+            out[x] = (<uint32_t>p[3 * x]) | (<uint32_t>p[3 * x + 1] << 8) \
+                | (<uint32_t>p[3 * x + 2] << 16)
+            x += 1
     else:
         for x in range(w):
-            memcpy(&v, p, 4)
-            out[x] = v
-            p += s.s1
+            out[x] = (<uint32_t>p[0]) | (<uint32_t>p[s2] << 8) | (<uint32_t>p[2 * s2] << 16)
+            p += s1
+    return out
 
 
-cdef int pq_flush(PqTable* t, Py_ssize_t gi, Py_ssize_t pj, Py_ssize_t npred, int64_t run,
-                  int64_t* parea) noexcept nogil:
+# pair tables up to this many cells are dense arrays (one add per run); larger, the hash
+cdef Py_ssize_t PQ_DENSE_MAX = 1 << 17
+
+
+cdef struct PqIds:
+    const int64_t* ids       # strictly increasing JSON segment ids
+    Py_ssize_t n
+    uint64_t key[64]         # a small direct-mapped cache of lookups: id + 1, 0 when empty
+    Py_ssize_t idx[64]
+
+
+cdef inline Py_ssize_t pq_index(PqIds* c, uint32_t v) noexcept nogil:
+    """Index of id v among the JSON segments (-1: none), through the cache."""
+    cdef uint32_t slot = (v * <uint32_t>2654435761u) >> 26
+    if c.key[slot] == <uint64_t>v + 1:
+        return c.idx[slot]
+    c.key[slot] = <uint64_t>v + 1
+    c.idx[slot] = pq_find(c.ids, c.n, v)
+    return c.idx[slot]
+
+
+cdef inline int pq_flush(PqTable* t, int64_t* dense, Py_ssize_t gi, Py_ssize_t pj,
+                         Py_ssize_t npred, int64_t run, int64_t* parea) noexcept nogil:
     """Credit `run` pixels to the pair (gi, pj): the predicted area when pj is a JSON segment,
-    the table when gi is one too or the ground-truth VOID class (gi == n_gt)."""
+    the pair table (dense, else the hash) when gi is one too or the ground-truth VOID class
+    (gi == n_gt)."""
     if pj < 0 or run == 0:
         return 0
     parea[pj] += run
     if gi < 0:
+        return 0
+    if dense != NULL:
+        dense[gi * npred + pj] += run
         return 0
     return pq_table_add(t, gi * npred + pj, run)
 
@@ -145,50 +196,75 @@ cdef int pq_count(const PqSrc* g, const PqSrc* p, Py_ssize_t h, Py_ssize_t w,
                   PqTable* t, int64_t* parea, int64_t* unknown) noexcept nogil:
     """Fill `t` and `parea`; `unknown` gets the smallest nonzero predicted id with no JSON
     segment (left alone when there is none). Ground-truth ids: a JSON segment's index, n_gt
-    for an id 0 that is not a segment (VOID), -1 (ignored) for any other id."""
+    for an id 0 that is not a segment (VOID), -1 (ignored) for any other id. Runs of one
+    (gt id, pred id) pair along a row cost one compare per pixel and one add per run."""
     cdef uint32_t* rows = <uint32_t*>malloc(2 * (w + 1) * sizeof(uint32_t))
-    cdef uint32_t* gr
-    cdef uint32_t* pr
+    cdef Py_ssize_t cells = (ngt + 1) * npred
+    cdef int64_t* dense = NULL
+    cdef const uint32_t* gr
+    cdef const uint32_t* pr
     cdef uint64_t key, last = 0xFFFFFFFFFFFFFFFF
-    cdef Py_ssize_t y, x, gi = -1, pj = -1
+    cdef Py_ssize_t y, x, gi = -1, pj = -1, k
     cdef uint32_t gv, pv, lastg = 0, lastp = 0
     cdef bint first = True
     cdef int64_t run = 0
     cdef int rc = 0
+    cdef PqIds gc, pc
     if rows == NULL:
         return ERR_NOMEM
-    gr = rows
-    pr = rows + w + 1
+    if cells <= PQ_DENSE_MAX:
+        dense = <int64_t*>calloc(cells, sizeof(int64_t))
+        if dense == NULL:
+            free(rows)
+            return ERR_NOMEM
+    memset(&gc, 0, sizeof(PqIds))
+    memset(&pc, 0, sizeof(PqIds))
+    gc.ids, gc.n, pc.ids, pc.n = gid, ngt, pid, npred
     for y in range(h):
-        pq_row(g, y, w, gr)
-        pq_row(p, y, w, pr)
+        gr = pq_row(g, y, w, rows)
+        pr = pq_row(p, y, w, rows + w + 1)
         if y == 0:
             last = ~((<uint64_t>gr[0] << 32) | pr[0])   # differs from the first pixel
-        for x in range(w):
+        x = 0
+        while x < w:
             gv = gr[x]
             pv = pr[x]
             key = (<uint64_t>gv << 32) | pv
-            if key == last:
+            if key == last:  # the run goes on: skip 8 pixels at a time while both repeat
                 run += 1
+                x += 1
+                while x + 8 <= w and pq_same8(gr + x, gv) and pq_same8(pr + x, pv):
+                    run += 8
+                    x += 8
                 continue
-            rc = pq_flush(t, gi, pj, npred, run, parea)
+            rc = pq_flush(t, dense, gi, pj, npred, run, parea)
             if rc < 0:
-                free(rows)
-                return rc
+                break
             if first or gv != lastg:
-                gi = pq_find(gid, ngt, gv)
+                gi = pq_index(&gc, gv)
                 if gi < 0 and gv == 0:
                     gi = ngt
                 lastg = gv
             if first or pv != lastp:
-                pj = pq_find(pid, npred, pv)
+                pj = pq_index(&pc, pv)
                 if pj < 0 and pv != 0 and (unknown[0] < 0 or pv < unknown[0]):
                     unknown[0] = pv
                 lastp = pv
             first = False
             last = key
             run = 1
-    rc = pq_flush(t, gi, pj, npred, run, parea)
+            x += 1
+        if rc < 0:
+            break
+    if rc >= 0:
+        rc = pq_flush(t, dense, gi, pj, npred, run, parea)
+    if dense != NULL:
+        k = 0
+        while rc >= 0 and k < cells:
+            if dense[k]:
+                rc = pq_table_add(t, k, dense[k])
+            k += 1
+        free(dense)
     free(rows)
     return rc
 
@@ -349,18 +425,19 @@ def panoptic_image(gt, pred, const int64_t[::1] gid, const int32_t[::1] gcat,
 cdef object _pq_unknown_only(const PqSrc* p, Py_ssize_t h, Py_ssize_t w):
     """The result of an image without predicted segments: only the smallest nonzero id."""
     import numpy as np
-    cdef uint32_t* row = <uint32_t*>malloc((w + 1) * sizeof(uint32_t))
+    cdef uint32_t* buf = <uint32_t*>malloc((w + 1) * sizeof(uint32_t))
+    cdef const uint32_t* row
     cdef int64_t unknown = -1
     cdef Py_ssize_t y, x
-    if row == NULL:
+    if buf == NULL:
         raise MemoryError()
     with nogil:
         for y in range(h):
-            pq_row(p, y, w, row)
+            row = pq_row(p, y, w, buf)
             for x in range(w):
                 if row[x] != 0 and (unknown < 0 or row[x] < unknown):
                     unknown = row[x]
-    free(row)
+    free(buf)
     return np.empty(0, np.int64), np.empty(0, np.float64), unknown
 
 
