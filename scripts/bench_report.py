@@ -400,6 +400,10 @@ def render_png(rows: dict[str, dict[str, Row]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+#: everything from this line on in the existing markdown is kept when it is regenerated
+KEEP_MARK = "<!-- kept by scripts/bench_report.py: sections below are written by hand -->"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json", type=Path, nargs="+",
@@ -419,7 +423,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         png_ref = args.png.resolve().relative_to(args.md.resolve().parent).as_posix()
     except ValueError:
         png_ref = args.png.resolve().as_posix()
-    args.md.write_text(render_markdown(runs, rows, png_ref), encoding="utf-8")
+    text = render_markdown(runs, rows, png_ref)
+    if args.md.exists():  # sections measured by other benchmarks, maintained by hand
+        old = args.md.read_text(encoding="utf-8")
+        if KEEP_MARK in old:
+            text += "\n" + old[old.index(KEEP_MARK):]
+    args.md.write_text(text, encoding="utf-8")
     print(f"wrote {args.md} and {args.png}")
     return 0
 

@@ -7,7 +7,7 @@ import pytest
 MODULES = ["maskcodecs.mask", "maskcodecs.rle", "maskcodecs._patch", "maskcodecs.encord",
            "maskcodecs.coco", "maskcodecs.labelbox", "maskcodecs.polygons",
            "maskcodecs.cli", "maskcodecs.cli._backend", "maskcodecs.cocoeval",
-           "maskcodecs._coco_api"]
+           "maskcodecs._coco_api", "maskcodecs.panoptic"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -18,5 +18,6 @@ def test_docstring_examples(name):
         pytest.skip(f"{name} not available: {e}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
-    if name in ("maskcodecs.mask", "maskcodecs.rle", "maskcodecs.cocoeval", "maskcodecs._coco_api"):
+    if name in ("maskcodecs.mask", "maskcodecs.rle", "maskcodecs.cocoeval", "maskcodecs._coco_api",
+                "maskcodecs.panoptic"):
         assert result.attempted > 0

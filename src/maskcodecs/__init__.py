@@ -16,9 +16,9 @@ from maskcodecs.errors import MaskCodecError
 
 __version__ = "0.1.0"
 
-_LAZY = ("encord", "labelbox", "coco", "cocoeval", "polygons")
+_LAZY = ("encord", "labelbox", "coco", "cocoeval", "polygons", "panoptic")
 
-__all__ = ["mask", "rle", "encord", "labelbox", "coco", "cocoeval", "polygons",
+__all__ = ["mask", "rle", "encord", "labelbox", "coco", "cocoeval", "polygons", "panoptic",
            "patch_pycocotools", "init_as_pycocotools",
            "PatchHandle", "RLE", "MaskCodecError", "__version__"]
 

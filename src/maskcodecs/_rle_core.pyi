@@ -242,3 +242,16 @@ def strings_area_bbox(
     chars: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], h: npt.NDArray[np.int64],
     w: npt.NDArray[np.int64], area: npt.NDArray[np.uint64], bbox: npt.NDArray[np.float64], /
 ) -> int: ...
+
+# -- panoptic quality (maskcodecs.panoptic) --------------------------------------------------
+def panoptic_image(gt: _A, pred: _A, gid: _A, gcat: _A, gcrowd: _A, garea: _A, pid: _A,
+                   pcat: _A, pcrowd: _A, parea: _A, gmatched: _A, pmatched: _A, pfp: _A,
+                   /) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int]:
+    """One image pair: (h, w, >= 3) uint8 RGB or (h, w) uint32 id maps; sorted segment ids
+    with category index, crowd flag, JSON area (gt) and crowd-region index (pred). Fills
+    parea, gmatched, pmatched, pfp; returns the matches' gt indices and IoU (in (gt id,
+    pred id) order) and the smallest nonzero pred id without a segment (-1: none)."""
+
+def panoptic_sum_iou(cat: _A, iou: _A, bounds: _A, out: _A, /) -> None:
+    """Per-category IoU sums: sequential within each chunk bounds[i]:bounds[i+1], then the
+    chunk sums in order."""

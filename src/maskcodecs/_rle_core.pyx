@@ -1306,6 +1306,7 @@ include "_contours.pxi"
 include "_colour.pxi"
 include "_labelmap.pxi"
 include "_png.pxi"
+include "_panoptic.pxi"
 
 
 def area_one(rle):

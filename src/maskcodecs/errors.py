@@ -133,3 +133,23 @@ class EvaluationTypeError(EvaluationError, TypeError):
 
 
 __all__ += ["COCOFormatError", "EvaluationError", "EvaluationOrderError", "EvaluationTypeError"]
+
+
+class PanopticError(FormatError):
+    """Panoptic segmentation inputs that cannot be evaluated (maskcodecs.panoptic): a
+    malformed JSON document, an id map that is not an RGB or integer map."""
+
+
+class PanopticSegmentError(PanopticError, KeyError):
+    """Panoptic JSON and PNGs that disagree where panopticapi raises ``KeyError`` (or a bare
+    ``Exception``): a segment in a PNG and not in its JSON or the reverse, a predicted
+    segment of an unknown category, a ground-truth image without a prediction."""
+
+    __str__ = BaseException.__str__  # the message as given, not KeyError's repr of it
+
+
+class PanopticFolderError(PanopticError, FileNotFoundError):
+    """A folder of panoptic PNGs that does not exist."""
+
+
+__all__ += ["PanopticError", "PanopticSegmentError", "PanopticFolderError"]
