@@ -133,3 +133,20 @@ class EvaluationTypeError(EvaluationError, TypeError):
 
 
 __all__ += ["COCOFormatError", "EvaluationError", "EvaluationOrderError", "EvaluationTypeError"]
+
+
+class OutputPathError(MaskCodecError, ValueError):
+    """An output file name that would be written outside its output folder: absolute,
+    with ``..``, or through a symbolic link (or an existing file) that leads out of it."""
+
+
+class OutputCollisionError(OutputPathError):
+    """Two or more outputs of one run that would be written to the same file."""
+
+
+class OutputWriteError(MaskCodecError, OSError):
+    """An output file that could not be written (disk full, permission denied...); no
+    partial file is left in its place."""
+
+
+__all__ += ["OutputPathError", "OutputCollisionError", "OutputWriteError"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._fileio import output_name, plan_outputs
 from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -22,6 +23,7 @@ from maskcodecs.cli._util import (
     pil,
     write_png,
 )
+from maskcodecs.errors import OutputPathError
 
 MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
 KINDS = ("auto", "binary", "label", "color", "panoptic")
@@ -330,19 +332,25 @@ class ToMasksConfig:
     mode: str
 
 
-def _out_name(file_name: str, image_id: Any) -> PurePosixPath:
-    p = PurePosixPath(str(file_name).replace("\\", "/"))
-    if not file_name or p.is_absolute() or ".." in p.parts:
-        p = PurePosixPath(p.name or str(image_id))
-    return p.with_suffix(".png")
+def _planned_names(im: dict[str, Any], anns: list[dict[str, Any]], mode: str
+                   ) -> list[tuple[str, PurePosixPath]]:
+    """``(source, relative output name)`` of every file one image writes (library rules:
+    maskcodecs._fileio.output_name)."""
+    src = f"image {im.get('id')!r} ({im.get('file_name')!r})"
+    name = output_name(im.get("file_name") or None, im.get("id"))
+    if mode != "instance":
+        return [(src, name)]
+    parent = "" if str(name.parent) == "." else f"{name.parent}/"
+    return [(f"annotation {a.get('id')!r} of {src}",
+             PurePosixPath(f"{parent}{name.stem}_{a.get('id')}.png")) for a in anns]
 
 
-def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, Any]]]
-                 ) -> list[str]:
-    """Write the mask PNG(s) of one image; return the written relative paths."""
-    im, anns = task
+def render_image(cfg: ToMasksConfig,
+                 task: tuple[dict[str, Any], list[dict[str, Any]], list[Path]]) -> list[str]:
+    """Write the mask PNG(s) of one image to its planned paths; return them relative to the
+    output folder."""
+    im, anns, paths = task
     h, w = int(im["height"]), int(im["width"])
-    name = _out_name(im.get("file_name", ""), im["id"])
     masks = []
     for a in anns:
         try:
@@ -354,19 +362,15 @@ def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, 
                             f"differs from the image [{h}, {w}]")
         masks.append(m)
     if cfg.mode == "instance":
-        written = []
-        for a, m in zip(anns, masks):
-            rel = name.with_name(f"{name.stem}_{a.get('id')}.png")
-            write_png(cfg.outdir / rel, m * np.uint8(255))
-            written.append(str(rel))
-        return written
-    if cfg.mode == "label":
+        for path, m in zip(paths, masks):
+            write_png(path, m * np.uint8(255))
+    elif cfg.mode == "label":
         if len(anns) > 65535:
             raise DataError(f"{len(anns)} instances do not fit a 16-bit label map")
         canvas = np.zeros((h, w), dtype=np.uint8 if len(anns) <= 255 else np.uint16)
         for k, m in enumerate(masks, 1):
             canvas[m.view(bool)] = k
-        write_png(cfg.outdir / name, canvas)
+        write_png(paths[0], canvas)
     else:
         ids = np.zeros((h, w), dtype=np.uint32)
         aids = [v for v in (a.get("id") for a in anns) if isinstance(v, int) and 0 < v < 2**24]
@@ -375,8 +379,8 @@ def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, 
             aids = list(range(1, len(anns) + 1))
         for aid, m in zip(aids, masks):
             ids[m.view(bool)] = aid
-        write_png(cfg.outdir / name, be.ids_to_rgb(ids))
-    return [str(name)]
+        write_png(paths[0], be.ids_to_rgb(ids))
+    return [p.relative_to(cfg.outdir).as_posix() for p in paths]
 
 
 def run_coco_to_masks(args: argparse.Namespace) -> int:
@@ -392,9 +396,25 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     by_image: dict[Any, list[dict[str, Any]]] = {}
     for a in doc.get("annotations") or []:
         by_image.setdefault(a.get("image_id"), []).append(a)
-    tasks = [(im, by_image.get(im.get("id"), [])) for im in doc["images"]]
-    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
     bad = BadItems(args.skip_bad, args.report)
+    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
+    # every output path is planned, confined to the folder and checked for collisions
+    # before the first file is written
+    planned: list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, Any]]]] = []
+    for im in doc["images"]:
+        anns = by_image.get(im.get("id"), [])
+        try:
+            planned.append((im, anns, _planned_names(im, anns, args.mode)))
+        except OutputPathError as e:
+            bad.fail(f"image {im.get('id')!r}", str(e))
+    failed: set[str] = set()
+    paths = iter(plan_outputs(cfg.outdir, [n for _, _, names in planned for n in names],
+                              lambda src, e: (failed.add(src), bad.fail(src, str(e)))))
+    tasks = []
+    for im, anns, names in planned:
+        mine = [next(paths) for _ in names]
+        if not any(src in failed for src, _ in names):
+            tasks.append((im, anns, mine))
     n = 0
     for _pos, _task, res in converted(
             functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
