@@ -159,3 +159,178 @@ def test_plan_outputs_names_every_source(tmp_path):
     (tmp_path / "alias").symlink_to(sub, target_is_directory=True)
     with pytest.raises(OutputCollisionError):  # two names, one file through a link inside
         _fileio.plan_outputs(tmp_path, [("a", "d/m.png"), ("b", "alias/m.png")])
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. sizes checked before anything of that size is allocated; --skip-bad skips them
+# ---------------------------------------------------------------------------------------------
+
+HUGE_RLE_DOC = coco_doc([{"id": 1, "file_name": "a.png", "height": 4, "width": 4}],
+                        [ann(1, seg={"size": [100000, 100000], "counts": "0"})])
+
+
+def _no_big_decode(monkeypatch):
+    from maskcodecs.cli import _backend as be
+    real = be.decode_rle
+
+    def guarded(rle):
+        assert rle["size"][0] * rle["size"][1] <= 64, f"decoded {rle['size']}"
+        return real(rle)
+
+    monkeypatch.setattr(be, "decode_rle", guarded)
+
+
+def test_rle_size_over_the_image_is_refused_before_decoding(tmp_path, capsys, monkeypatch):
+    _no_big_decode(monkeypatch)
+    coco = write_json(tmp_path / "c.json", HUGE_RLE_DOC)
+    assert len(coco.read_bytes()) < 300
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "RLE size [100000, 100000] differs from the image [4, 4]" in capsys.readouterr().err
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "--skip-bad") == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 bad item" in err and "wrote 0 PNG files" in err
+    assert files_under(out) == []
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "RLE size [100000, 100000] differs" in capsys.readouterr().err
+
+
+def test_image_over_the_pixel_limit_is_refused(tmp_path, capsys, monkeypatch):
+    big = coco_doc([{"id": 1, "file_name": "a.png", "height": 100000, "width": 100000}],
+                   [ann(1, seg={"size": [100000, 100000], "counts": "0"})])
+    coco = write_json(tmp_path / "c.json", big)
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "over the limit of 134217728" in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1", "--skip-bad") == 0
+    assert "over the limit" in capsys.readouterr().err
+    assert run("validate", coco) == 1
+    assert "over the limit" in capsys.readouterr().err
+
+
+def test_pixel_limit_from_the_environment(tmp_path, capsys, monkeypatch):
+    from maskcodecs import _coco_check
+    from maskcodecs.errors import ImageTooLargeError
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    coco = write_json(tmp_path / "c.json", coco_doc([im], [ann(1)]))
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "15")
+    assert _coco_check.pixel_limit() == 15
+    with pytest.raises(ImageTooLargeError):
+        _coco_check.segmentation_rle(ann(1), im)
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1") == 1
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "16")
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1") == 0
+    assert files_under(tmp_path / "o") == ["a.png"]
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "junk")
+    assert _coco_check.pixel_limit() == _coco_check.DEFAULT_MAX_PIXELS
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. entries of the wrong type, odd file names and sizes
+# ---------------------------------------------------------------------------------------------
+
+def test_entries_that_are_not_objects(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {
+        "images": [1, "x", None, {"id": 1, "file_name": "a.png", "height": 4, "width": 4}],
+        "annotations": [1, "x", None, ann(5)], "categories": [None]})
+    assert run("info", coco, "--json") == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["images"] == 1 and info["annotations"] == 1 and info["invalid_entries"] == 6
+    assert run("validate", coco) == 1
+    err = capsys.readouterr().err
+    assert "images[0]: error: is int, not an object" in err
+    assert "annotations[2]: error: is NoneType, not an object" in err
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "images[0]: is int, not an object" in capsys.readouterr().err
+    assert files_under(out) == []
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "--skip-bad") == 0
+    assert files_under(out) == ["a.png"]
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 0
+    assert run("show", coco, "--image", "x", "-o", tmp_path / "s.png") == 1
+    assert "no image with id or file name 'x'" in capsys.readouterr().err
+
+
+def test_images_or_annotations_not_a_list(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {"images": [], "annotations": 5})
+    assert run("info", coco) == 0
+    assert run("validate", coco) == 1
+    assert "annotations: error: is int, not a list" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("file_name", "expect"), [(".", "1.png"), ("..", "1.png"),
+                                                   ("../..", "1.png"), ("", "1.png")])
+def test_dot_file_names_fall_back_to_the_image_id(tmp_path, file_name, expect):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": file_name, "height": 4, "width": 4}], [ann(5)]))
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == [expect]
+    assert files_under(tmp_path) == ["c.json", f"out/{expect}"]
+
+
+@pytest.mark.parametrize("size", [(1e30, 4), (-5, 4), ("x", 4), (4.7, 4), (4, 0), (True, 4),
+                                  (10**30, 10**30), (None, 4)])
+def test_bad_heights_and_widths(tmp_path, capsys, size):
+    h, w = size
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": h, "width": w}],
+        [ann(5, seg=[[0, 0, 2, 0, 2, 2]])]))
+    assert run("info", coco) == 0
+    assert run("validate", coco) == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+    assert files_under(out) == []
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. validate and the converters agree
+# ---------------------------------------------------------------------------------------------
+
+BAD_SEGMENTATIONS = {
+    "float counts": {"size": [4, 4], "counts": [5.0, 3, 8]},
+    "bool counts": {"size": [4, 4], "counts": [True, False, 15]},
+    "short counts": {"size": [4, 4], "counts": [5, 3]},
+    "short string": {"size": [4, 4], "counts": "53"},
+    "polygon of 4": [[0, 0, 2, 0]],
+    "polygon of 5": [[0, 0, 2, 0, 2]],
+    "polygon of strings": [["0", "0", "2", "0", "2", "2"]],
+    "float size": {"size": [4.5, 4], "counts": [5, 3, 8]},
+    "string size": {"size": ["4", "4"], "counts": [5, 3, 8]},
+    "bool size": {"size": [True, 4], "counts": [5, 3, 8]},
+    "missing": None,
+}
+
+
+def _verdicts(tmp_path, image: dict, seg: object) -> tuple[int, int, int]:
+    a = ann(5)
+    a["segmentation"] = seg
+    coco = write_json(tmp_path / "c.json", coco_doc([image], [a]))
+    return (run("validate", coco), run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs",
+                                       "1", "-q"),
+            run("show", coco, "--image", "1", "-o", tmp_path / "s.png", "-q"))
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SEGMENTATIONS))
+def test_validate_and_converters_refuse_the_same_segmentations(tmp_path, case):
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    assert _verdicts(tmp_path, im, BAD_SEGMENTATIONS[case]) == (1, 1, 1)
+    assert not (tmp_path / "o" / "a.png").exists() and not (tmp_path / "s.png").exists()
+
+
+def test_validate_and_converters_accept_the_same_segmentation(tmp_path):
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    assert _verdicts(tmp_path, im, {"size": [4, 4], "counts": [5, 3, 8]}) == (0, 0, 0)
+    assert _verdicts(tmp_path, im, [[0, 0, 2, 0, 2, 2]]) == (0, 0, 0)
+
+
+def test_bool_image_size_is_refused_by_all(tmp_path):
+    im = {"id": 1, "file_name": "a.png", "height": True, "width": True}
+    assert _verdicts(tmp_path, im, {"size": [1, 1], "counts": [0, 1]}) == (1, 1, 1)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
 from maskcodecs._fileio import output_name, plan_outputs
 from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
@@ -348,28 +349,21 @@ def _planned_names(im: dict[str, Any], anns: list[dict[str, Any]], mode: str
 def render_image(cfg: ToMasksConfig,
                  task: tuple[dict[str, Any], list[dict[str, Any]], list[Path]]) -> list[str]:
     """Write the mask PNG(s) of one image to its planned paths; return them relative to the
-    output folder."""
+    output folder. Every annotation passes the dataset check (maskcodecs._coco_check: sizes
+    against the image and the pixel limit, the segmentation as `validate` wants it) before
+    anything of the image's size is allocated; masks are then decoded one at a time."""
     im, anns, paths = task
-    h, w = int(im["height"]), int(im["width"])
-    masks = []
-    for a in anns:
-        try:
-            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w))
-        except (ValueError, TypeError, KeyError) as e:
-            raise DataError(f"annotation {a.get('id')}: {e}") from None
-        if m.shape != (h, w):
-            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
-                            f"differs from the image [{h}, {w}]")
-        masks.append(m)
+    h, w = image_size(im)
+    rles = [segmentation_rle(a, im) for a in anns]
     if cfg.mode == "instance":
-        for path, m in zip(paths, masks):
-            write_png(path, m * np.uint8(255))
+        for path, r in zip(paths, rles):
+            write_png(path, be.decode_rle(r) * np.uint8(255))
     elif cfg.mode == "label":
         if len(anns) > 65535:
             raise DataError(f"{len(anns)} instances do not fit a 16-bit label map")
         canvas = np.zeros((h, w), dtype=np.uint8 if len(anns) <= 255 else np.uint16)
-        for k, m in enumerate(masks, 1):
-            canvas[m.view(bool)] = k
+        for k, r in enumerate(rles, 1):
+            canvas[be.decode_rle(r).view(bool)] = k
         write_png(paths[0], canvas)
     else:
         ids = np.zeros((h, w), dtype=np.uint32)
@@ -377,8 +371,8 @@ def render_image(cfg: ToMasksConfig,
         if len(aids) < len(anns) or len(set(aids)) < len(
                 aids):  # ids unusable as colours: number the instances 1..n instead
             aids = list(range(1, len(anns) + 1))
-        for aid, m in zip(aids, masks):
-            ids[m.view(bool)] = aid
+        for aid, r in zip(aids, rles):
+            ids[be.decode_rle(r).view(bool)] = aid
         write_png(paths[0], be.ids_to_rgb(ids))
     return [p.relative_to(cfg.outdir).as_posix() for p in paths]
 
@@ -393,16 +387,16 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     if not outdir.parent.is_dir():
         raise UsageError(f"parent folder does not exist: {outdir.parent}")
     outdir.mkdir(exist_ok=True)
-    by_image: dict[Any, list[dict[str, Any]]] = {}
-    for a in doc.get("annotations") or []:
-        by_image.setdefault(a.get("image_id"), []).append(a)
     bad = BadItems(args.skip_bad, args.report)
+    images, anns_ok, not_objects = image_groups(doc)
+    for where, msg in not_objects:
+        bad.fail(where, msg)
     cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
     # every output path is planned, confined to the folder and checked for collisions
     # before the first file is written
     planned: list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, Any]]]] = []
-    for im in doc["images"]:
-        anns = by_image.get(im.get("id"), [])
+    for im in images:
+        anns = anns_ok.get(im["id"], [])
         try:
             planned.append((im, anns, _planned_names(im, anns, args.mode)))
         except OutputPathError as e:
