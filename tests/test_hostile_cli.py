@@ -334,3 +334,31 @@ def test_validate_and_converters_accept_the_same_segmentation(tmp_path):
 def test_bool_image_size_is_refused_by_all(tmp_path):
     im = {"id": 1, "file_name": "a.png", "height": True, "width": True}
     assert _verdicts(tmp_path, im, {"size": [1, 1], "counts": [0, 1]}) == (1, 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. h*w wrapping in the polygon and box size checks
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seg", [[[0, 0, 1, 0, 1, 1]], [0, 0, 1, 0, 1, 1], None])
+@pytest.mark.parametrize("hw", [(2**32, 2**32), (2**33, 2**31), (2**32 + 1, 2**32 - 1)])
+def test_sides_that_wrap_64_bits_are_too_large(seg, hw):
+    from maskcodecs import coco
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import ImageTooLargeError
+    a = {"segmentation": seg, "bbox": [0, 0, 1, 1]}
+    with pytest.raises(ImageTooLargeError):
+        coco.ann_to_rle(a, *hw)
+    with pytest.raises(ImageTooLargeError):
+        mc.frBbox([[0, 0, 1, 1]], *hw)
+    with pytest.raises(ImageTooLargeError):
+        mc.frPyObjects([[0, 0, 1, 0, 1, 1]], *hw)
+
+
+def test_validate_refuses_a_200_byte_file_with_sides_of_2_to_the_32(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 2**32, "width": 2**32}],
+        [ann(1, seg=[[0, 0, 1, 0, 1, 1]])]))
+    assert len(coco.read_bytes()) < 250
+    assert run("validate", coco) == 1
+    assert "over the limit" in capsys.readouterr().err

@@ -38,6 +38,15 @@ cdef uint64_t U32MAX = 0xFFFFFFFFu
 cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 48
 
 
+cdef inline bint too_many_pixels(uint64_t h, uint64_t w) noexcept nogil:
+    """h*w >= MAX_PIXELS, exactly: each side is bounded first, so that the product cannot
+    wrap (h = w = 2**32 multiplies to 0 in 64 bits), and w > 0 compares h with
+    ceil(MAX_PIXELS / w) instead of multiplying."""
+    if h >= MAX_PIXELS or w >= MAX_PIXELS:
+        return h != 0 and w != 0
+    return w != 0 and h >= (MAX_PIXELS + w - 1) // w
+
+
 # ---------------------------------------------------------------------------------------------
 # growable buffers
 # ---------------------------------------------------------------------------------------------
@@ -1059,7 +1068,7 @@ def encode_masks(const uint8_t[:, :, :] m):
     cdef Scan scan
     cdef int rc = 0
     cdef list out = []
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1089,7 +1098,7 @@ def encode_one(const uint8_t[:, :] m):
     cdef U32Buf buf
     cdef Scan scan
     cdef int rc = 0
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1205,7 +1214,7 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     cdef uint64_t need = 0
     if h < 0 or w < 0:
         raise MaskShapeError("negative size")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1283,7 +1292,7 @@ def strings_area_bbox(const uint8_t[::1] chars, const int64_t[::1] off, const in
         raise ValueError("strings_area_bbox: arrays of the wrong shape")
     for k in range(n):
         if off[k] < 0 or off[k] > off[k + 1] or h[k] < 0 or w[k] < 0 or \
-                <uint64_t>h[k] * <uint64_t>w[k] >= MAX_PIXELS:
+                too_many_pixels(<uint64_t>h[k], <uint64_t>w[k]):
             return k
     memset(&scratch, 0, sizeof(U32Buf))
     with nogil:
