@@ -3,12 +3,15 @@
 the library (maskcodecs._fileio, maskcodecs._coco_check...), so the library is tested too."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PIL")
+from PIL import Image  # noqa: E402
 
 from maskcodecs import _fileio  # noqa: E402
 from maskcodecs.cli import main  # noqa: E402
@@ -362,3 +365,113 @@ def test_validate_refuses_a_200_byte_file_with_sides_of_2_to_the_32(tmp_path, ca
     assert len(coco.read_bytes()) < 250
     assert run("validate", coco) == 1
     assert "over the limit" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. errors that are not ours
+# ---------------------------------------------------------------------------------------------
+
+def _png_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_decompression_bomb_is_our_error(tmp_path, capsys, monkeypatch):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageTooLargeError
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # an 8x8 image is over twice that
+    data = _png_bytes(np.zeros((8, 8), np.uint8))
+    with pytest.raises(ImageTooLargeError):
+        coco.read_image(io.BytesIO(data).getvalue())
+    masks = tmp_path / "m"
+    masks.mkdir()
+    (masks / "a.png").write_bytes(data)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "cannot read image" in err and "decompression bomb" in err
+    assert "DecompressionBombError" not in err
+    coco_json = write_json(tmp_path / "s.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 8, "width": 8}]))
+    assert run("show", coco_json, "--image", "1", "-o", tmp_path / "o.png", "--image-file",
+               masks / "a.png") == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "decompression bomb" in err
+    assert "DecompressionBombError" not in err
+
+
+def test_damaged_png_message_gives_a_reason(tmp_path):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageReadError
+    data = _png_bytes(np.zeros((8, 8), np.uint8))
+    for bad in (data[:40], data[:12] + b"XHDR" + data[16:]):
+        with pytest.raises(ImageReadError) as e:
+            coco.read_image(bad)
+        assert "object at 0x" not in str(e.value)
+        assert "not an image format Pillow knows, or damaged" in str(e.value) or \
+            "Truncated" in str(e.value)
+    path = tmp_path / "d.png"
+    path.write_bytes(data[:12] + b"XHDR" + data[16:])
+    with pytest.raises(ImageReadError) as e:
+        coco.read_image(path)
+    assert "object at 0x" not in str(e.value) and str(path) in str(e.value)
+
+
+def _png_16bit_rgb(values: np.ndarray) -> bytes:
+    import struct
+    import zlib
+    h, w, _ = values.shape
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\0" + values[y].astype(">u2").tobytes() for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_rgb_png_with_small_values_is_refused_not_black(tmp_path, capsys):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageReadError
+    vals = np.zeros((4, 4, 3), np.uint16)
+    vals[1:3, 1:3] = (7, 0, 0)  # one instance whose colour is below 256
+    data = _png_16bit_rgb(vals)
+    assert np.asarray(Image.open(io.BytesIO(data))).max() == 0  # what Pillow makes of it
+    with pytest.raises(ImageReadError, match="16-bit colour PNG"):
+        coco.read_image(data)
+    masks = tmp_path / "m"
+    masks.mkdir()
+    (masks / "a.png").write_bytes(data)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--kind", "color",
+               "--jobs", "1") == 1
+    assert "16-bit colour PNG" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("call", [
+    lambda mc, coco: mc.frPyObjects([[0, 0, 1, 0, 1, 1]], float("inf"), 3),
+    lambda mc, coco: coco.ann_to_rle({"segmentation": [[0, 0, 1, 0, 1, 1]]}, float("inf"), 3),
+    lambda mc, coco: mc.frPyObjects({"size": [float("inf"), 3], "counts": [1]}, 3, 3),
+    lambda mc, coco: coco.ann_to_rle({"segmentation": {"size": [1e400, 3], "counts": "0"}},
+                                     3, 3),
+    lambda mc, coco: mc.frBbox([[0, 0, 1, 1]], 10**30, 3),
+    lambda mc, coco: mc.area({"size": [2**64, 1], "counts": "0"}),
+    lambda mc, coco: mc.decode({"size": [3, 3]}),
+    lambda mc, coco: mc.area([{"size": [3, 3]}]),
+    lambda mc, coco: mc.frPyObjects({"size": [3, 3], "counts": [1]} | {"size": None}, 3, 3),
+    lambda mc, coco: mc.frUncompressedRLE([{"size": [3, 3]}], 3, 3),
+])
+def test_bare_overflow_and_key_errors_are_ours(call):
+    from maskcodecs import coco
+    from maskcodecs import mask as mc
+    with pytest.raises(MaskCodecError) as e:
+        call(mc, coco)
+    assert isinstance(e.value, (ValueError, TypeError, KeyError))
+
+
+def test_missing_counts_is_still_a_key_error():
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import RLEKeyError
+    with pytest.raises(KeyError) as e:
+        mc.decode({"size": [3, 3]})
+    assert isinstance(e.value, RLEKeyError) and str(e.value) == "RLE has no 'counts' key"

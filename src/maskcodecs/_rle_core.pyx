@@ -17,7 +17,7 @@ from cpython.unicode cimport PyUnicode_AsASCIIString
 from cython.view cimport array as cvarray
 
 from maskcodecs.errors import error_for_code, InvalidRLEError, MaskShapeError, ImageTooLargeError
-from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError
+from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError, RLEKeyError
 
 cdef enum:
     ERR_NOMEM = -1
@@ -36,6 +36,7 @@ cdef uint64_t U32MAX = 0xFFFFFFFFu
 # the uint32 counts of even an empty mask need at most 2**16 split runs (a run longer than
 # 2**32-1 is split), so a few bytes of input can never claim gigabytes of output counts
 cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 48
+cdef object _MISSING = object()
 
 
 cdef inline bint too_many_pixels(uint64_t h, uint64_t w) noexcept nogil:
@@ -951,21 +952,28 @@ cdef inline bytes _as_counts_bytes(object counts):
 cdef int _fast_dim(object v, uint64_t* out) except -1:
     """A non-negative int from a Python int (fast path) or anything int() accepts."""
     cdef long long x
-    if type(v) is int:
-        x = v
-    else:
-        try:
-            x = int(v)
-        except (TypeError, ValueError):
-            raise MaskShapeError(f"RLE size must be two integers, got {v!r}") from None
+    try:
+        x = v if type(v) is int else int(v)
+    except (TypeError, ValueError):
+        raise MaskShapeError(f"RLE size must be two integers, got {v!r}") from None
+    except OverflowError:  # infinite, or beyond 64 bits
+        raise ImageTooLargeError(f"RLE size {v!r} has too many pixels") from None
     if x < 0:
         raise MaskShapeError(f"RLE size must be non-negative, got {v!r}")
     out[0] = <uint64_t>x
     return 0
 
 
+cdef object _rle_key(object rle, str key):
+    """rle[key]; RLEKeyError (a KeyError) when the key is missing."""
+    try:
+        return rle[key]
+    except KeyError:
+        raise RLEKeyError(f"RLE has no {key!r} key") from None
+
+
 cdef int _read_size(object rle, uint64_t* h, uint64_t* w) except -1:
-    size = rle["size"]
+    size = _rle_key(rle, "size")
     cdef list sl
     cdef tuple st
     if type(size) is list and len(<list>size) == 2:
@@ -1008,9 +1016,11 @@ cdef _Strings _unpack(object rles, bint need_size=True):
         rle = lst[i] if lst is not None else rles[i]
         if type(rle) is dict:
             d = <dict>rle
-            counts = d["counts"]
+            counts = d.get("counts", _MISSING)
+            if counts is _MISSING:
+                _rle_key(d, "counts")
         elif isinstance(rle, dict):
-            counts = rle["counts"]
+            counts = _rle_key(rle, "counts")
         else:
             raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
         b = _as_counts_bytes(counts)
@@ -1325,7 +1335,7 @@ def area_one(rle):
     if not isinstance(rle, dict):
         raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
     cdef U32Buf scratch
-    b = _as_counts_bytes(rle["counts"])
+    b = _as_counts_bytes(_rle_key(rle, "counts"))
     _read_size(rle, &h, &w)
     memset(&scratch, 0, sizeof(U32Buf))
     # the vector parser needs counts memory: worth its allocation only for longer strings
@@ -1348,7 +1358,7 @@ def decode_one(rle):
     cdef U32Buf buf
     if not isinstance(rle, dict):
         raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
-    b = _as_counts_bytes(rle["counts"])
+    b = _as_counts_bytes(_rle_key(rle, "counts"))
     _read_size(rle, &h, &w)
     cdef const uint8_t* sp = <const uint8_t*>PyBytes_AS_STRING(b)
     cdef Py_ssize_t sn = PyBytes_GET_SIZE(b)

@@ -12,6 +12,7 @@ __all__ = [
     "CountsStringError",
     "CountRangeError",
     "SizeMismatchError",
+    "RLEKeyError",
     "PolygonError",
     "RLETypeError",
     "MaskDtypeError",
@@ -36,6 +37,14 @@ class CountsStringError(InvalidRLEError):
 
 class CountRangeError(InvalidRLEError, OverflowError):
     """An uncompressed count that is negative or does not fit in 32 bits."""
+
+
+class RLEKeyError(InvalidRLEError, KeyError):
+    """An RLE dict without its ``size`` or ``counts`` key (pycocotools raises KeyError there,
+    so this is a KeyError too)."""
+
+    def __str__(self) -> str:  # a message, not KeyError's repr of the key
+        return str(self.args[0]) if self.args else ""
 
 
 class SizeMismatchError(MaskCodecError, ValueError):

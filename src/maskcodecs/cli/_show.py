@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
+from maskcodecs._imageio import read_array
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_json, pil
+from maskcodecs.errors import MaskCodecError
 
 
 def palette(n: int) -> np.ndarray:
@@ -67,9 +69,8 @@ def run_show(args: argparse.Namespace) -> int:
         if not Path(args.image_file).is_file():
             raise UsageError(f"image file not found: {args.image_file}")
         try:
-            with Image.open(args.image_file) as pic:
-                base = np.asarray(pic.convert("RGB"))
-        except OSError as e:
+            base = read_array(args.image_file, lambda _mode: "RGB")
+        except (OSError, MaskCodecError) as e:  # ImageReadError, ImageTooLargeError (bombs)
             raise DataError(f"cannot read {args.image_file} ({e})") from None
         if base.shape[:2] != (h, w):
             raise DataError(f"{args.image_file} is {base.shape[0]}x{base.shape[1]} (h x w) but "
