@@ -475,3 +475,58 @@ def test_missing_counts_is_still_a_key_error():
     with pytest.raises(KeyError) as e:
         mc.decode({"size": [3, 3]})
     assert isinstance(e.value, RLEKeyError) and str(e.value) == "RLE has no 'counts' key"
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. memory on big strings
+# ---------------------------------------------------------------------------------------------
+
+_MEASURE = """
+import os, resource, sys
+from maskcodecs.cli import main
+import maskcodecs._coco_check, maskcodecs.cli._inspect, orjson  # imported before the baseline
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rc = main(["validate", sys.argv[1]])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(rc, (peak - base) * 1024 / os.path.getsize(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_validate_memory_on_a_long_counts_string_is_a_small_multiple(tmp_path, valid):
+    import subprocess
+    import sys
+
+    from maskcodecs import mask as mc
+    pytest.importorskip("orjson")
+    n = 12_000_000  # one-pixel runs: a 12 MB counts string, one count a character
+    m = np.zeros((n, 1), np.uint8, order="F")
+    m[::2] = 1
+    s = mc.encode(m)["counts"].decode()
+    del m
+    doc = coco_doc([{"id": 1, "height": n if valid else n + 5, "width": 1}],
+                   [ann(1, seg={"size": [n, 1] if valid else [n + 5, 1], "counts": s})])
+    path = write_json(tmp_path / "big.json", doc)
+    del s, doc
+    res = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True,
+                         text=True, check=False)
+    rc, ratio = res.stdout.split()[-2:]
+    assert int(rc) == (0 if valid else 1), res.stderr[-500:]
+    # the file's bytes, the parsed str and its ASCII bytes: about 3x (it was 10x, with the
+    # counts stored as uint32 twice over); no buffer of 4 bytes a count
+    assert float(ratio) < 4.5
+
+
+def test_counts_string_total_and_lean_area_bbox_agree_with_the_codec():
+    from maskcodecs import _rle_core
+    from maskcodecs import mask as mc
+    rng = np.random.default_rng(18)
+    for h, w in [(7, 5), (1, 300), (40, 33)]:
+        m = np.asfortranarray(rng.random((h, w)) < 0.3).astype(np.uint8)
+        r = mc.encode(m)
+        assert _rle_core.counts_string_total(r["counts"]) == h * w
+        area, box = _rle_core.string_area_bbox_lean(r["counts"], h, w)
+        assert area == int(mc.area(r)) and box == [float(v) for v in mc.toBbox(r)]
+    with pytest.raises(MaskCodecError):
+        _rle_core.counts_string_total(b"0\x7f")
+    assert _rle_core.counts_string_total(b"") == 0

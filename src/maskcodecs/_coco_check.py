@@ -150,9 +150,8 @@ def _rle_problems(seg: dict[str, Any], kind: str, H: int, W: int) -> list[Proble
     if [h, w] != [H, W]:
         return [("error", f"RLE size [{h}, {w}] differs from the image [{H}, {W}]")]
     if kind == "rle":
-        try:
-            cnt = np.frombuffer(_core.counts_from_string(_counts_bytes(seg["counts"])),
-                                dtype=np.uint32)
+        try:  # summed while parsing, in constant memory: the string may be huge
+            total = _core.counts_string_total(_counts_bytes(seg["counts"]))
         except (UnicodeEncodeError, ValueError, MaskCodecError) as e:
             return [("error", f"compressed counts do not parse: {e}")]
     else:
@@ -160,8 +159,7 @@ def _rle_problems(seg: dict[str, Any], kind: str, H: int, W: int) -> list[Proble
             return [("error", "uncompressed counts must be non-negative integers")]
         if any(v > 0xFFFFFFFF for v in seg["counts"]):
             return [("error", "uncompressed counts must be below 2**32")]
-        cnt = np.asarray(seg["counts"], dtype=np.uint64)
-    total = int(cnt.sum(dtype=np.uint64))
+        total = sum(int(v) for v in seg["counts"])
     if total != h * w:
         return [("error", f"counts sum to {total}, expected h*w = {h}*{w} = {h * w}")]
     return []
@@ -249,9 +247,8 @@ def check_annotation(a: Mapping[str, Any], im: Mapping[str, Any] | None) -> list
     if area is not None and not (_finite_numbers([area]) and area >= 0):
         out.append(("error", f"area {area!r} is not a non-negative number"))
         area = None
-    if rle is not None:
-        px = int(_mask.area(rle))
-        box = [float(v) for v in _mask.toBbox(rle)]
+    if rle is not None:  # one walk of the string, no counts buffer (the string may be huge)
+        px, box = _core.string_area_bbox_lean(rle["counts"], H, W)
         if area is not None and abs(area - px) > 0.5:
             out.append(("warning", f"area {area} differs from the mask's {px} pixels"))
         if bbox is not None and max(abs(float(u) - v) for u, v in zip(bbox, box)) > 1e-3:

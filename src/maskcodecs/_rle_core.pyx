@@ -1069,6 +1069,46 @@ def counts_from_string(const uint8_t[::1] s):
         free(buf.data)
 
 
+def counts_string_total(const uint8_t[::1] s):
+    """Sum of the counts of a compressed counts string, read in one pass without storing
+    them (constant memory, for validating huge strings); the errors of counts_from_string.
+    A sum past 2**64 - 1 saturates there."""
+    cdef Reader r
+    cdef uint64_t c = 0, total = 0
+    cdef int rc = 0
+    if s.shape[0] == 0:
+        return 0
+    with nogil:
+        reader_init(&r, &s[0], s.shape[0])
+        while True:
+            rc = read_count(&r, &c)
+            if rc <= 0:
+                break
+            total = total + c if total <= 0xFFFFFFFFFFFFFFFFu - c else 0xFFFFFFFFFFFFFFFFu
+    if rc < 0:
+        _raise(rc)
+    return total
+
+
+def string_area_bbox_lean(const uint8_t[::1] s, uint64_t h, uint64_t w):
+    """(area, [x, y, w, h]) of an h x w mask's counts string in one walk of the string,
+    without the vector parser's counts buffer (4 bytes a count): for validating huge
+    strings in memory proportional to nothing but the string. Errors as area_one."""
+    cdef uint64_t a = 0
+    cdef BoxAcc acc
+    cdef double bb[4]
+    cdef int rc
+    if too_many_pixels(h, w):
+        raise ImageTooLargeError("mask has too many pixels")
+    box_init(&acc, h, w)
+    with nogil:
+        rc = string_fg(&s[0] if s.shape[0] else NULL, s.shape[0], h * w, &a, &acc)
+    if rc < 0:
+        _raise(rc, "RLE 0")
+    box_out(&acc, bb)
+    return a, [bb[0], bb[1], bb[2], bb[3]]
+
+
 def encode_masks(const uint8_t[:, :, :] m):
     """Encode every mask m[:, :, k] (any strides) into a compressed RLE dict."""
     cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n = m.shape[2], k
