@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -287,7 +288,7 @@ def test_bad_heights_and_widths(tmp_path, capsys, size):
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
     err = capsys.readouterr().err
     assert "are not positive integers" in err or "over the limit" in err
-    assert files_under(out) == []
+    assert files_under(out) == [".coco-to-masks.incomplete"]  # no PNG, marked incomplete
     assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
     err = capsys.readouterr().err
     assert "are not positive integers" in err or "over the limit" in err
@@ -530,3 +531,131 @@ def test_counts_string_total_and_lean_area_bbox_agree_with_the_codec():
     with pytest.raises(MaskCodecError):
         _rle_core.counts_string_total(b"0\x7f")
     assert _rle_core.counts_string_total(b"") == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. faults: a killed parent, stale spools, a stopped coco-to-masks
+# ---------------------------------------------------------------------------------------------
+
+_POOL_CHILD = """
+import time
+from maskcodecs._pool import process_pool
+ex = process_pool(2)
+futs = [ex.submit(time.sleep, 0.2) for _ in range(4)]
+[f.result() for f in futs]
+print(" ".join(str(p) for p in ex._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for init counts as gone
+        return f.read().split(")")[-1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_pool_workers_exit_when_the_parent_is_killed():
+    import signal
+    import subprocess
+    import sys
+    import time
+    with subprocess.Popen([sys.executable, "-c", _POOL_CHILD], stdout=subprocess.PIPE,
+                          text=True) as child:
+        try:
+            workers = [int(p) for p in child.stdout.readline().split()]
+            assert len(workers) == 2 and not any(_gone(p) for p in workers)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    for _ in range(200):  # the condition is polled, nothing is timed
+        if all(_gone(p) for p in workers):
+            break
+        time.sleep(0.05)
+    alive = [p for p in workers if not _gone(p)]
+    for p in alive:  # clean up before failing
+        os.kill(p, signal.SIGKILL)
+    assert alive == []
+
+
+def test_stale_spool_of_a_dead_run_is_removed_on_the_next_run(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".c.json.{pid}.abcd1234.spool"
+    stale.write_bytes(b"{}")
+    mine = tmp_path / f".c.json.{os.getpid()}.live.spool"  # a running process: kept
+    mine.write_bytes(b"{}")
+    other = tmp_path / f".d.json.{pid}.abcd1234.spool"  # another output's: kept
+    other.write_bytes(b"{}")
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(np.eye(4, dtype=np.uint8)).save(masks / "a.png")
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1", "-q") == 0
+    assert not stale.exists() and mine.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.glob(".c.json.*")) == [mine.name]
+
+
+def test_stopped_coco_to_masks_leaves_the_folder_marked_incomplete(tmp_path, monkeypatch):
+    from maskcodecs.cli import _masks
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2, 3)],
+        [ann(k, k) for k in (1, 2, 3)]))
+    real = _masks.write_png
+    calls = []
+
+    def interrupted(path, arr):  # Ctrl-C while the second file is written
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(path, arr)
+
+    monkeypatch.setattr(_masks, "write_png", interrupted)
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 130
+    assert files_under(out) == [".coco-to-masks.incomplete", "1.png"]
+    monkeypatch.setattr(_masks, "write_png", real)
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == ["1.png", "2.png", "3.png"]
+
+
+# ---------------------------------------------------------------------------------------------
+# also: a full disk
+# ---------------------------------------------------------------------------------------------
+
+def test_full_disk_is_our_error_and_no_success_is_reported(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from maskcodecs.errors import OutputWriteError
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2)],
+        [ann(k, k) for k in (1, 2)]))
+    real_save = Image.Image.save
+
+    def full(self, fp, *a, **k):
+        if not isinstance(fp, io.BytesIO):  # every file write; in-memory PNGs still work
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    out = tmp_path / "out"
+    for extra in ([], ["--skip-bad"]):  # a full disk is not a bad item: never skipped
+        assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", *extra) == 1
+        err = capsys.readouterr().err
+        assert "cannot write" in err and "No space left on device" in err
+        assert "wrote" not in err and "skipped" not in err
+        assert files_under(out) == [".coco-to-masks.incomplete"]  # no partial PNG either
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "out"]
+    from maskcodecs import _fileio
+    with pytest.raises(OutputWriteError) as e, _fileio.atomic_open(tmp_path / "x.bin") as f:
+        f.write(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert e.value.__cause__.errno == errno.ENOSPC and isinstance(e.value, OSError)
+    assert not (tmp_path / "x.bin").exists()

@@ -14,6 +14,7 @@ written.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from maskcodecs.errors import OutputCollisionError, OutputPathError
+from maskcodecs.errors import (
+    MaskCodecError,
+    OutputCollisionError,
+    OutputPathError,
+    OutputWriteError,
+)
 
 
 @contextlib.contextmanager
@@ -47,10 +53,43 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str =
                 os.fsync(f.fileno())
         os.chmod(tmp, perm)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, MaskCodecError):
+            raise OutputWriteError(f"cannot write {target}: {e.strerror or e}") from e
         raise
+
+
+def spool_file(folder: str | os.PathLike[str], name: str) -> tuple[IO[bytes], str]:
+    """A new hidden temporary ``.NAME.PID.XXXX.spool`` in ``folder``, open for reading and
+    writing, and its path; the pid lets :func:`remove_stale_spools` tell a dead run's."""
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".spool")
+    return os.fdopen(fd, "w+b"), path
+
+
+def remove_stale_spools(folder: str | os.PathLike[str], name: str) -> list[Path]:
+    """Delete the spool files of ``name`` in ``folder`` left by processes that no longer
+    exist (a run killed by SIGKILL cannot delete its own); return them."""
+    removed = []
+    for p in Path(folder).glob(f".{glob.escape(name)}.*.spool"):
+        pid = p.name[len(name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by another user
+        return True
+    return True
 
 
 def json_default(o: Any) -> Any:

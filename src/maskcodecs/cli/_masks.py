@@ -19,7 +19,9 @@ from maskcodecs.cli._util import (
     CocoWriter,
     DataError,
     UsageError,
+    atomic_output,
     converted,
+    dumps,
     load_json,
     pil,
     write_png,
@@ -333,6 +335,9 @@ class ToMasksConfig:
     mode: str
 
 
+INCOMPLETE = ".coco-to-masks.incomplete"
+
+
 def _planned_names(im: dict[str, Any], anns: list[dict[str, Any]], mode: str
                    ) -> list[tuple[str, PurePosixPath]]:
     """``(source, relative output name)`` of every file one image writes (library rules:
@@ -409,11 +414,19 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
         mine = [next(paths) for _ in names]
         if not any(src in failed for src, _ in names):
             tasks.append((im, anns, mine))
-    n = 0
+    # planned: a marker that only a finished run removes (nothing is written before it);
+    # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
+    marker = outdir / INCOMPLETE
+    with atomic_output(marker) as f:
+        f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
+                + b"\n")
+    written: list[str] = []
     for _pos, _task, res in converted(
             functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
             lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"):
-        n += len(res)
+        written += res
+    n = len(written)
+    marker.unlink()
     bad.finish()
     if not args.quiet:
         sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")
