@@ -659,3 +659,37 @@ def test_full_disk_is_our_error_and_no_success_is_reported(tmp_path, capsys, mon
         raise OSError(errno.ENOSPC, "No space left on device")
     assert e.value.__cause__.errno == errno.ENOSPC and isinstance(e.value, OSError)
     assert not (tmp_path / "x.bin").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# also: Encord titles that become file names (through the COCO file_name)
+# ---------------------------------------------------------------------------------------------
+
+def test_encord_titles_are_confined_and_collision_checked(tmp_path, capsys):
+    from conftest import load_json
+    rows = load_json("encord_client_python", "coco_exporter_fixture.json")["LABELS_LIST"]
+    def retitle(title):
+        for k, r in enumerate(rows):
+            for du in [r] + list((r.get("data_units") or {}).values()):
+                du["data_title"] = title(k)
+
+    retitle(lambda k: "../../escaped.jpg")  # every row: one name, outside the folder
+    src = write_json(tmp_path / "rows.json", rows)
+    coco = tmp_path / "c.json"
+    assert run("encord-to-coco", src, "-o", coco, "-q") == 0
+    names = {im["file_name"] for im in json.loads(coco.read_text())["images"]}
+    assert any(n.startswith("../../escaped.jpg") for n in names)
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "more than once" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("escaped*")) == []
+    # distinct hostile titles keep only their last part, so video frames of two rows
+    # ('../../esc0.jpg/0', '../../esc2.jpg/0') and repeated data units meet: refused, named
+    retitle(lambda k: f"../../esc{k}.jpg")
+    write_json(src, rows)
+    assert run("encord-to-coco", src, "-o", coco, "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 1
+    err = capsys.readouterr().err
+    assert "0.png <- image 1 ('../../esc0.jpg/0'), image 5 ('../../esc2.jpg/0')" in err
+    assert list(tmp_path.rglob("*.png")) == []
