@@ -634,7 +634,8 @@ def test_coco_to_masks_instance_and_16bit(tmp_path, capsys):
                                      "segmentation": {"size": [w, h], "counts": "0"}}])
     src.write_text(json.dumps(wrong))
     assert run("coco-to-masks", src, "-o", tmp_path / "W", "--jobs", "1") == 1
-    assert "segmentation size [30, 20] differs from the image [20, 30]" in capsys.readouterr().err
+    # the dataset check of validate, shared by the converters (#18)
+    assert "RLE size [30, 20] differs from the image [20, 30]" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------

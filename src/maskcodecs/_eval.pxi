@@ -328,8 +328,7 @@ def polygons_to_strings_sized(const double[::1] xy, const int64_t[::1] starts,
             raise ValueError(f"polygons_to_strings_sized: polygon {i} outside the coordinates")
         if hs[i] < 0 or ws[i] < 0:
             raise MaskShapeError(f"size must be non-negative, got h={hs[i]}, w={ws[i]}")
-        if hs[i] >= (<int64_t>1 << 32) or ws[i] >= (<int64_t>1 << 32) or \
-                <uint64_t>hs[i] * <uint64_t>ws[i] >= MAX_PIXELS:
+        if too_many_pixels(<uint64_t>hs[i], <uint64_t>ws[i]):
             raise ImageTooLargeError("image has too many pixels")
     if p0 == p1:
         return []

@@ -1,14 +1,34 @@
-"""File output shared by the library and the command line: atomic writes and JSON."""
+"""File output shared by the library and the command line: atomic writes, output paths
+confined to their folder and checked for collisions, and JSON.
+
+Output path rules (:func:`output_name`, :func:`confined_path`, :func:`plan_outputs`): a
+name taken from the data (a COCO ``file_name``, an annotation id...) has its backslashes
+read as ``/``; an absolute name or one with a ``..`` part is reduced to its last part; an
+empty name, ``.`` or ``..`` falls back to the given default (the image id). The path is
+then resolved, following every symbolic link that exists, and refused
+(:class:`~maskcodecs.errors.OutputPathError`) unless it is still inside the resolved output
+folder. Two outputs of one run that resolve to the same file are refused together
+(:class:`~maskcodecs.errors.OutputCollisionError`, naming every source) before anything is
+written.
+"""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import numpy as np
+
+from maskcodecs.errors import (
+    MaskCodecError,
+    OutputCollisionError,
+    OutputPathError,
+    OutputWriteError,
+)
 
 
 @contextlib.contextmanager
@@ -33,10 +53,43 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str =
                 os.fsync(f.fileno())
         os.chmod(tmp, perm)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, MaskCodecError):
+            raise OutputWriteError(f"cannot write {target}: {e.strerror or e}") from e
         raise
+
+
+def spool_file(folder: str | os.PathLike[str], name: str) -> tuple[IO[bytes], str]:
+    """A new hidden temporary ``.NAME.PID.XXXX.spool`` in ``folder``, open for reading and
+    writing, and its path; the pid lets :func:`remove_stale_spools` tell a dead run's."""
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".spool")
+    return os.fdopen(fd, "w+b"), path
+
+
+def remove_stale_spools(folder: str | os.PathLike[str], name: str) -> list[Path]:
+    """Delete the spool files of ``name`` in ``folder`` left by processes that no longer
+    exist (a run killed by SIGKILL cannot delete its own); return them."""
+    removed = []
+    for p in Path(folder).glob(f".{glob.escape(name)}.*.spool"):
+        pid = p.name[len(name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by another user
+        return True
+    return True
 
 
 def json_default(o: Any) -> Any:
@@ -53,3 +106,67 @@ def json_default(o: Any) -> Any:
     if isinstance(o, (set, frozenset)):
         return sorted(o)
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+def output_name(name: Any, fallback: Any, suffix: str = ".png") -> PurePosixPath:
+    """The relative output path for a name from the data (see the module's rules), with
+    its suffix replaced by ``suffix``. OutputPathError if neither the name nor the fallback
+    gives a usable name."""
+    for cand in (name, fallback):
+        if cand is None or isinstance(cand, (bool, list, dict)):
+            continue
+        p = PurePosixPath(str(cand).replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts:
+            p = PurePosixPath(p.parts[-1]) if p.parts and p.parts[-1] not in ("/", "..") \
+                else PurePosixPath()
+        if p.name in ("", ".", "..") or "\0" in str(p):
+            continue
+        return p.with_name(p.stem + suffix) if p.suffix else p.with_name(p.name + suffix)
+    raise OutputPathError(f"no usable output file name in {name!r} (or {fallback!r})")
+
+
+def confined_path(root: str | os.PathLike[str], rel: str | PurePosixPath) -> Path:
+    """``root / rel`` with every existing symbolic link resolved; OutputPathError unless it
+    is strictly inside the resolved ``root``."""
+    base = Path(root).resolve()
+    p = PurePosixPath(rel)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise OutputPathError(f"output name {str(rel)!r} is not a relative path inside "
+                              "the output folder")
+    target = (base / p).resolve()
+    if base not in target.parents:
+        raise OutputPathError(f"output name {str(rel)!r} leads outside the output folder "
+                              f"{base} (to {target}, through a symbolic link)")
+    return target
+
+
+def plan_outputs(root: str | os.PathLike[str], outputs: Iterable[tuple[str, PurePosixPath]],
+                 on_error: Callable[[str, OutputPathError], None] | None = None
+                 ) -> list[Path | None]:
+    """The confined path of each ``(source, relative name)``, in order. A name that leaves
+    ``root`` raises OutputPathError, or with ``on_error`` is handed to it and gets None.
+    Then OutputCollisionError names the sources of every file that two or more outputs
+    would write."""
+    paths: list[Path | None] = []
+    by_path: dict[Path, list[str]] = {}
+    for source, rel in outputs:
+        try:
+            path = confined_path(root, rel)
+        except OutputPathError as e:
+            err = OutputPathError(f"{source}: {e}")
+            if on_error is None:
+                raise err from None
+            on_error(source, err)
+            paths.append(None)
+            continue
+        paths.append(path)
+        by_path.setdefault(path, []).append(source)
+    clashes = [(p, s) for p, s in by_path.items() if len(s) > 1]
+    if clashes:
+        base = Path(root).resolve()
+        lines = [f"{p.relative_to(base)} <- " + ", ".join(s[:5])
+                 + (f" and {len(s) - 5} more" if len(s) > 5 else "") for p, s in clashes[:10]]
+        more = f"; and {len(clashes) - 10} more files" if len(clashes) > 10 else ""
+        raise OutputCollisionError(f"{len(clashes)} output file(s) would be written more than "
+                                   "once: " + "; ".join(lines) + more)
+    return paths

@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable, Union
 
 import numpy as np
 
-from maskcodecs._png import decode_png
-from maskcodecs.errors import ImageReadError, MaskCodecError, OptionalDependencyError
+from maskcodecs._png import SIGNATURE, decode_png
+from maskcodecs.errors import (
+    ImageReadError,
+    ImageTooLargeError,
+    MaskCodecError,
+    OptionalDependencyError,
+)
+
+_STREAM_REPR = re.compile(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>")
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
@@ -41,8 +49,35 @@ def open_image(source: Source, *, name: str | None = None) -> Iterator[Any]:
             yield im
     except (FileNotFoundError, PermissionError, IsADirectoryError, MaskCodecError):
         raise
+    except image.DecompressionBombError as e:
+        raise ImageTooLargeError(f"{name}: {e}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
+        reason = _STREAM_REPR.sub("it", str(e)) or type(e).__name__
+        if reason.startswith("cannot identify image file"):
+            reason = (f"not an image format Pillow knows, or damaged (it starts with "
+                      f"{_head(source)!r})")
+        raise ImageReadError(f"{name}: cannot decode the image ({reason})") from e
+
+
+def _head(source: Source) -> bytes:
+    """The first 16 bytes of image bytes or a file (b"" if unreadable)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source[:16])
+    try:
+        with open(source, "rb") as f:
+            return f.read(16)
+    except OSError:
+        return b""
+
+
+def _check_png_depth(data: bytes, name: str) -> None:
+    """16-bit colour PNGs (RGB, RGBA, grey + alpha): Pillow keeps only the high byte of each
+    sample, so values below 256 would read as 0 and their masks vanish; refused instead."""
+    if len(data) >= 26 and data[:8] == SIGNATURE and data[12:16] == b"IHDR" \
+            and data[24] == 16 and data[25] in (2, 4, 6):
+        raise ImageReadError(
+            f"{name}: a 16-bit colour PNG (colour type {data[25]}); its samples would be cut "
+            "to 8 bits (values below 256 read as 0); save it as 8-bit colour or 16-bit grey")
 
 
 def read_pixels(source: Source, convert: Callable[[str], str | None] = lambda _mode: None
@@ -59,6 +94,7 @@ def read_pixels(source: Source, convert: Callable[[str], str | None] = lambda _m
         name = os.fspath(source)
         with open(name, "rb") as f:
             data = f.read()
+    _check_png_depth(data, name)
     fast = decode_png(data)
     if fast is not None and convert(fast[1]) in (None, fast[1]):
         return fast[0], fast[1], "PNG"

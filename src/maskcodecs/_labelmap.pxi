@@ -357,7 +357,7 @@ cdef tuple ltable_result(LTable* t):
 
 
 def _check_map_size(Py_ssize_t h, Py_ssize_t w):
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("map has too many pixels")
 
 

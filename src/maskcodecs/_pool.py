@@ -61,3 +61,38 @@ def run_parts(fn: Callable[[int, int], Any], n: int, parts: int) -> list[Any]:
     futures: list[Future[Any]] = [pool.submit(fn, a, b) for a, b in slices[1:]]
     first = fn(*slices[0])
     return [first] + [f.result() for f in futures]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Initializer of pool worker processes: exit when the parent process dies, even by
+    SIGKILL (no shutdown message ever comes then). On Linux the kernel sends SIGKILL
+    (prctl PR_SET_PDEATHSIG); elsewhere, and as a backstop, a daemon thread polls the
+    parent's pid."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent died before the prctl
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="maskcodecs-parent-watch", daemon=True).start()
+
+
+def process_pool(workers: int) -> Any:
+    """A ``ProcessPoolExecutor`` of ``workers`` processes that exit when this process dies
+    (see :func:`_die_with_parent`)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
+                               initargs=(os.getpid(),))

@@ -26,6 +26,12 @@ def counts_from_string(s: _U8, /) -> bytes:
 
     Raises CountsStringError for a malformed string."""
 
+def counts_string_total(s: _U8, /) -> int:
+    """Sum of the counts of a compressed counts string, in constant memory."""
+
+def string_area_bbox_lean(s: _U8, h: int, w: int, /) -> tuple[int, list[float]]:
+    """(area, [x, y, w, h]) of a counts string without a counts buffer."""
+
 def encode_masks(m: npt.NDArray[np.uint8], /) -> list[RLE]:
     """Encode every mask m[:, :, k] (any strides; nonzero is foreground)."""
 

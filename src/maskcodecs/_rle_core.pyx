@@ -17,7 +17,7 @@ from cpython.unicode cimport PyUnicode_AsASCIIString
 from cython.view cimport array as cvarray
 
 from maskcodecs.errors import error_for_code, InvalidRLEError, MaskShapeError, ImageTooLargeError
-from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError
+from maskcodecs.errors import CountsStringError, SizeMismatchError, RLETypeError, RLEKeyError
 
 cdef enum:
     ERR_NOMEM = -1
@@ -36,6 +36,16 @@ cdef uint64_t U32MAX = 0xFFFFFFFFu
 # the uint32 counts of even an empty mask need at most 2**16 split runs (a run longer than
 # 2**32-1 is split), so a few bytes of input can never claim gigabytes of output counts
 cdef uint64_t MAX_PIXELS = (<uint64_t>1) << 48
+cdef object _MISSING = object()
+
+
+cdef inline bint too_many_pixels(uint64_t h, uint64_t w) noexcept nogil:
+    """h*w >= MAX_PIXELS, exactly: each side is bounded first, so that the product cannot
+    wrap (h = w = 2**32 multiplies to 0 in 64 bits), and w > 0 compares h with
+    ceil(MAX_PIXELS / w) instead of multiplying."""
+    if h >= MAX_PIXELS or w >= MAX_PIXELS:
+        return h != 0 and w != 0
+    return w != 0 and h >= (MAX_PIXELS + w - 1) // w
 
 
 # ---------------------------------------------------------------------------------------------
@@ -942,21 +952,28 @@ cdef inline bytes _as_counts_bytes(object counts):
 cdef int _fast_dim(object v, uint64_t* out) except -1:
     """A non-negative int from a Python int (fast path) or anything int() accepts."""
     cdef long long x
-    if type(v) is int:
-        x = v
-    else:
-        try:
-            x = int(v)
-        except (TypeError, ValueError):
-            raise MaskShapeError(f"RLE size must be two integers, got {v!r}") from None
+    try:
+        x = v if type(v) is int else int(v)
+    except (TypeError, ValueError):
+        raise MaskShapeError(f"RLE size must be two integers, got {v!r}") from None
+    except OverflowError:  # infinite, or beyond 64 bits
+        raise ImageTooLargeError(f"RLE size {v!r} has too many pixels") from None
     if x < 0:
         raise MaskShapeError(f"RLE size must be non-negative, got {v!r}")
     out[0] = <uint64_t>x
     return 0
 
 
+cdef object _rle_key(object rle, str key):
+    """rle[key]; RLEKeyError (a KeyError) when the key is missing."""
+    try:
+        return rle[key]
+    except KeyError:
+        raise RLEKeyError(f"RLE has no {key!r} key") from None
+
+
 cdef int _read_size(object rle, uint64_t* h, uint64_t* w) except -1:
-    size = rle["size"]
+    size = _rle_key(rle, "size")
     cdef list sl
     cdef tuple st
     if type(size) is list and len(<list>size) == 2:
@@ -999,9 +1016,11 @@ cdef _Strings _unpack(object rles, bint need_size=True):
         rle = lst[i] if lst is not None else rles[i]
         if type(rle) is dict:
             d = <dict>rle
-            counts = d["counts"]
+            counts = d.get("counts", _MISSING)
+            if counts is _MISSING:
+                _rle_key(d, "counts")
         elif isinstance(rle, dict):
-            counts = rle["counts"]
+            counts = _rle_key(rle, "counts")
         else:
             raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
         b = _as_counts_bytes(counts)
@@ -1050,6 +1069,46 @@ def counts_from_string(const uint8_t[::1] s):
         free(buf.data)
 
 
+def counts_string_total(const uint8_t[::1] s):
+    """Sum of the counts of a compressed counts string, read in one pass without storing
+    them (constant memory, for validating huge strings); the errors of counts_from_string.
+    A sum past 2**64 - 1 saturates there."""
+    cdef Reader r
+    cdef uint64_t c = 0, total = 0
+    cdef int rc = 0
+    if s.shape[0] == 0:
+        return 0
+    with nogil:
+        reader_init(&r, &s[0], s.shape[0])
+        while True:
+            rc = read_count(&r, &c)
+            if rc <= 0:
+                break
+            total = total + c if total <= 0xFFFFFFFFFFFFFFFFu - c else 0xFFFFFFFFFFFFFFFFu
+    if rc < 0:
+        _raise(rc)
+    return total
+
+
+def string_area_bbox_lean(const uint8_t[::1] s, uint64_t h, uint64_t w):
+    """(area, [x, y, w, h]) of an h x w mask's counts string in one walk of the string,
+    without the vector parser's counts buffer (4 bytes a count): for validating huge
+    strings in memory proportional to nothing but the string. Errors as area_one."""
+    cdef uint64_t a = 0
+    cdef BoxAcc acc
+    cdef double bb[4]
+    cdef int rc
+    if too_many_pixels(h, w):
+        raise ImageTooLargeError("mask has too many pixels")
+    box_init(&acc, h, w)
+    with nogil:
+        rc = string_fg(&s[0] if s.shape[0] else NULL, s.shape[0], h * w, &a, &acc)
+    if rc < 0:
+        _raise(rc, "RLE 0")
+    box_out(&acc, bb)
+    return a, [bb[0], bb[1], bb[2], bb[3]]
+
+
 def encode_masks(const uint8_t[:, :, :] m):
     """Encode every mask m[:, :, k] (any strides) into a compressed RLE dict."""
     cdef Py_ssize_t h = m.shape[0], w = m.shape[1], n = m.shape[2], k
@@ -1059,7 +1118,7 @@ def encode_masks(const uint8_t[:, :, :] m):
     cdef Scan scan
     cdef int rc = 0
     cdef list out = []
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1089,7 +1148,7 @@ def encode_one(const uint8_t[:, :] m):
     cdef U32Buf buf
     cdef Scan scan
     cdef int rc = 0
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1205,7 +1264,7 @@ def transpose_string(const uint8_t[::1] s, Py_ssize_t h, Py_ssize_t w):
     cdef uint64_t need = 0
     if h < 0 or w < 0:
         raise MaskShapeError("negative size")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("mask has too many pixels")
     buf.data = NULL
     buf.n = 0
@@ -1283,7 +1342,7 @@ def strings_area_bbox(const uint8_t[::1] chars, const int64_t[::1] off, const in
         raise ValueError("strings_area_bbox: arrays of the wrong shape")
     for k in range(n):
         if off[k] < 0 or off[k] > off[k + 1] or h[k] < 0 or w[k] < 0 or \
-                <uint64_t>h[k] * <uint64_t>w[k] >= MAX_PIXELS:
+                too_many_pixels(<uint64_t>h[k], <uint64_t>w[k]):
             return k
     memset(&scratch, 0, sizeof(U32Buf))
     with nogil:
@@ -1317,7 +1376,7 @@ def area_one(rle):
     if not isinstance(rle, dict):
         raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
     cdef U32Buf scratch
-    b = _as_counts_bytes(rle["counts"])
+    b = _as_counts_bytes(_rle_key(rle, "counts"))
     _read_size(rle, &h, &w)
     memset(&scratch, 0, sizeof(U32Buf))
     # the vector parser needs counts memory: worth its allocation only for longer strings
@@ -1340,7 +1399,7 @@ def decode_one(rle):
     cdef U32Buf buf
     if not isinstance(rle, dict):
         raise RLETypeError(f"expected an RLE dict, got {type(rle).__name__}")
-    b = _as_counts_bytes(rle["counts"])
+    b = _as_counts_bytes(_rle_key(rle, "counts"))
     _read_size(rle, &h, &w)
     cdef const uint8_t* sp = <const uint8_t*>PyBytes_AS_STRING(b)
     cdef Py_ssize_t sn = PyBytes_GET_SIZE(b)

@@ -349,7 +349,7 @@ def boxes_to_strings(const double[:, :] bb, Py_ssize_t h, Py_ssize_t w):
         raise MaskShapeError(f"boxes must have shape (N, 4), got ({bb.shape[0]}, {bb.shape[1]})")
     if h < 0 or w < 0:
         raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("image has too many pixels")
     memset(&ps, 0, sizeof(Poly))
     memset(&cb, 0, sizeof(CharBuf))
@@ -941,7 +941,7 @@ cdef list _rasterise_all(const double* xy, const int64_t* off, Py_ssize_t npoly,
                          Py_ssize_t w):
     if h < 0 or w < 0:
         raise MaskShapeError(f"size must be non-negative, got h={h}, w={w}")
-    if <uint64_t>h * <uint64_t>w >= MAX_PIXELS:
+    if too_many_pixels(<uint64_t>h, <uint64_t>w):
         raise ImageTooLargeError("image has too many pixels")
     cdef int64_t hw[2]
     hw[0] = h

@@ -12,6 +12,7 @@ __all__ = [
     "CountsStringError",
     "CountRangeError",
     "SizeMismatchError",
+    "RLEKeyError",
     "PolygonError",
     "RLETypeError",
     "MaskDtypeError",
@@ -36,6 +37,14 @@ class CountsStringError(InvalidRLEError):
 
 class CountRangeError(InvalidRLEError, OverflowError):
     """An uncompressed count that is negative or does not fit in 32 bits."""
+
+
+class RLEKeyError(InvalidRLEError, KeyError):
+    """An RLE dict without its ``size`` or ``counts`` key (pycocotools raises KeyError there,
+    so this is a KeyError too)."""
+
+    def __str__(self) -> str:  # a message, not KeyError's repr of the key
+        return str(self.args[0]) if self.args else ""
 
 
 class SizeMismatchError(MaskCodecError, ValueError):
@@ -153,3 +162,20 @@ class PanopticFolderError(PanopticError, FileNotFoundError):
 
 
 __all__ += ["PanopticError", "PanopticSegmentError", "PanopticFolderError"]
+
+
+class OutputPathError(MaskCodecError, ValueError):
+    """An output file name that would be written outside its output folder: absolute,
+    with ``..``, or through a symbolic link (or an existing file) that leads out of it."""
+
+
+class OutputCollisionError(OutputPathError):
+    """Two or more outputs of one run that would be written to the same file."""
+
+
+class OutputWriteError(MaskCodecError, OSError):
+    """An output file that could not be written (disk full, permission denied...); no
+    partial file is left in its place."""
+
+
+__all__ += ["OutputPathError", "OutputCollisionError", "OutputWriteError"]

@@ -36,6 +36,7 @@ from maskcodecs.errors import (
     MaskCodecError,
     MaskDtypeError,
     MaskShapeError,
+    RLEKeyError,
     RLETypeError,
 )
 
@@ -131,12 +132,21 @@ def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
     return _core.decode_one(rleObjs)[:, :, 0]  # huge outputs validated before allocating
 
 
+def _key(rle: Any, key: str) -> Any:
+    try:
+        return rle[key]
+    except KeyError:
+        raise RLEKeyError(f"RLE has no {key!r} key") from None
+
+
 def _size(rle: Any) -> tuple[int, int]:
-    size = rle["size"]
+    size = _key(rle, "size")
     try:
         h, w = int(size[0]), int(size[1])
     except (TypeError, ValueError, IndexError):
         raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
+    except OverflowError:
+        raise ImageTooLargeError(f"RLE size {size!r} has too many pixels") from None
     if h < 0 or w < 0:
         raise MaskShapeError(f"RLE size must be non-negative, got {size!r}")
     if h * w >= 1 << 48:  # the kernel's MAX_PIXELS
@@ -263,8 +273,12 @@ def _as_siz(v: Any, name: str) -> int:
         i = int(v)
     except (TypeError, ValueError):
         raise MaskShapeError(f"{name} must be an integer, got {v!r}") from None
+    except OverflowError:  # an infinite float
+        raise ImageTooLargeError(f"{name} {v!r} is not a finite size") from None
     if i < 0:
         raise MaskShapeError(f"{name} must be non-negative, got {v!r}")
+    if i >= 1 << 63:  # beyond a C size (and the kernel's pixel limit)
+        raise ImageTooLargeError(f"{name} {v!r} is too large")
     return i
 
 
@@ -315,7 +329,7 @@ def frUncompressedRLE(ucRles: list[dict[str, Any]], h: Any = None, w: Any = None
     out: list[RLE] = []
     for r in ucRles:
         hh, ww = _size(r)
-        cnt = _counts_to_u32(r["counts"])
+        cnt = _counts_to_u32(_key(r, "counts"))
         if int(cnt.sum(dtype=np.uint64)) > hh * ww:
             raise InvalidRLEError(
                 f"uncompressed counts sum to {int(cnt.sum(dtype=np.uint64))}, more than "

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from maskcodecs.cli._util import CliError, default_jobs
+from maskcodecs.errors import MaskCodecError
 
 __all__ = ["main", "build_parser"]
 
@@ -242,6 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"maskcodecs {args.command}: error: {e}\n")
         return e.code
+    except MaskCodecError as e:  # the library's own errors: their message says it all
+        if args.debug:
+            raise
+        sys.stderr.write(f"maskcodecs {args.command}: error: {e}\n")
+        return 1
     except (ValueError, TypeError, KeyError, OSError) as e:
         if args.debug:
             raise

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
+from maskcodecs._fileio import output_name, plan_outputs
 from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -17,11 +19,14 @@ from maskcodecs.cli._util import (
     CocoWriter,
     DataError,
     UsageError,
+    atomic_output,
     converted,
+    dumps,
     load_json,
     pil,
     write_png,
 )
+from maskcodecs.errors import OutputPathError
 
 MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
 KINDS = ("auto", "binary", "label", "color", "panoptic")
@@ -330,53 +335,51 @@ class ToMasksConfig:
     mode: str
 
 
-def _out_name(file_name: str, image_id: Any) -> PurePosixPath:
-    p = PurePosixPath(str(file_name).replace("\\", "/"))
-    if not file_name or p.is_absolute() or ".." in p.parts:
-        p = PurePosixPath(p.name or str(image_id))
-    return p.with_suffix(".png")
+INCOMPLETE = ".coco-to-masks.incomplete"
 
 
-def render_image(cfg: ToMasksConfig, task: tuple[dict[str, Any], list[dict[str, Any]]]
-                 ) -> list[str]:
-    """Write the mask PNG(s) of one image; return the written relative paths."""
-    im, anns = task
-    h, w = int(im["height"]), int(im["width"])
-    name = _out_name(im.get("file_name", ""), im["id"])
-    masks = []
-    for a in anns:
-        try:
-            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w))
-        except (ValueError, TypeError, KeyError) as e:
-            raise DataError(f"annotation {a.get('id')}: {e}") from None
-        if m.shape != (h, w):
-            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
-                            f"differs from the image [{h}, {w}]")
-        masks.append(m)
+def _planned_names(im: dict[str, Any], anns: list[dict[str, Any]], mode: str
+                   ) -> list[tuple[str, PurePosixPath]]:
+    """``(source, relative output name)`` of every file one image writes (library rules:
+    maskcodecs._fileio.output_name)."""
+    src = f"image {im.get('id')!r} ({im.get('file_name')!r})"
+    name = output_name(im.get("file_name") or None, im.get("id"))
+    if mode != "instance":
+        return [(src, name)]
+    parent = "" if str(name.parent) == "." else f"{name.parent}/"
+    return [(f"annotation {a.get('id')!r} of {src}",
+             PurePosixPath(f"{parent}{name.stem}_{a.get('id')}.png")) for a in anns]
+
+
+def render_image(cfg: ToMasksConfig,
+                 task: tuple[dict[str, Any], list[dict[str, Any]], list[Path]]) -> list[str]:
+    """Write the mask PNG(s) of one image to its planned paths; return them relative to the
+    output folder. Every annotation passes the dataset check (maskcodecs._coco_check: sizes
+    against the image and the pixel limit, the segmentation as `validate` wants it) before
+    anything of the image's size is allocated; masks are then decoded one at a time."""
+    im, anns, paths = task
+    h, w = image_size(im)
+    rles = [segmentation_rle(a, im) for a in anns]
     if cfg.mode == "instance":
-        written = []
-        for a, m in zip(anns, masks):
-            rel = name.with_name(f"{name.stem}_{a.get('id')}.png")
-            write_png(cfg.outdir / rel, m * np.uint8(255))
-            written.append(str(rel))
-        return written
-    if cfg.mode == "label":
+        for path, r in zip(paths, rles):
+            write_png(path, be.decode_rle(r) * np.uint8(255))
+    elif cfg.mode == "label":
         if len(anns) > 65535:
             raise DataError(f"{len(anns)} instances do not fit a 16-bit label map")
         canvas = np.zeros((h, w), dtype=np.uint8 if len(anns) <= 255 else np.uint16)
-        for k, m in enumerate(masks, 1):
-            canvas[m.view(bool)] = k
-        write_png(cfg.outdir / name, canvas)
+        for k, r in enumerate(rles, 1):
+            canvas[be.decode_rle(r).view(bool)] = k
+        write_png(paths[0], canvas)
     else:
         ids = np.zeros((h, w), dtype=np.uint32)
         aids = [v for v in (a.get("id") for a in anns) if isinstance(v, int) and 0 < v < 2**24]
         if len(aids) < len(anns) or len(set(aids)) < len(
                 aids):  # ids unusable as colours: number the instances 1..n instead
             aids = list(range(1, len(anns) + 1))
-        for aid, m in zip(aids, masks):
-            ids[m.view(bool)] = aid
-        write_png(cfg.outdir / name, be.ids_to_rgb(ids))
-    return [str(name)]
+        for aid, r in zip(aids, rles):
+            ids[be.decode_rle(r).view(bool)] = aid
+        write_png(paths[0], be.ids_to_rgb(ids))
+    return [p.relative_to(cfg.outdir).as_posix() for p in paths]
 
 
 def run_coco_to_masks(args: argparse.Namespace) -> int:
@@ -389,17 +392,41 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     if not outdir.parent.is_dir():
         raise UsageError(f"parent folder does not exist: {outdir.parent}")
     outdir.mkdir(exist_ok=True)
-    by_image: dict[Any, list[dict[str, Any]]] = {}
-    for a in doc.get("annotations") or []:
-        by_image.setdefault(a.get("image_id"), []).append(a)
-    tasks = [(im, by_image.get(im.get("id"), [])) for im in doc["images"]]
-    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
     bad = BadItems(args.skip_bad, args.report)
-    n = 0
+    images, anns_ok, not_objects = image_groups(doc)
+    for where, msg in not_objects:
+        bad.fail(where, msg)
+    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
+    # every output path is planned, confined to the folder and checked for collisions
+    # before the first file is written
+    planned: list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, Any]]]] = []
+    for im in images:
+        anns = anns_ok.get(im["id"], [])
+        try:
+            planned.append((im, anns, _planned_names(im, anns, args.mode)))
+        except OutputPathError as e:
+            bad.fail(f"image {im.get('id')!r}", str(e))
+    failed: set[str] = set()
+    paths = iter(plan_outputs(cfg.outdir, [n for _, _, names in planned for n in names],
+                              lambda src, e: (failed.add(src), bad.fail(src, str(e)))))
+    tasks = []
+    for im, anns, names in planned:
+        mine = [next(paths) for _ in names]
+        if not any(src in failed for src, _ in names):
+            tasks.append((im, anns, mine))
+    # planned: a marker that only a finished run removes (nothing is written before it);
+    # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
+    marker = outdir / INCOMPLETE
+    with atomic_output(marker) as f:
+        f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
+                + b"\n")
+    written: list[str] = []
     for _pos, _task, res in converted(
             functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
             lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"):
-        n += len(res)
+        written += res
+    n = len(written)
+    marker.unlink()
     bad.finish()
     if not args.quiet:
         sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")

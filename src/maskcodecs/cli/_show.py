@@ -9,8 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
+from maskcodecs._imageio import read_array
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_json, pil
+from maskcodecs.errors import MaskCodecError
 
 
 def palette(n: int) -> np.ndarray:
@@ -32,17 +35,12 @@ def _outline(m: np.ndarray) -> np.ndarray:
 def render(im: dict[str, Any], anns: list[dict[str, Any]], base: np.ndarray | None, *,
            alpha: float = 0.5, outline: bool = False) -> np.ndarray:
     """(h, w, 3) uint8 overlay of the annotations' masks on ``base`` (or black)."""
-    h, w = int(im["height"]), int(im["width"])
+    h, w = image_size(im)  # checked against the pixel limit before the canvas exists
+    rles = [segmentation_rle(a, im) for a in anns]  # every annotation checked first
     canvas = np.zeros((h, w, 3), dtype=np.float32) if base is None else base.astype(np.float32)
     cols = palette(len(anns)).astype(np.float32)
-    for k, a in enumerate(anns):
-        try:
-            m = be.decode_rle(be.segmentation_to_rle(a["segmentation"], h, w)).view(bool)
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"annotation {a.get('id')}: {e}") from None
-        if m.shape != (h, w):
-            raise DataError(f"annotation {a.get('id')}: segmentation size {list(m.shape)} "
-                            f"differs from the image [{h}, {w}]")
+    for k, r in enumerate(rles):
+        m = be.decode_rle(r).view(bool)
         canvas[m] = (1 - alpha) * canvas[m] + alpha * cols[k]
         if outline:
             canvas[_outline(m)] = cols[k]
@@ -56,23 +54,25 @@ def run_show(args: argparse.Namespace) -> int:
     coco = load_json(args.coco, "COCO")
     if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
         raise DataError(f"{args.coco}: not a COCO file (no \"images\" list)")
-    im = next((i for i in coco["images"] if str(i.get("id")) == args.image), None)
+    images, anns_by_image, skipped = image_groups(coco)
+    im = next((i for i in images if str(i["id"]) == args.image), None)
     if im is None:
-        im = next((i for i in coco["images"] if i.get("file_name") == args.image
+        im = next((i for i in images if i.get("file_name") == args.image
                    or Path(str(i.get("file_name"))).name == args.image), None)
     if im is None:
-        raise DataError(f"no image with id or file name {args.image!r} in {args.coco}")
-    anns = [a for a in coco.get("annotations") or [] if a.get("image_id") == im["id"]]
+        raise DataError(f"no image with id or file name {args.image!r} in {args.coco}"
+                        + (f" ({skipped[0][0]} {skipped[0][1]})" if skipped else ""))
+    h, w = image_size(im)
+    anns = anns_by_image.get(im["id"], [])
     base = None
     if args.image_file:
         if not Path(args.image_file).is_file():
             raise UsageError(f"image file not found: {args.image_file}")
         try:
-            with Image.open(args.image_file) as pic:
-                base = np.asarray(pic.convert("RGB"))
-        except OSError as e:
+            base = read_array(args.image_file, lambda _mode: "RGB")
+        except (OSError, MaskCodecError) as e:  # ImageReadError, ImageTooLargeError (bombs)
             raise DataError(f"cannot read {args.image_file} ({e})") from None
-        if base.shape[:2] != (int(im["height"]), int(im["width"])):
+        if base.shape[:2] != (h, w):
             raise DataError(f"{args.image_file} is {base.shape[0]}x{base.shape[1]} (h x w) but "
                             f"image {im['id']} is {im['height']}x{im['width']}")
     out = Image.fromarray(render(im, anns, base, alpha=args.alpha, outline=args.outline))

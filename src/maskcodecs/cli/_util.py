@@ -7,14 +7,14 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from maskcodecs._fileio import atomic_open, json_default
+from maskcodecs._fileio import atomic_open, json_default, remove_stale_spools, spool_file
+from maskcodecs._pool import process_pool
+from maskcodecs.errors import OutputWriteError
 
 # Optional extras, imported by name so that type checking does not depend on whether they (or
 # their stubs) are installed; both are used through Any.
@@ -123,9 +123,8 @@ class CocoWriter:
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise UsageError(f"output directory does not exist: {parent}")
-        fd, self._spool_name = tempfile.mkstemp(dir=parent, prefix=f".{self.path.name}.",
-                                                suffix=".spool")
-        self._spool = os.fdopen(fd, "w+b")
+        remove_stale_spools(parent, self.path.name)  # of runs that were killed
+        self._spool, self._spool_name = spool_file(parent, self.path.name)
         self.count = 0
         self.next_id = 1
 
@@ -243,7 +242,7 @@ def _run_batch(fn: Callable[[Any], Any], batch: list[Any]) -> list[tuple[bool, A
     for item in batch:
         try:
             out.append((True, fn(item)))
-        except (MemoryError, KeyboardInterrupt):
+        except (MemoryError, KeyboardInterrupt, OutputWriteError):  # not the item's fault
             raise
         except Exception as e:  # noqa: BLE001 - reported per item, with its file name
             out.append((False, f"{type(e).__name__}: {e}" if not isinstance(e, CliError)
@@ -277,7 +276,7 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
         return
     size = batch or max(1, min(16, len(items) // (jobs * 4) or 1))
     window = jobs * 3
-    ex = ProcessPoolExecutor(max_workers=jobs)
+    ex = process_pool(jobs)  # workers exit with this process, even after a SIGKILL
     try:
         pending: collections.deque[Any] = collections.deque()
         it = _batches(items, size)

@@ -1,0 +1,695 @@
+"""Hostile inputs to the command line (issue #18): each test builds the input in tmp_path
+(a few hundred bytes), runs the command and asserts what it does with it; the fixes live in
+the library (maskcodecs._fileio, maskcodecs._coco_check...), so the library is tested too."""
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PIL")
+from PIL import Image  # noqa: E402
+
+from maskcodecs import _fileio  # noqa: E402
+from maskcodecs.cli import main  # noqa: E402
+from maskcodecs.errors import (  # noqa: E402
+    MaskCodecError,
+    OutputCollisionError,
+    OutputPathError,
+)
+
+
+def run(*argv: object) -> int:
+    return main([str(a) for a in argv])
+
+
+def write_json(path: Path, doc: object) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def coco_doc(images: list, annotations: list | None = None) -> dict:
+    return {"images": images, "annotations": annotations or [],
+            "categories": [{"id": 1, "name": "x"}]}
+
+
+RLE_4x4 = {"size": [4, 4], "counts": [5, 3, 8]}  # a 4x4 mask with 3 pixels
+
+
+def ann(aid: object, image_id: object = 1, seg: object = None) -> dict:
+    return {"id": aid, "image_id": image_id, "category_id": 1,
+            "segmentation": RLE_4x4 if seg is None else seg}
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. writes through a symbolic link out of the output folder
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["label", "instance", "color"])
+def test_coco_to_masks_refuses_a_symlink_out_of_the_output_folder(tmp_path, capsys, mode):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link").symlink_to(outside, target_is_directory=True)
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "link/x.png", "height": 4, "width": 4}], [ann(7)]))
+    assert run("coco-to-masks", coco, "-o", out, "--mode", mode, "--jobs", "1", "-q") == 1
+    assert "outside the output folder" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []
+    # --skip-bad skips it (and writes nothing outside either)
+    assert run("coco-to-masks", coco, "-o", out, "--mode", mode, "--skip-bad", "-q") == 0
+    assert list(outside.iterdir()) == []
+
+
+def test_symlinked_output_file_is_refused(tmp_path):
+    outside = tmp_path / "victim.png"
+    outside.write_bytes(b"keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").symlink_to(outside)
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.jpg", "height": 4, "width": 4}], [ann(7)]))
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 1
+    assert outside.read_bytes() == b"keep"
+
+
+def test_confined_path_library_rules(tmp_path):
+    (tmp_path / "sub").mkdir()
+    assert _fileio.confined_path(tmp_path, "sub/a.png") == tmp_path.resolve() / "sub" / "a.png"
+    for rel in ("../a.png", "/etc/a.png", "", "sub/../../a.png"):
+        with pytest.raises(OutputPathError):
+            _fileio.confined_path(tmp_path, rel)
+    (tmp_path / "up").symlink_to(tmp_path.parent, target_is_directory=True)
+    with pytest.raises(OutputPathError) as e:
+        _fileio.confined_path(tmp_path, "up/a.png")
+    assert isinstance(e.value, ValueError) and isinstance(e.value, MaskCodecError)
+
+
+@pytest.mark.parametrize(("name", "fallback", "expect"), [
+    ("a.jpg", 1, "a.png"), ("../a.png", 1, "a.png"), ("/abs/b.png", 1, "b.png"),
+    ("dir\\c.jpg", 1, "dir/c.png"), (".", 5, "5.png"), ("..", 5, "5.png"), ("", 6, "6.png"),
+    (None, 7, "7.png"), ("x/..", 8, "8.png"), ("noext", 1, "noext.png"),
+])
+def test_output_name_rules(name, fallback, expect):
+    assert str(_fileio.output_name(name, fallback)) == expect
+
+
+def test_output_name_without_any_usable_name():
+    with pytest.raises(OutputPathError):
+        _fileio.output_name("..", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. silent overwrites
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("names", [["a.jpg", "a.png", "../a.png"],
+                                   ["same.png", "same.png", "same.png"]])
+def test_coco_to_masks_refuses_names_that_collide(tmp_path, capsys, names):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": n, "height": 4, "width": 4} for k, n in enumerate(names, 1)],
+        [ann(10 + k, k) for k in range(1, 4)]))
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "wrote" not in err
+    assert "a.png" in err or "same.png" in err
+    for k in (1, 2, 3):
+        assert f"image {k}" in err
+    assert files_under(out) == []
+
+
+@pytest.mark.parametrize("ids", [[None, None], [3, 3], [None, "None"]])
+def test_instance_mode_refuses_annotation_ids_that_collide(tmp_path, capsys, ids):
+    anns = [ann(i) for i in ids]
+    for a in anns:
+        if a["id"] is None:
+            del a["id"]
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "img.png", "height": 4, "width": 4}], anns))
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--mode", "instance", "--jobs", "1") == 1
+    assert "more than once" in capsys.readouterr().err
+    assert files_under(out) == []
+
+
+def test_report_counts_only_files_that_exist(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4},
+         {"id": 2, "file_name": "b.jpg", "height": 4, "width": 4}], [ann(1, 1), ann(2, 2)]))
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--mode", "instance", "--jobs", "1") == 0
+    assert files_under(out) == ["a_1.png", "b_2.png"]
+    assert "wrote 2 PNG files" in capsys.readouterr().err
+
+
+def test_plan_outputs_names_every_source(tmp_path):
+    with pytest.raises(OutputCollisionError) as e:
+        _fileio.plan_outputs(tmp_path, [("one", _fileio.output_name("x.jpg", 1)),
+                                        ("two", _fileio.output_name("x.png", 2)),
+                                        ("three", _fileio.output_name("y.png", 3))])
+    assert "x.png <- one, two" in str(e.value) and "three" not in str(e.value)
+    sub = tmp_path / "d"
+    sub.mkdir()
+    (tmp_path / "alias").symlink_to(sub, target_is_directory=True)
+    with pytest.raises(OutputCollisionError):  # two names, one file through a link inside
+        _fileio.plan_outputs(tmp_path, [("a", "d/m.png"), ("b", "alias/m.png")])
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. sizes checked before anything of that size is allocated; --skip-bad skips them
+# ---------------------------------------------------------------------------------------------
+
+HUGE_RLE_DOC = coco_doc([{"id": 1, "file_name": "a.png", "height": 4, "width": 4}],
+                        [ann(1, seg={"size": [100000, 100000], "counts": "0"})])
+
+
+def _no_big_decode(monkeypatch):
+    from maskcodecs.cli import _backend as be
+    real = be.decode_rle
+
+    def guarded(rle):
+        assert rle["size"][0] * rle["size"][1] <= 64, f"decoded {rle['size']}"
+        return real(rle)
+
+    monkeypatch.setattr(be, "decode_rle", guarded)
+
+
+def test_rle_size_over_the_image_is_refused_before_decoding(tmp_path, capsys, monkeypatch):
+    _no_big_decode(monkeypatch)
+    coco = write_json(tmp_path / "c.json", HUGE_RLE_DOC)
+    assert len(coco.read_bytes()) < 300
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "RLE size [100000, 100000] differs from the image [4, 4]" in capsys.readouterr().err
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "--skip-bad") == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 bad item" in err and "wrote 0 PNG files" in err
+    assert files_under(out) == []
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "RLE size [100000, 100000] differs" in capsys.readouterr().err
+
+
+def test_image_over_the_pixel_limit_is_refused(tmp_path, capsys, monkeypatch):
+    big = coco_doc([{"id": 1, "file_name": "a.png", "height": 100000, "width": 100000}],
+                   [ann(1, seg={"size": [100000, 100000], "counts": "0"})])
+    coco = write_json(tmp_path / "c.json", big)
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "over the limit of 134217728" in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1", "--skip-bad") == 0
+    assert "over the limit" in capsys.readouterr().err
+    assert run("validate", coco) == 1
+    assert "over the limit" in capsys.readouterr().err
+
+
+def test_pixel_limit_from_the_environment(tmp_path, capsys, monkeypatch):
+    from maskcodecs import _coco_check
+    from maskcodecs.errors import ImageTooLargeError
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    coco = write_json(tmp_path / "c.json", coco_doc([im], [ann(1)]))
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "15")
+    assert _coco_check.pixel_limit() == 15
+    with pytest.raises(ImageTooLargeError):
+        _coco_check.segmentation_rle(ann(1), im)
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1") == 1
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "16")
+    assert run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs", "1") == 0
+    assert files_under(tmp_path / "o") == ["a.png"]
+    monkeypatch.setenv("MASKCODECS_MAX_PIXELS", "junk")
+    assert _coco_check.pixel_limit() == _coco_check.DEFAULT_MAX_PIXELS
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. entries of the wrong type, odd file names and sizes
+# ---------------------------------------------------------------------------------------------
+
+def test_entries_that_are_not_objects(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {
+        "images": [1, "x", None, {"id": 1, "file_name": "a.png", "height": 4, "width": 4}],
+        "annotations": [1, "x", None, ann(5)], "categories": [None]})
+    assert run("info", coco, "--json") == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["images"] == 1 and info["annotations"] == 1 and info["invalid_entries"] == 6
+    assert run("validate", coco) == 1
+    err = capsys.readouterr().err
+    assert "images[0]: error: is int, not an object" in err
+    assert "annotations[2]: error: is NoneType, not an object" in err
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "images[0]: is int, not an object" in capsys.readouterr().err
+    assert files_under(out) == []
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "--skip-bad") == 0
+    assert files_under(out) == ["a.png"]
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 0
+    assert run("show", coco, "--image", "x", "-o", tmp_path / "s.png") == 1
+    assert "no image with id or file name 'x'" in capsys.readouterr().err
+
+
+def test_images_or_annotations_not_a_list(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {"images": [], "annotations": 5})
+    assert run("info", coco) == 0
+    assert run("validate", coco) == 1
+    assert "annotations: error: is int, not a list" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("file_name", "expect"), [(".", "1.png"), ("..", "1.png"),
+                                                   ("../..", "1.png"), ("", "1.png")])
+def test_dot_file_names_fall_back_to_the_image_id(tmp_path, file_name, expect):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": file_name, "height": 4, "width": 4}], [ann(5)]))
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == [expect]
+    assert files_under(tmp_path) == ["c.json", f"out/{expect}"]
+
+
+@pytest.mark.parametrize("size", [(1e30, 4), (-5, 4), ("x", 4), (4.7, 4), (4, 0), (True, 4),
+                                  (10**30, 10**30), (None, 4)])
+def test_bad_heights_and_widths(tmp_path, capsys, size):
+    h, w = size
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": h, "width": w}],
+        [ann(5, seg=[[0, 0, 2, 0, 2, 2]])]))
+    assert run("info", coco) == 0
+    assert run("validate", coco) == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+    assert files_under(out) == [".coco-to-masks.incomplete"]  # no PNG, marked incomplete
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    err = capsys.readouterr().err
+    assert "are not positive integers" in err or "over the limit" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. validate and the converters agree
+# ---------------------------------------------------------------------------------------------
+
+BAD_SEGMENTATIONS = {
+    "float counts": {"size": [4, 4], "counts": [5.0, 3, 8]},
+    "bool counts": {"size": [4, 4], "counts": [True, False, 15]},
+    "short counts": {"size": [4, 4], "counts": [5, 3]},
+    "short string": {"size": [4, 4], "counts": "53"},
+    "polygon of 4": [[0, 0, 2, 0]],
+    "polygon of 5": [[0, 0, 2, 0, 2]],
+    "polygon of strings": [["0", "0", "2", "0", "2", "2"]],
+    "float size": {"size": [4.5, 4], "counts": [5, 3, 8]},
+    "string size": {"size": ["4", "4"], "counts": [5, 3, 8]},
+    "bool size": {"size": [True, 4], "counts": [5, 3, 8]},
+    "missing": None,
+}
+
+
+def _verdicts(tmp_path, image: dict, seg: object) -> tuple[int, int, int]:
+    a = ann(5)
+    a["segmentation"] = seg
+    coco = write_json(tmp_path / "c.json", coco_doc([image], [a]))
+    return (run("validate", coco), run("coco-to-masks", coco, "-o", tmp_path / "o", "--jobs",
+                                       "1", "-q"),
+            run("show", coco, "--image", "1", "-o", tmp_path / "s.png", "-q"))
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SEGMENTATIONS))
+def test_validate_and_converters_refuse_the_same_segmentations(tmp_path, case):
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    assert _verdicts(tmp_path, im, BAD_SEGMENTATIONS[case]) == (1, 1, 1)
+    assert not (tmp_path / "o" / "a.png").exists() and not (tmp_path / "s.png").exists()
+
+
+def test_validate_and_converters_accept_the_same_segmentation(tmp_path):
+    im = {"id": 1, "file_name": "a.png", "height": 4, "width": 4}
+    assert _verdicts(tmp_path, im, {"size": [4, 4], "counts": [5, 3, 8]}) == (0, 0, 0)
+    assert _verdicts(tmp_path, im, [[0, 0, 2, 0, 2, 2]]) == (0, 0, 0)
+
+
+def test_bool_image_size_is_refused_by_all(tmp_path):
+    im = {"id": 1, "file_name": "a.png", "height": True, "width": True}
+    assert _verdicts(tmp_path, im, {"size": [1, 1], "counts": [0, 1]}) == (1, 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. h*w wrapping in the polygon and box size checks
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seg", [[[0, 0, 1, 0, 1, 1]], [0, 0, 1, 0, 1, 1], None])
+@pytest.mark.parametrize("hw", [(2**32, 2**32), (2**33, 2**31), (2**32 + 1, 2**32 - 1)])
+def test_sides_that_wrap_64_bits_are_too_large(seg, hw):
+    from maskcodecs import coco
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import ImageTooLargeError
+    a = {"segmentation": seg, "bbox": [0, 0, 1, 1]}
+    with pytest.raises(ImageTooLargeError):
+        coco.ann_to_rle(a, *hw)
+    with pytest.raises(ImageTooLargeError):
+        mc.frBbox([[0, 0, 1, 1]], *hw)
+    with pytest.raises(ImageTooLargeError):
+        mc.frPyObjects([[0, 0, 1, 0, 1, 1]], *hw)
+
+
+def test_validate_refuses_a_200_byte_file_with_sides_of_2_to_the_32(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 2**32, "width": 2**32}],
+        [ann(1, seg=[[0, 0, 1, 0, 1, 1]])]))
+    assert len(coco.read_bytes()) < 250
+    assert run("validate", coco) == 1
+    assert "over the limit" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. errors that are not ours
+# ---------------------------------------------------------------------------------------------
+
+def _png_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_decompression_bomb_is_our_error(tmp_path, capsys, monkeypatch):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageTooLargeError
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # an 8x8 image is over twice that
+    data = _png_bytes(np.zeros((8, 8), np.uint8))
+    with pytest.raises(ImageTooLargeError):
+        coco.read_image(io.BytesIO(data).getvalue())
+    masks = tmp_path / "m"
+    masks.mkdir()
+    (masks / "a.png").write_bytes(data)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "cannot read image" in err and "decompression bomb" in err
+    assert "DecompressionBombError" not in err
+    coco_json = write_json(tmp_path / "s.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 8, "width": 8}]))
+    assert run("show", coco_json, "--image", "1", "-o", tmp_path / "o.png", "--image-file",
+               masks / "a.png") == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "decompression bomb" in err
+    assert "DecompressionBombError" not in err
+
+
+def test_damaged_png_message_gives_a_reason(tmp_path):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageReadError
+    data = _png_bytes(np.zeros((8, 8), np.uint8))
+    for bad in (data[:40], data[:12] + b"XHDR" + data[16:]):
+        with pytest.raises(ImageReadError) as e:
+            coco.read_image(bad)
+        assert "object at 0x" not in str(e.value)
+        assert "not an image format Pillow knows, or damaged" in str(e.value) or \
+            "Truncated" in str(e.value)
+    path = tmp_path / "d.png"
+    path.write_bytes(data[:12] + b"XHDR" + data[16:])
+    with pytest.raises(ImageReadError) as e:
+        coco.read_image(path)
+    assert "object at 0x" not in str(e.value) and str(path) in str(e.value)
+
+
+def _png_16bit_rgb(values: np.ndarray) -> bytes:
+    import struct
+    import zlib
+    h, w, _ = values.shape
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\0" + values[y].astype(">u2").tobytes() for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_rgb_png_with_small_values_is_refused_not_black(tmp_path, capsys):
+    from maskcodecs import coco
+    from maskcodecs.errors import ImageReadError
+    vals = np.zeros((4, 4, 3), np.uint16)
+    vals[1:3, 1:3] = (7, 0, 0)  # one instance whose colour is below 256
+    data = _png_16bit_rgb(vals)
+    assert np.asarray(Image.open(io.BytesIO(data))).max() == 0  # what Pillow makes of it
+    with pytest.raises(ImageReadError, match="16-bit colour PNG"):
+        coco.read_image(data)
+    masks = tmp_path / "m"
+    masks.mkdir()
+    (masks / "a.png").write_bytes(data)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--kind", "color",
+               "--jobs", "1") == 1
+    assert "16-bit colour PNG" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("call", [
+    lambda mc, coco: mc.frPyObjects([[0, 0, 1, 0, 1, 1]], float("inf"), 3),
+    lambda mc, coco: coco.ann_to_rle({"segmentation": [[0, 0, 1, 0, 1, 1]]}, float("inf"), 3),
+    lambda mc, coco: mc.frPyObjects({"size": [float("inf"), 3], "counts": [1]}, 3, 3),
+    lambda mc, coco: coco.ann_to_rle({"segmentation": {"size": [1e400, 3], "counts": "0"}},
+                                     3, 3),
+    lambda mc, coco: mc.frBbox([[0, 0, 1, 1]], 10**30, 3),
+    lambda mc, coco: mc.area({"size": [2**64, 1], "counts": "0"}),
+    lambda mc, coco: mc.decode({"size": [3, 3]}),
+    lambda mc, coco: mc.area([{"size": [3, 3]}]),
+    lambda mc, coco: mc.frPyObjects({"size": [3, 3], "counts": [1]} | {"size": None}, 3, 3),
+    lambda mc, coco: mc.frUncompressedRLE([{"size": [3, 3]}], 3, 3),
+])
+def test_bare_overflow_and_key_errors_are_ours(call):
+    from maskcodecs import coco
+    from maskcodecs import mask as mc
+    with pytest.raises(MaskCodecError) as e:
+        call(mc, coco)
+    assert isinstance(e.value, (ValueError, TypeError, KeyError))
+
+
+def test_missing_counts_is_still_a_key_error():
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import RLEKeyError
+    with pytest.raises(KeyError) as e:
+        mc.decode({"size": [3, 3]})
+    assert isinstance(e.value, RLEKeyError) and str(e.value) == "RLE has no 'counts' key"
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. memory on big strings
+# ---------------------------------------------------------------------------------------------
+
+_MEASURE = """
+import os, resource, sys
+from maskcodecs.cli import main
+import maskcodecs._coco_check, maskcodecs.cli._inspect, orjson  # imported before the baseline
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rc = main(["validate", sys.argv[1]])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(rc, (peak - base) * 1024 / os.path.getsize(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_validate_memory_on_a_long_counts_string_is_a_small_multiple(tmp_path, valid):
+    import subprocess
+    import sys
+
+    from maskcodecs import mask as mc
+    pytest.importorskip("orjson")
+    n = 12_000_000  # one-pixel runs: a 12 MB counts string, one count a character
+    m = np.zeros((n, 1), np.uint8, order="F")
+    m[::2] = 1
+    s = mc.encode(m)["counts"].decode()
+    del m
+    doc = coco_doc([{"id": 1, "height": n if valid else n + 5, "width": 1}],
+                   [ann(1, seg={"size": [n, 1] if valid else [n + 5, 1], "counts": s})])
+    path = write_json(tmp_path / "big.json", doc)
+    del s, doc
+    res = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True,
+                         text=True, check=False)
+    rc, ratio = res.stdout.split()[-2:]
+    assert int(rc) == (0 if valid else 1), res.stderr[-500:]
+    # the file's bytes, the parsed str and its ASCII bytes: about 3x (it was 10x, with the
+    # counts stored as uint32 twice over); no buffer of 4 bytes a count
+    assert float(ratio) < 4.5
+
+
+def test_counts_string_total_and_lean_area_bbox_agree_with_the_codec():
+    from maskcodecs import _rle_core
+    from maskcodecs import mask as mc
+    rng = np.random.default_rng(18)
+    for h, w in [(7, 5), (1, 300), (40, 33)]:
+        m = np.asfortranarray(rng.random((h, w)) < 0.3).astype(np.uint8)
+        r = mc.encode(m)
+        assert _rle_core.counts_string_total(r["counts"]) == h * w
+        area, box = _rle_core.string_area_bbox_lean(r["counts"], h, w)
+        assert area == int(mc.area(r)) and box == [float(v) for v in mc.toBbox(r)]
+    with pytest.raises(MaskCodecError):
+        _rle_core.counts_string_total(b"0\x7f")
+    assert _rle_core.counts_string_total(b"") == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. faults: a killed parent, stale spools, a stopped coco-to-masks
+# ---------------------------------------------------------------------------------------------
+
+_POOL_CHILD = """
+import time
+from maskcodecs._pool import process_pool
+ex = process_pool(2)
+futs = [ex.submit(time.sleep, 0.2) for _ in range(4)]
+[f.result() for f in futs]
+print(" ".join(str(p) for p in ex._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for init counts as gone
+        return f.read().split(")")[-1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_pool_workers_exit_when_the_parent_is_killed():
+    import signal
+    import subprocess
+    import sys
+    import time
+    with subprocess.Popen([sys.executable, "-c", _POOL_CHILD], stdout=subprocess.PIPE,
+                          text=True) as child:
+        try:
+            workers = [int(p) for p in child.stdout.readline().split()]
+            assert len(workers) == 2 and not any(_gone(p) for p in workers)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    for _ in range(200):  # the condition is polled, nothing is timed
+        if all(_gone(p) for p in workers):
+            break
+        time.sleep(0.05)
+    alive = [p for p in workers if not _gone(p)]
+    for p in alive:  # clean up before failing
+        os.kill(p, signal.SIGKILL)
+    assert alive == []
+
+
+def test_stale_spool_of_a_dead_run_is_removed_on_the_next_run(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".c.json.{pid}.abcd1234.spool"
+    stale.write_bytes(b"{}")
+    mine = tmp_path / f".c.json.{os.getpid()}.live.spool"  # a running process: kept
+    mine.write_bytes(b"{}")
+    other = tmp_path / f".d.json.{pid}.abcd1234.spool"  # another output's: kept
+    other.write_bytes(b"{}")
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(np.eye(4, dtype=np.uint8)).save(masks / "a.png")
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1", "-q") == 0
+    assert not stale.exists() and mine.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.glob(".c.json.*")) == [mine.name]
+
+
+def test_stopped_coco_to_masks_leaves_the_folder_marked_incomplete(tmp_path, monkeypatch):
+    from maskcodecs.cli import _masks
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2, 3)],
+        [ann(k, k) for k in (1, 2, 3)]))
+    real = _masks.write_png
+    calls = []
+
+    def interrupted(path, arr):  # Ctrl-C while the second file is written
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(path, arr)
+
+    monkeypatch.setattr(_masks, "write_png", interrupted)
+    out = tmp_path / "out"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 130
+    assert files_under(out) == [".coco-to-masks.incomplete", "1.png"]
+    monkeypatch.setattr(_masks, "write_png", real)
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == ["1.png", "2.png", "3.png"]
+
+
+# ---------------------------------------------------------------------------------------------
+# also: a full disk
+# ---------------------------------------------------------------------------------------------
+
+def test_full_disk_is_our_error_and_no_success_is_reported(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from maskcodecs.errors import OutputWriteError
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2)],
+        [ann(k, k) for k in (1, 2)]))
+    real_save = Image.Image.save
+
+    def full(self, fp, *a, **k):
+        if not isinstance(fp, io.BytesIO):  # every file write; in-memory PNGs still work
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    out = tmp_path / "out"
+    for extra in ([], ["--skip-bad"]):  # a full disk is not a bad item: never skipped
+        assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", *extra) == 1
+        err = capsys.readouterr().err
+        assert "cannot write" in err and "No space left on device" in err
+        assert "wrote" not in err and "skipped" not in err
+        assert files_under(out) == [".coco-to-masks.incomplete"]  # no partial PNG either
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "out"]
+    from maskcodecs import _fileio
+    with pytest.raises(OutputWriteError) as e, _fileio.atomic_open(tmp_path / "x.bin") as f:
+        f.write(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert e.value.__cause__.errno == errno.ENOSPC and isinstance(e.value, OSError)
+    assert not (tmp_path / "x.bin").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# also: Encord titles that become file names (through the COCO file_name)
+# ---------------------------------------------------------------------------------------------
+
+def test_encord_titles_are_confined_and_collision_checked(tmp_path, capsys):
+    from conftest import load_json
+    rows = load_json("encord_client_python", "coco_exporter_fixture.json")["LABELS_LIST"]
+    def retitle(title):
+        for k, r in enumerate(rows):
+            for du in [r] + list((r.get("data_units") or {}).values()):
+                du["data_title"] = title(k)
+
+    retitle(lambda k: "../../escaped.jpg")  # every row: one name, outside the folder
+    src = write_json(tmp_path / "rows.json", rows)
+    coco = tmp_path / "c.json"
+    assert run("encord-to-coco", src, "-o", coco, "-q") == 0
+    names = {im["file_name"] for im in json.loads(coco.read_text())["images"]}
+    assert any(n.startswith("../../escaped.jpg") for n in names)
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "more than once" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("escaped*")) == []
+    # distinct hostile titles keep only their last part, so video frames of two rows
+    # ('../../esc0.jpg/0', '../../esc2.jpg/0') and repeated data units meet: refused, named
+    retitle(lambda k: f"../../esc{k}.jpg")
+    write_json(src, rows)
+    assert run("encord-to-coco", src, "-o", coco, "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 1
+    err = capsys.readouterr().err
+    assert "0.png <- image 1 ('../../esc0.jpg/0'), image 5 ('../../esc2.jpg/0')" in err
+    assert list(tmp_path.rglob("*.png")) == []
