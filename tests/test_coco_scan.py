@@ -690,3 +690,41 @@ def test_sorted_unique_is_np_unique(values):
     got, ref = sorted_unique(values), np.unique(np.asarray(values))
     assert got.dtype == ref.dtype
     assert np.array_equal(got, ref, equal_nan=got.dtype.kind == "f")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(
+    st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=6, max_size=12),
+             min_size=1, max_size=3),                         # polygons
+    st.lists(st.integers(-5, 700), min_size=1, max_size=9),     # a flat list
+    st.just("x"), st.just([[1, 2]]),                            # neither
+    st.builds(lambda c: {"size": [3, 4], "counts": c},
+              st.sampled_from(["0<", "52", "1", "\\u0031"]))),  # RLE-like objects
+    min_size=1, max_size=40), per_part=st.integers(1, 7), threads=st.integers(1, 3))
+def test_readers_in_parallel_parts_equal_one_pass(values, per_part, threads, monkeypatch):
+    """polygon_lists, number_lists and rle_spans split the spans into parts read by threads:
+    the same arrays (offsets rebased) as one serial pass, invalid spans included."""
+    import maskcodecs._coco_scan as cs
+    monkeypatch.setattr(cs, "_SPANS_PER_PART", per_part)  # set anew in every example
+    data = b""
+    starts, ends = [], []
+    for v in values:
+        text = json.dumps(v).encode() if v != "x" else b'"x"'
+        data += b" , "
+        starts.append(len(data))
+        data += text
+        ends.append(len(data))
+    s, e = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    one = core.coco_json_polygons(data, s, e)
+    got = cs.polygon_lists(data, s, e, threads=threads)
+    for a, b in zip(one, got):
+        assert np.array_equal(a, b)
+    one = core.coco_json_number_lists(data, s, e)
+    for a, b in zip(one, cs.number_lists(data, s, e)):
+        assert np.array_equal(a, b)
+    one = core.coco_json_rles(data, s, e)
+    got = cs.rle_spans(data, s, e)
+    assert one[0] == got[0]
+    for a, b in zip(one[1:], got[1:]):
+        assert np.array_equal(a, b)

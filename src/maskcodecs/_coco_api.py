@@ -23,7 +23,14 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
-from maskcodecs._coco_scan import ScannedFile, all_members, loads, scan_dataset, scan_results
+from maskcodecs._coco_scan import (
+    ScannedFile,
+    all_members,
+    loads,
+    rle_spans,
+    scan_dataset,
+    scan_results,
+)
 from maskcodecs.errors import COCOFormatError, FormatError
 
 __all__ = ["COCO", "load_json", "gc_paused"]
@@ -528,7 +535,7 @@ def _rle_columns(f: ScannedFile, with_box: np.ndarray) -> bool:
     """Compressed RLE results read from the file's bytes by the kernel: loadRes's area and
     missing boxes from their counts strings in one pass, the strings kept for the IoU; False
     unless every one is a plain {"size", "counts"} object with valid counts."""
-    chars, off, h, w, ok = _core.coco_json_rles(f.data, *f.span_columns("segmentation"))
+    chars, off, h, w, ok = rle_spans(f.data, *f.span_columns("segmentation"))
     if not ok.all():
         return False
     area = np.empty(f.n, dtype=np.uint64)

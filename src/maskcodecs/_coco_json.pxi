@@ -90,7 +90,7 @@ cdef struct JScan:
     Py_ssize_t cap
 
 
-cdef int64_t js_slots_of(int64_t present) noexcept:
+cdef int64_t js_slots_of(int64_t present) noexcept nogil:
     """The slots a row with these present bits fills (JS_META always)."""
     cdef int64_t slots = (present & 0x7F) | ((<int64_t>1) << JS_META)
     if present & ((<int64_t>1) << JF_BBOX):
@@ -102,14 +102,14 @@ cdef int64_t js_slots_of(int64_t present) noexcept:
     return slots
 
 
-cdef inline Py_ssize_t js_width(Py_ssize_t k) noexcept:
+cdef inline Py_ssize_t js_width(Py_ssize_t k) noexcept nogil:
     """Values a row holds in column k: four in the bbox column, none in slots 8..10."""
     if k == JS_BBOX:
         return 4
     return 0 if JS_BBOX < k < JS_BBOX + 4 else 1
 
 
-cdef int js_store(JScan* js, const JSlot* row, int64_t slots) noexcept:
+cdef int js_store(JScan* js, const JSlot* row, int64_t slots) noexcept nogil:
     """Append a row to the columns, allocating (zeroed) those it is the first to need."""
     cdef Py_ssize_t k, cap, w, c
     cdef JSlot* grown
@@ -141,21 +141,21 @@ JS_POW10[:] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e1
                1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 
 
-cdef inline Py_ssize_t js_ws(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+cdef inline Py_ssize_t js_ws(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     while i < n and (s[i] == 32 or s[i] == 10 or s[i] == 13 or s[i] == 9):
         i += 1
     return i
 
 
-cdef inline bint js_digit(unsigned char c) noexcept:
+cdef inline bint js_digit(unsigned char c) noexcept nogil:
     return 48 <= c <= 57
 
 
-cdef inline bint js_hex(unsigned char c) noexcept:
+cdef inline bint js_hex(unsigned char c) noexcept nogil:
     return js_digit(c) or 97 <= c <= 102 or 65 <= c <= 70
 
 
-cdef Py_ssize_t js_utf8(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+cdef Py_ssize_t js_utf8(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     """Position after the UTF-8 sequence at s[i] (a byte >= 0x80), -1 if it is malformed.
     Encoded surrogates pass: json.loads decodes bytes with 'surrogatepass'."""
     cdef unsigned char c = s[i], lo = 0x80, hi = 0xBF
@@ -183,7 +183,7 @@ cdef Py_ssize_t js_utf8(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noex
 
 
 cdef Py_ssize_t js_string(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                          bint* escaped) noexcept:
+                          bint* escaped) noexcept nogil:
     """s[i] is a quote: the position after the string's closing quote, -1 if invalid."""
     cdef unsigned char c
     i += 1
@@ -218,7 +218,7 @@ cdef Py_ssize_t js_string(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
 
 
 cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                          bint* is_int) noexcept:
+                          bint* is_int) noexcept nogil:
     """The end of the JSON number at s[i] (json's -?(0|[1-9]\\d*)(\\.\\d+)?([eE][-+]?\\d+)?),
     -1 if there is none."""
     cdef uint64_t skipped
@@ -257,7 +257,7 @@ cdef Py_ssize_t js_number(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
     return i
 
 
-cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out) noexcept:
+cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out) noexcept nogil:
     """The integer token s[a:b] if its magnitude is below 2**53 (exact as a double), else -1."""
     cdef bint neg = s[a] == 45
     cdef int64_t v = 0
@@ -275,7 +275,7 @@ cdef int js_int(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, int64_t* out
 
 
 cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bint* is_int,
-                         double* out) noexcept:
+                         double* out) noexcept nogil:
     """Read the JSON number at s[i] (json's grammar, as js_number) and its float() (an int
     token as float(int(token))) in one pass: the position after it, or -1. (js_number
     repeats the grammar without the conversion: one function with a flag measured 25%
@@ -370,17 +370,18 @@ cdef Py_ssize_t js_value(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, bin
         return -1  # longer than any double needs: json's to read
     memcpy(buf, s + a, i - a)
     buf[i - a] = 0
-    v = jscan_strtod(buf, &end, NULL)
-    if jscan_err_occurred() != NULL:
-        jscan_err_clear()
-        return -1
+    with gil:  # (the readers run without the GIL, in parallel parts)
+        v = jscan_strtod(buf, &end, NULL)
+        if jscan_err_occurred() != NULL:
+            jscan_err_clear()
+            return -1
     if end != buf + (i - a):
         return -1
     out[0] = v
     return i
 
 
-cdef Py_ssize_t js_literal(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+cdef Py_ssize_t js_literal(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     if i + 4 <= n and memcmp(s + i, b"true", 4) == 0:
         return i + 4
     if i + 5 <= n and memcmp(s + i, b"false", 5) == 0:
@@ -391,7 +392,7 @@ cdef Py_ssize_t js_literal(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) n
 
 
 cdef Py_ssize_t js_skip(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                        int depth) noexcept:
+                        int depth) noexcept nogil:
     """Validate the JSON value at s[i] (after whitespace) and return the position after it."""
     cdef unsigned char c
     cdef bint flag = False
@@ -455,7 +456,7 @@ cdef Py_ssize_t js_skip(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
 
 
 cdef Py_ssize_t js_key(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ks,
-                       Py_ssize_t* ke) noexcept:
+                       Py_ssize_t* ke) noexcept nogil:
     """The key at s[i] (its bytes s[ks:ke]) and its colon: the position of its value, or -1
     (also for a key with an escape, which may spell any key: left to json)."""
     cdef bint escaped = False
@@ -473,7 +474,7 @@ cdef Py_ssize_t js_key(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, Py_ss
     return i if i < n else -1
 
 
-cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept:
+cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept nogil:
     """The field number of an annotation key (JS_* slot or JF_* bit), -1 if untracked."""
     if n == 2 and memcmp(k, b"id", 2) == 0:
         return JS_ID
@@ -503,7 +504,7 @@ cdef int js_field(const unsigned char* k, Py_ssize_t n) noexcept:
 
 
 cdef Py_ssize_t js_bbox(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JSlot* row,
-                        int64_t* count) noexcept:
+                        int64_t* count) noexcept nogil:
     """Read the "bbox" array at s[i]: numbers only, its first four into the row."""
     cdef bint is_int = False
     cdef int64_t k = 0
@@ -532,7 +533,7 @@ cdef Py_ssize_t js_bbox(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JSlo
         i = js_ws(s, i + 1, n)
 
 
-cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
+cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept nogil:
     """Scan the annotation object at s[i] into a new row; the position after it, or -1."""
     cdef const unsigned char* s = js.s
     cdef Py_ssize_t n = js.n, ks, ke, a
@@ -597,7 +598,7 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept:
     return i
 
 
-cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i) noexcept:
+cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i) noexcept nogil:
     """Scan the array of annotation objects at s[i]."""
     cdef const unsigned char* s = js.s
     cdef Py_ssize_t n = js.n
@@ -642,7 +643,8 @@ def coco_json_scan(bytes data, bint results):
     try:
         i = js_ws(js.s, 0, js.n)
         if results:
-            i = js_annotations(&js, i)
+            with nogil:
+                i = js_annotations(&js, i)
         else:
             top = []
             if i >= js.n or js.s[i] != 123:
@@ -658,7 +660,8 @@ def coco_json_scan(bytes data, bint results):
                     if ke - ks == 11 and memcmp(js.s + ks, b"annotations", 11) == 0:
                         if js.nrows or any(k == "annotations" for k, _, _ in top):
                             return None
-                        i = js_annotations(&js, vs)
+                        with nogil:
+                            i = js_annotations(&js, vs)
                     else:
                         i = js_skip(js.s, vs, js.n, 1)
                     if i < 0:
@@ -697,7 +700,7 @@ def coco_json_scan(bytes data, bint results):
 
 cdef Py_ssize_t js_number_list(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
                                double** out, Py_ssize_t* nout, Py_ssize_t* cap,
-                               Py_ssize_t* count) noexcept:
+                               Py_ssize_t* count) noexcept nogil:
     """Append the numbers of the flat list at s[i] to out (count of them); the position
     after the list, -1 if the value is not a flat list of numbers, -2 when out of memory."""
     cdef bint is_int = False
@@ -734,7 +737,7 @@ cdef struct JLists:
 
 
 cdef Py_ssize_t js_polygon_parts(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                                 JLists* L) noexcept:
+                                 JLists* L) noexcept nogil:
     """Append the parts of the polygon list at s[i] ([[x, y, ...], ...], numbers only, the
     first part longer than 4) to L; the number of parts, -1 if it is not one, -2 when out of
     memory."""
@@ -796,19 +799,23 @@ cdef object js_read_lists(bytes data, const int64_t[::1] starts, const int64_t[:
         L.values = <double*>malloc(L.cap * sizeof(double))
         if L.values == NULL:
             raise MemoryError()
-        for j in range(m):
-            mark_v, mark_e = L.nvalues, L.nends
-            if polygons:
-                k = js_polygon_parts(s, starts[j], ends[j], &L)
-            else:
-                rc = js_number_list(s, starts[j], ends[j], &L.values, &L.nvalues, &L.cap, &k)
-                if rc < 0:
-                    k = rc
-            if k == -2:
-                raise MemoryError()
-            if k < 0:
-                L.nvalues, L.nends = mark_v, mark_e
-            counts_v[j] = k
+        with nogil:  # (callers read parts of the spans in parallel)
+            for j in range(m):
+                mark_v, mark_e = L.nvalues, L.nends
+                if polygons:
+                    k = js_polygon_parts(s, starts[j], ends[j], &L)
+                else:
+                    rc = js_number_list(s, starts[j], ends[j], &L.values, &L.nvalues, &L.cap,
+                                        &k)
+                    if rc < 0:
+                        k = rc
+                if k == -2:
+                    break
+                if k < 0:
+                    L.nvalues, L.nends = mark_v, mark_e
+                counts_v[j] = k
+        if m and k == -2:
+            raise MemoryError()
         if L.nvalues:
             grown = realloc(L.values, L.nvalues * sizeof(double))
             if grown != NULL:
@@ -855,7 +862,7 @@ cdef struct JChars:
     Py_ssize_t n, cap
 
 
-cdef int js_put(JChars* b, char c) noexcept:
+cdef int js_put(JChars* b, char c) noexcept nogil:
     cdef void* grown
     if b.n == b.cap:
         b.cap = b.cap * 2 if b.cap else 1 << 16
@@ -868,7 +875,7 @@ cdef int js_put(JChars* b, char c) noexcept:
     return 0
 
 
-cdef inline int js_hexval(unsigned char c) noexcept:
+cdef inline int js_hexval(unsigned char c) noexcept nogil:
     if js_digit(c):
         return c - 48
     if 97 <= c <= 102:
@@ -877,7 +884,7 @@ cdef inline int js_hexval(unsigned char c) noexcept:
 
 
 cdef int js_rle(const unsigned char* s, Py_ssize_t i, Py_ssize_t n, JChars* out,
-                int64_t* h, int64_t* w) noexcept:
+                int64_t* h, int64_t* w) noexcept nogil:
     """Read the compressed RLE object at s[i] ({"size": [h, w], "counts": "..."} in either
     order, nothing else): its counts string unescaped into out, its size into h, w. 0, -1 if
     the value is not exactly that (an escape that is not ASCII, a float size...), -2 when
@@ -974,20 +981,25 @@ def coco_json_rles(bytes data, const int64_t[::1] starts, const int64_t[::1] end
     ws = np.zeros(m, dtype=np.int64)
     ok = np.zeros(m, dtype=np.uint8)
     off_v, h_v, w_v, ok_v = off, hs, ws, ok
+    rc = 0
     try:
         for j in range(m):
             if not (0 <= starts[j] < ends[j] <= n):
                 raise ValueError("span out of range")
-            mark = out.n
-            rc = js_rle(s, starts[j], ends[j], &out, &hh, &ww)
-            if rc == -2:
-                raise MemoryError()
-            if rc < 0:
-                out.n = mark
-            else:
-                ok_v[j] = 1
-                h_v[j], w_v[j] = hh, ww
-            off_v[j + 1] = out.n
+        with nogil:  # (callers read parts of the spans in parallel)
+            for j in range(m):
+                mark = out.n
+                rc = js_rle(s, starts[j], ends[j], &out, &hh, &ww)
+                if rc == -2:
+                    break
+                if rc < 0:
+                    out.n = mark
+                else:
+                    ok_v[j] = 1
+                    h_v[j], w_v[j] = hh, ww
+                off_v[j + 1] = out.n
+        if rc == -2:
+            raise MemoryError()
         return PyBytes_FromStringAndSize(out.data, out.n), off, hs, ws, ok
     finally:
         free(out.data)

@@ -11,13 +11,16 @@ file the ordinary way from the start.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._pool import run_parts
 
-__all__ = ["ScannedFile", "scan_dataset", "scan_results", "loads", "sorted_unique"]
+__all__ = ["ScannedFile", "scan_dataset", "scan_results", "loads", "sorted_unique",
+           "number_lists", "polygon_lists", "rle_spans"]
 
 try:  # optional fast JSON parser
     import orjson as _orjson
@@ -27,6 +30,56 @@ except ImportError:  # pragma: no cover - exercised where orjson is absent
 _L = _core.COCO_JSON_LAYOUT
 _F64 = np.float64
 _I64 = np.int64
+
+
+# spans per part worth a thread: the readers take about 1 us a span
+_SPANS_PER_PART = 4096
+
+
+def _span_parts(fn: Any, starts: np.ndarray, ends: np.ndarray,
+                threads: int | None = None) -> list[Any]:
+    """fn(starts[a:b], ends[a:b]) over parts of the spans, in parallel (the kernel's
+    readers release the GIL; threads None: all cores), results in order."""
+    n = len(starts)
+    t = os.cpu_count() or 1 if threads is None or threads <= 0 else threads
+    parts = max(1, min(t, n // _SPANS_PER_PART))
+    return run_parts(lambda a, b: fn(np.ascontiguousarray(starts[a:b]),
+                                     np.ascontiguousarray(ends[a:b])), n, parts)
+
+
+def number_lists(data: bytes, starts: np.ndarray, ends: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """_core.coco_json_number_lists, read in parallel parts."""
+    got = _span_parts(lambda a, b: _core.coco_json_number_lists(data, a, b), starts, ends)
+    if len(got) == 1:
+        return got[0]
+    return np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
+
+
+def polygon_lists(data: bytes, starts: np.ndarray, ends: np.ndarray,
+                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_core.coco_json_polygons, read in parallel parts (part offsets rebased)."""
+    got = _span_parts(lambda a, b: _core.coco_json_polygons(data, a, b), starts, ends,
+                      threads)
+    if len(got) == 1:
+        return got[0]
+    base = np.cumsum([0] + [len(g[0]) for g in got[:-1]])
+    off = np.concatenate([np.zeros(1, dtype=_I64)] +
+                         [g[1][1:] + b for g, b in zip(got, base.tolist())])
+    return np.concatenate([g[0] for g in got]), off, np.concatenate([g[2] for g in got])
+
+
+def rle_spans(data: bytes, starts: np.ndarray, ends: np.ndarray
+              ) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_core.coco_json_rles, read in parallel parts (string offsets rebased)."""
+    got = _span_parts(lambda a, b: _core.coco_json_rles(data, a, b), starts, ends)
+    if len(got) == 1:
+        return got[0]
+    base = np.cumsum([0] + [len(g[0]) for g in got[:-1]])
+    off = np.concatenate([np.zeros(1, dtype=_I64)] +
+                         [g[1][1:] + b for g, b in zip(got, base.tolist())])
+    return (b"".join(g[0] for g in got), off, np.concatenate([g[2] for g in got]),
+            np.concatenate([g[3] for g in got]), np.concatenate([g[4] for g in got]))
 
 
 def loads(data: bytes) -> Any:
@@ -181,8 +234,7 @@ class ScannedFile:
         """The flat number lists of the key (keypoints) for these rows as one (n, L) float64
         matrix, read from the bytes by the kernel; None unless every row holds such a list
         and all have one length."""
-        values, counts = _core.coco_json_number_lists(self.data,
-                                                      *self.span_columns(name, rows))
+        values, counts = number_lists(self.data, *self.span_columns(name, rows))
         if len(counts) == 0 or (counts < 0).any() or (counts != counts[0]).any():
             return None
         return values.reshape(len(counts), int(counts[0]))

@@ -43,7 +43,7 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._coco_api import COCO, ann_to_rle_sized, gc_paused
-from maskcodecs._coco_scan import sorted_unique
+from maskcodecs._coco_scan import polygon_lists, sorted_unique
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs.errors import (
     EvaluationError,
@@ -531,8 +531,8 @@ class _ScanSide:
         pick = np.flatnonzero(have & (f.seg_kind()[rows] == ord("[")))
         if len(pick) == 0:
             return out, hs, ws
-        xy, off, nparts = _core.coco_json_polygons(
-            f.data, *f.span_columns("segmentation", rows[pick]))
+        xy, off, nparts = polygon_lists(f.data, *f.span_columns("segmentation", rows[pick]),
+                                        threads=self.threads)
         ok = nparts >= 0
         first_part = np.zeros(len(pick), dtype=_I64)
         np.cumsum(np.where(ok, nparts, 0)[:-1], out=first_part[1:])
