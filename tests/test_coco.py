@@ -389,24 +389,29 @@ def test_to_annotations_polygons_missing_module(monkeypatch) -> None:
 
 
 def test_to_annotations_polygons_with_a_stand_in(monkeypatch) -> None:
+    """to_annotations asks maskcodecs.polygons.coco_polygons for each segment's polygons
+    (with the options) and writes the RLE where it answers None."""
     seen = []
 
-    def mask_to_polygons(m, /, **kw):
-        seen.append((m.copy(), kw))
+    def coco_polygons(rle, /, **kw):
+        seen.append((rle, kw))
+        m = mask_utils.decode(rle).astype(bool)
+        if len(seen) > 1:
+            return None  # as for a segment with a hole
         ys, xs = np.nonzero(m)
         x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-        return [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)]
+        return [[float(v) for v in (x0, y0, x1, y0, x1, y1, x0, y1)]]
 
     fake = types.ModuleType("maskcodecs.polygons")
-    fake.mask_to_polygons = mask_to_polygons  # type: ignore[attr-defined]
+    fake.coco_polygons = coco_polygons  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "maskcodecs.polygons", fake)
     segs = _two_segments()
     anns = coco.to_annotations(segs, image_id=1, polygons=True,
                                polygon_options={"min_area": 2})
     assert anns[0]["segmentation"] == [[1.0, 1.0, 4.0, 1.0, 4.0, 3.0, 1.0, 3.0]]
-    m, kw = seen[0]
-    assert kw == {"min_area": 2} and m.dtype == np.bool_ and m.flags.c_contiguous
-    assert (m == mask_utils.decode(segs[0].rle).astype(bool)).all()
+    assert anns[1]["segmentation"]["counts"] == segs[1].rle["counts"].decode()
+    assert [kw for _, kw in seen] == [{"min_area": 2}] * 2
+    assert seen[0][0] is segs[0].rle
     json.dumps(anns)
 
 

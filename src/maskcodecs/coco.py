@@ -41,6 +41,7 @@ from maskcodecs._fileio import atomic_open, json_default
 from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
+    ContourOptionError,
     FormatError,
     MaskCodecError,
     MaskDtypeError,
@@ -455,20 +456,21 @@ def _category_of(seg: Segment, category_id: Any) -> int:
     return int(category_id)
 
 
-def _polygons(rle: RLE, options: Mapping[str, Any]) -> list[list[float]]:
+def _polygons(rle: RLE, options: Mapping[str, Any]) -> list[list[float]] | None:
+    """COCO polygons for the segment, or None where they cannot stand for it (a hole, a
+    part too thin to trace): the caller writes its RLE then."""
     try:
-        from maskcodecs.polygons import mask_to_polygons
+        from maskcodecs.polygons import coco_polygons
     except ImportError as e:
         raise OptionalDependencyError(
             "polygon output needs maskcodecs.polygons, which this build does not have; "
             "use the default RLE segmentation") from e
-    h, w = rle["size"]
-    counts = rle["counts"]
-    m = np.empty(h * w, dtype=np.uint8)
-    _core.decode_string(counts.encode("ascii") if isinstance(counts, str) else counts, m, h, w,
-                        True)
-    polys = mask_to_polygons(m.reshape(h, w).view(np.bool_), **options)
-    return [np.asarray(p, dtype=np.float64).reshape(-1).tolist() for p in polys]
+    if "holes" in options:
+        raise ContourOptionError(
+            "polygon_options: holes cannot be written as COCO polygons (COCO unions an "
+            "annotation's polygons, which would fill them); segments with holes are "
+            "written as RLE")
+    return coco_polygons(rle, **options)
 
 
 def to_annotations(segments: Iterable[Segment], /, *, image_id: int,
@@ -491,11 +493,14 @@ def to_annotations(segments: Iterable[Segment], /, *, image_id: int,
     iscrowd : int, default 0
         The ``iscrowd`` flag written on every annotation.
     polygons : bool, default False
-        Write polygon segmentations (needs ``maskcodecs.polygons``); crowd annotations
-        stay RLE, as in COCO. By default the segmentation is a compressed RLE whose
-        ``counts`` is a str, so the dict is valid JSON.
+        Write polygon segmentations (needs ``maskcodecs.polygons``) where polygons can
+        stand for the segment: segments with a hole, or with a part too thin to trace,
+        stay RLE (COCO unions an annotation's polygons, so a hole polygon would fill the
+        hole; see ``maskcodecs.polygons.coco_polygons``), and so do crowd annotations, as
+        in COCO. By default the segmentation is a compressed RLE whose ``counts`` is a
+        str, so the dict is valid JSON.
     polygon_options : mapping, optional
-        Keyword options for ``maskcodecs.polygons.mask_to_polygons``.
+        ``approx``, ``connectivity``, ``min_area`` of ``maskcodecs.polygons.coco_polygons``.
 
     Returns
     -------
@@ -523,9 +528,8 @@ def to_annotations(segments: Iterable[Segment], /, *, image_id: int,
     options = dict(polygon_options or {})
     out = []
     for k, seg in enumerate(segments):
-        if polygons and not iscrowd:
-            segmentation: Any = _polygons(seg.rle, options)
-        else:
+        segmentation: Any = _polygons(seg.rle, options) if polygons and not iscrowd else None
+        if segmentation is None:
             counts = seg.rle["counts"]
             segmentation = {"size": [int(v) for v in seg.rle["size"]],
                             "counts": counts.decode("ascii") if isinstance(counts, bytes)

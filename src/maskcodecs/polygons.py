@@ -87,7 +87,7 @@ from maskcodecs.errors import ContourOptionError, CountsStringError, RLETypeErro
 from maskcodecs.mask import _as_mask_bytes, _check_rle, _size, frUncompressedRLE
 
 __all__ = ["Contour", "find_contours", "mask_to_polygons", "rle_to_polygons",
-           "ContourOptionError"]
+           "coco_polygons", "ContourOptionError"]
 
 _MODES = {"external": True, "ccomp": False, "two-level": False}
 _APPROX = {"simple": False, "none": True}
@@ -301,6 +301,13 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     [[1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 1.0]]
     """
     external, every, conn = _options("ccomp" if holes else "external", approx, connectivity)
+    counts, h, w = _rle_counts(rle)
+    raw = _core.trace_rle_contours(counts, h, w, external, every, conn)
+    return _raw_to_coco(raw, float(min_area))
+
+
+def _rle_counts(rle: Any) -> tuple[bytes, int, int]:
+    """The compressed counts (bytes) and size of an RLE dict, checked."""
     _check_rle(rle)
     h, w = _size(rle)
     counts = rle["counts"]
@@ -314,8 +321,53 @@ def rle_to_polygons(rle: RLE | dict[str, Any], /, *, holes: bool = False,
     elif not isinstance(counts, (bytes, bytearray)):
         raise RLETypeError(
             f"RLE counts must be bytes, str or a list, got {type(counts).__name__}")
-    raw = _core.trace_rle_contours(bytes(counts), h, w, external, every, conn)
-    return _raw_to_coco(raw, float(min_area))
+    return bytes(counts), h, w
+
+
+def coco_polygons(rle: RLE | dict[str, Any], /, *, approx: str = "simple",
+                  connectivity: int = 8, min_area: float = 0.0) -> list[list[float]] | None:
+    """COCO polygons for an RLE's region, or None where COCO polygons cannot stand for it.
+
+    COCO tools take the union of an annotation's polygons, so a hole cannot be written as
+    one: a region with a hole gives None (write the RLE instead), and so does a region with
+    a part whose border traces to fewer than 3 points (a pixel or a line, which pycocotools
+    would read as a box or drop), unless ``min_area`` asks to drop small parts. Otherwise
+    the outer borders, as :func:`rle_to_polygons` gives them (pixel-centre polygons: the
+    usual approximation of COCO polygons, see the module notes). Traced from the runs, in
+    one pass for both the holes and the borders.
+
+    Parameters
+    ----------
+    rle : dict
+        Compressed or uncompressed RLE.
+    approx, connectivity, min_area
+        As for :func:`mask_to_polygons`.
+
+    Returns
+    -------
+    list of list of float, or None
+
+    Examples
+    --------
+    >>> from maskcodecs import mask as mask_utils
+    >>> import numpy as np
+    >>> m = np.zeros((5, 5), dtype=np.uint8, order="F")
+    >>> m[1:4, 1:4] = 1
+    >>> coco_polygons(mask_utils.encode(m))
+    [[1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 1.0]]
+    >>> m[2, 2] = 0  # a hole
+    >>> coco_polygons(mask_utils.encode(m)) is None
+    True
+    """
+    _, every, conn = _options("ccomp", approx, connectivity)
+    counts, h, w = _rle_counts(rle)
+    raw = _core.trace_rle_contours(counts, h, w, False, every, conn)
+    if any(raw[3]):
+        return None
+    polys = _raw_to_coco(raw, float(min_area))
+    if not polys or (min_area <= 0 and len(polys) != len(raw[3])):
+        return None  # nothing traced, or a part too thin for a polygon
+    return polys
 
 
 def _outer_polygons(counts: bytes, h: int, w: int) -> list[list[float]]:

@@ -96,10 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "other grey images label maps, RGB images colour maps)")
     p.add_argument("--categories", metavar="FILE", help="value/colour -> category table (JSON)")
     p.add_argument("--format", choices=("rle", "polygon"), default="rle",
-                   help="segmentation format (default rle)")
+                   help="segmentation format (default rle, exact); polygon: outer borders, "
+                        "except segments with holes or too thin to trace, written as RLE")
     p.add_argument("--iscrowd", choices=("0", "1", "auto"), default="auto",
-                   help="auto: 0, or 1 where polygons cannot represent the mask or the table "
-                        "says so")
+                   help="auto: 0 unless the --categories table says iscrowd for the value")
     p.add_argument("--threshold", type=_byte, default=127,
                    help="foreground is > threshold for binary grey/JPEG masks (default 127)")
     p.add_argument("--images", metavar="COCO.json",

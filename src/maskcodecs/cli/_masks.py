@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcodecs import polygons
 from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
 from maskcodecs._fileio import output_name, plan_outputs
 from maskcodecs._imageio import read_pixels
@@ -239,18 +240,16 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
         if c is None:
             continue
         cid, crowd = c
-        seg: Any = {"size": [h, w], "counts": be.counts_text(r)}
-        auto_crowd = 0
+        seg: Any = None
         if cfg.fmt == "polygon":
-            polys = be.rle_to_polygons(r)  # from the runs: no per-value image comparison
-            if polys:
-                seg = polys
-            else:
-                auto_crowd = 1
-        if cfg.iscrowd == "auto":
-            iscrowd = auto_crowd if crowd is None else crowd
-        else:
-            iscrowd = int(cfg.iscrowd)
+            # from the runs; None for a segment with a hole or a part too thin to trace,
+            # which stays RLE (COCO unions polygons: a hole polygon would fill the hole)
+            seg = polygons.coco_polygons(r)
+        if seg is None:
+            seg = {"size": [h, w], "counts": be.counts_text(r)}
+        # crowd only when asked for, or when the category table says so: never inferred
+        # from the shape (crowd ground truth changes evaluation)
+        iscrowd = (crowd or 0) if cfg.iscrowd == "auto" else int(cfg.iscrowd)
         anns.append({"category_id": cid, "segmentation": seg, "area": area,
                      "bbox": box, "iscrowd": iscrowd})
     return {"height": h, "width": w, "kind": kind, "anns": anns}
