@@ -25,6 +25,7 @@ from maskcodecs.errors import (
     MaskDtypeError,
     MaskShapeError,
     OptionalDependencyError,
+    SizeMismatchError,
 )
 
 PIL = pytest.importorskip("PIL")
@@ -340,7 +341,8 @@ def test_grey_lut_ties_uint16_channel_and_bool() -> None:
         (1, 2)]
     rgb = np.zeros((2, 2, 3), np.uint8)
     rgb[0, 0, 1] = 255
-    assert coco.segments_from_mask_image(rgb) == []
+    assert coco.segments_from_mask_image(rgb)[0].area == 1  # luminance of green: 150
+    assert coco.segments_from_mask_image(rgb, channel=0) == []
     assert coco.segments_from_mask_image(rgb, channel=1)[0].area == 1
     assert coco.segments_from_mask_image(np.eye(3, dtype=bool), threshold=0)[0].area == 3
     with pytest.raises(MaskDtypeError):
@@ -554,7 +556,14 @@ def test_ann_to_rle_edge_cases() -> None:
     parts = [{"size": [3, 3], "counts": [0, 1, 8]}, {"size": [3, 3], "counts": "414"}]
     assert coco.ann_to_rle({"segmentation": parts}, 3, 3) == pcm.merge(
         [pcm.frPyObjects(parts[0], 3, 3), {"size": [3, 3], "counts": b"414"}])
-    own = coco.ann_to_rle({"segmentation": {"size": [2, 2], "counts": [1, 2, 1]}}, 9, 9)
+    # an RLE whose size is not the image's: refused (pycocotools used the RLE's own size)
+    for seg in ({"size": [2, 2], "counts": [1, 2, 1]}, {"size": [2, 2], "counts": "121"},
+                [{"size": [2, 2], "counts": "121"}]):
+        with pytest.raises(SizeMismatchError, match="differs from the image size"):
+            coco.ann_to_rle({"segmentation": seg}, 9, 9)
+        with pytest.raises(SizeMismatchError):
+            coco.ann_to_mask({"segmentation": seg}, 2, 3)
+    own = coco.ann_to_rle({"segmentation": {"size": [2, 2], "counts": [1, 2, 1]}}, 2, 2)
     assert own == {"size": [2, 2], "counts": b"121"}
     assert coco.ann_to_mask({"segmentation": {"size": [2, 2], "counts": "121"}}, 2, 2).tolist() == [
         [0, 1], [1, 0]]

@@ -160,3 +160,49 @@ def test_real_panoptic_segments_keep_their_holes():
                 assert np.array_equal(got, src)
     assert holes > 10 and len(ious) > 100  # both kinds occur in real data
     assert float(np.median(ious)) > 0.85
+
+
+# -- 5. an (N, H, W) stack given to the pycocotools-shaped encode ----------------------------------
+def test_encode_warns_once_on_a_stack_that_looks_like_n_h_w(monkeypatch):
+    from maskcodecs import errors, rle
+    from maskcodecs import mask as mm
+    monkeypatch.setattr(mm, "_layout_warned", False)
+    stack = np.zeros((3, 40, 50), dtype=np.uint8)
+    stack[1, 5:20, 5:30] = 1
+    with pytest.warns(errors.MaskLayoutWarning, match="encode_batch"):
+        got = mm.encode(stack)
+    assert got == pcm.encode(np.asfortranarray(stack))  # the drop-in's semantics are kept
+    assert len(got) == 50
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mm.encode(stack)                                     # once only
+        monkeypatch.setattr(mm, "_layout_warned", False)
+        mm.encode(np.asfortranarray(stack.transpose(1, 2, 0)))  # (h, w, n) as pycocotools
+        mm.encode(np.zeros((2, 5, 3), dtype=np.uint8))      # small masks: no guess
+    assert rle.encode_batch(stack)[1] == pcm.encode(np.asfortranarray(stack[1]))
+
+
+# -- 7. one rule for colour images in segments_from_mask_image -------------------------------------
+def test_mask_image_colour_rule_is_the_same_for_paths_and_arrays(tmp_path):
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    rgb[5:15, 5:25] = [250, 10, 10]   # bright red: luminance 81, red channel 250
+    path = tmp_path / "c.png"
+    Image.fromarray(rgb).save(path)
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    assert np.array_equal(coco._luminance(rgb), grey)           # Pillow's conversion
+    rgba = np.dstack([rgb, rng.integers(0, 256, (30, 40), dtype=np.uint8)])
+    assert np.array_equal(coco._luminance(rgba), np.asarray(Image.fromarray(rgba).convert("L")))
+
+    def masks(x, **kw):
+        return [(s.value, s.area, s.rle["counts"]) for s in
+                coco.segments_from_mask_image(x, **kw)]
+
+    for kw in ({}, {"values": {81: 1, 200: 2}, "tolerance": 3}):
+        by_path, by_array = masks(path, **kw), masks(rgb, **kw)
+        assert by_path == by_array == masks(grey, **kw)
+    assert masks(path, channel=0) == masks(rgb, channel=0) == masks(rgb[:, :, 0])
+    assert masks(Image.open(path), channel=2) == masks(rgb, channel=2)
+    with pytest.raises(ValueError, match="channel"):
+        coco.segments_from_mask_image(rgb, channel=3)

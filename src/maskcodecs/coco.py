@@ -47,6 +47,7 @@ from maskcodecs.errors import (
     MaskDtypeError,
     MaskShapeError,
     OptionalDependencyError,
+    SizeMismatchError,
 )
 
 __all__ = [
@@ -345,16 +346,26 @@ def _grey_lut(dtype: np.dtype, threshold: float, values: Mapping[int, int] | Non
     return lut
 
 
+def _luminance(a: np.ndarray) -> np.ndarray:
+    """Pillow's RGB to "L" conversion (ITU-R 601-2 weights, rounded the way Pillow rounds)
+    of a uint8 (h, w, 3 or 4) array; alpha is ignored, as Pillow ignores it."""
+    rgb = a[:, :, :3].astype(np.uint32)
+    y = rgb[:, :, 0] * 19595 + rgb[:, :, 1] * 38470 + rgb[:, :, 2] * 7471 + 0x8000
+    return (y >> 16).astype(np.uint8)
+
+
+_GREY_MODES = ("L", "I;16", "1")
+
+
 def segments_from_mask_image(image: ImageLike, /, *, threshold: float = 127,
                              values: Mapping[int, int] | None = None, tolerance: float = 0,
-                             channel: int = 0) -> list[Segment]:
+                             channel: int | None = None) -> list[Segment]:
     """Encode a grey-level mask image (PNG, or JPEG with compression noise) as COCO RLEs.
 
     Parameters
     ----------
-    image : array_like or path
-        uint8, uint16 or bool, (h, w) or (h, w, c); a path is read with Pillow (converted to
-        8-bit grey unless it is grey already).
+    image : array_like, Pillow image or path
+        uint8, uint16 or bool, (h, w) or (h, w, c); a path is read with Pillow.
     threshold : float, default 127
         Without ``values``: pixels brighter than this are foreground (one segment, value 1).
     values : mapping of int to int, optional
@@ -362,8 +373,12 @@ def segments_from_mask_image(image: ImageLike, /, *, threshold: float = 127,
         ``tolerance`` (ties go to the lower level); others are background.
     tolerance : float, default 0
         How far from a level a pixel may be (e.g. 30 for JPEG masks).
-    channel : int, default 0
-        The channel used for a (h, w, c) array.
+    channel : int, optional
+        One rule for every input: by default a colour image (an (h, w, 3 or 4) uint8 array,
+        or an RGB/RGBA/palette file or Pillow image) is read as its luminance, Pillow's
+        ``convert("L")`` (``(19595 R + 38470 G + 7471 B + 32768) >> 16``, alpha ignored),
+        and a grey one as it is; with ``channel=k`` channel k of the colour image is read
+        instead (a grey image has only channel 0).
 
     Returns
     -------
@@ -386,9 +401,24 @@ def segments_from_mask_image(image: ImageLike, /, *, threshold: float = 127,
     ...     img, values={128: 1, 255: 2}, tolerance=10)]
     [(1, 1), (2, 1)]
     """
-    a = _image_array(image, lambda mode: None if mode in ("L", "I;16", "1") else "L")
-    if a.ndim == 3:
-        a = a[:, :, channel]
+    if channel is None:
+        a = _image_array(image, lambda mode: None if mode in _GREY_MODES else "L")
+        if a.ndim == 3 and a.shape[2] in (3, 4) and a.dtype == np.uint8:
+            a = _luminance(a)
+        elif a.ndim == 3 and a.shape[2] == 1:
+            a = a[:, :, 0]
+        elif a.ndim == 3:
+            raise MaskShapeError(f"a {a.shape} {a.dtype} image has no luminance rule: pass "
+                                 "channel=")
+    else:
+        a = _image_array(image, lambda mode: None if mode in _GREY_MODES else
+                         ("RGBA" if "A" in mode else "RGB"))
+        if a.ndim == 2 and channel == 0:
+            pass
+        elif a.ndim != 3 or not 0 <= int(channel) < a.shape[2]:
+            raise MaskShapeError(f"channel {channel} is not a channel of a {a.shape} image")
+        else:
+            a = a[:, :, int(channel)]
     if a.ndim != 2:
         raise MaskShapeError(f"a mask image must be (h, w) or (h, w, c), got {a.shape}")
     if a.dtype == np.bool_:
@@ -616,6 +646,18 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _sized_rle(segm: Mapping[str, Any], h: int, w: int) -> RLE:
+    """An RLE segmentation as a compressed RLE, refused where its size is not the image's
+    (pycocotools would use the RLE's own size and give a mask of another shape)."""
+    if "counts" not in segm or "size" not in segm:
+        raise FormatError("an RLE segmentation needs 'size' and 'counts'")
+    rle = _mask.frPyObjects(dict(segm), h, w)
+    if [int(v) for v in rle["size"]] != [h, w]:
+        raise SizeMismatchError(f"RLE size {list(rle['size'])} differs from the image size "
+                                f"[{h}, {w}] given")
+    return rle
+
+
 def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
     """Convert a COCO annotation's segmentation to a compressed RLE.
 
@@ -624,8 +666,8 @@ def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
     ann : dict
         A COCO annotation. ``segmentation`` may be a list of polygons (unioned, as
         pycocotools does), a single flat polygon, a list of RLE dicts, an uncompressed RLE
-        (counts a list; its own ``size`` is used, as pycocotools does) or a compressed RLE
-        (counts bytes or str). Without ``segmentation`` the ``bbox`` is rasterised.
+        (counts a list) or a compressed RLE (counts bytes or str), whose ``size`` must be the
+        image's. Without ``segmentation`` the ``bbox`` is rasterised.
     height, width : int
         The image size, used for polygons and boxes.
 
@@ -642,6 +684,8 @@ def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
         If the segmentation has none of these forms.
     InvalidRLEError
         If an RLE is malformed or overruns its size.
+    SizeMismatchError
+        If an RLE's ``size`` is not ``[height, width]``.
 
     Examples
     --------
@@ -661,16 +705,13 @@ def ann_to_rle(ann: Mapping[str, Any], /, height: int, width: int) -> RLE:
             raise FormatError("annotation has neither 'segmentation' nor 'bbox'")
         return _mask.frBbox([bbox], h, w)[0]
     if isinstance(segm, Mapping):
-        if "counts" not in segm or "size" not in segm:
-            raise FormatError("an RLE segmentation needs 'size' and 'counts'")
-        return _mask.frPyObjects(dict(segm), h, w)
+        return _sized_rle(segm, h, w)
     if not isinstance(segm, (list, tuple)):
         raise FormatError(f"unsupported segmentation of type {type(segm).__name__}")
     if len(segm) == 0:
         return _empty_rle(h, w)
     if all(isinstance(p, Mapping) for p in segm):
-        rles = [_mask.frPyObjects(dict(p), h, w) for p in segm]
-        return _mask.merge(rles)
+        return _mask.merge([_sized_rle(p, h, w) for p in segm])
     if all(_is_number(v) for v in segm):
         segm = [segm]  # one flat polygon
     try:

@@ -179,3 +179,11 @@ class OutputWriteError(MaskCodecError, OSError):
 
 
 __all__ += ["OutputPathError", "OutputCollisionError", "OutputWriteError"]
+
+
+class MaskLayoutWarning(UserWarning):
+    """A mask stack whose layout looks like (N, H, W) given where (H, W, N) is read (the
+    drop-in's ``encode``): its masks would be cut across. Warned once per process."""
+
+
+__all__ += ["MaskLayoutWarning"]

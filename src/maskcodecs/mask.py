@@ -20,6 +20,7 @@ Examples
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -35,6 +36,7 @@ from maskcodecs.errors import (
     InvalidRLEError,
     MaskCodecError,
     MaskDtypeError,
+    MaskLayoutWarning,
     MaskShapeError,
     RLEKeyError,
     RLETypeError,
@@ -87,14 +89,41 @@ def encode(bimask: Any) -> RLE | list[RLE]:
         If the array is not 2-D or 3-D.
     MaskDtypeError
         If the dtype is not bool or integer.
+
+    Warns
+    -----
+    MaskLayoutWarning
+        Once per process, for a C-ordered 3-D stack whose first axis is much the shortest:
+        it looks like (n, h, w) and would be cut across (see ``maskcodecs.rle.encode_batch``).
     """
     a = _as_mask_bytes(bimask)
     if a.ndim == 3:
+        _warn_if_nhw(a)
         return _core.encode_masks(a)
     if a.ndim == 2:
         h, w = a.shape
         return {"size": [h, w], "counts": _core.encode_one(a)}
     raise MaskShapeError(f"encode expects a 2-D (h, w) or 3-D (h, w, n) mask, got {a.ndim}-D")
+
+
+_layout_warned = False
+
+
+def _warn_if_nhw(a: np.ndarray) -> None:
+    """Warn (once) where a 3-D stack looks like (N, H, W): C-ordered, the leading axis at
+    most a quarter of the other two, the last at least 16. pycocotools reads (H, W, N), so
+    such a stack would be encoded as H masks of W x N pixels; the drop-in keeps that."""
+    global _layout_warned
+    if _layout_warned or not a.flags.c_contiguous or a.flags.f_contiguous:
+        return
+    n, h, w = a.shape
+    if 4 * n <= h and 4 * n <= w and w >= 16:
+        _layout_warned = True
+        warnings.warn(
+            f"encode reads a 3-D stack as (h, w, n), as pycocotools does: this C-ordered "
+            f"{a.shape} array gives {w} masks of {n}x{h}. For an (n, h, w) stack (the torch "
+            "layout) use maskcodecs.rle.encode_batch; for (h, w, n) pass np.asfortranarray "
+            "(this warning is shown once)", MaskLayoutWarning, stacklevel=3)
 
 
 def _check_rle(obj: Any) -> None:
