@@ -466,7 +466,9 @@ def test_labelbox_mask_png_and_imbytes(tmp_path, capsys):
     assert [(a["area"], a["bbox"]) for a in doc["annotations"]] == [
         (121, [0.0, 0.0, 11.0, 11.0]), (121, [20.0, 20.0, 11.0, 11.0]),
         (6, [6.0, 3.0, 3.0, 2.0])]
-    assert [c["name"] for c in doc["categories"]] == ["white", "cyan", "red", "small"]
+    # ids by sorted class name, not by order of appearance
+    assert [(c["id"], c["name"]) for c in doc["categories"]] == [
+        (1, "cyan"), (2, "red"), (3, "small"), (4, "white")]
     lines[1]["mask"]["instanceURI"] = "https://x/absent.png"
     exp.write_text("\n".join(json.dumps(x) for x in lines))
     assert run("labelbox-to-coco", exp, "--masks", png.parent, "-o", out, "--jobs", "1") == 1

@@ -206,3 +206,90 @@ def test_mask_image_colour_rule_is_the_same_for_paths_and_arrays(tmp_path):
     assert masks(Image.open(path), channel=2) == masks(rgb, channel=2)
     with pytest.raises(ValueError, match="channel"):
         coco.segments_from_mask_image(rgb, channel=3)
+
+
+# -- 3. category ids that do not depend on the order of the export ---------------------------------
+def _encord(tmp_path: Path, rows: list, *extra: str) -> tuple[int, dict]:
+    src = tmp_path / "rows.json"
+    src.write_text(json.dumps(rows))
+    out = tmp_path / "coco.json"
+    rc = main(["encord-to-coco", str(src), "-o", str(out), "-q", *extra])
+    return rc, (json.loads(out.read_text()) if rc == 0 else {})
+
+
+def _by_object(doc: dict) -> dict:
+    cats = {c["id"]: c["name"] for c in doc["categories"]}
+    return {a["encord"]["objectHash"]: (a["category_id"], cats[a["category_id"]])
+            for a in doc["annotations"]}
+
+
+@pytest.mark.realdata
+def test_encord_ids_from_the_ontology_and_independent_of_row_order(tmp_path):
+    from conftest import load_json
+    fx = load_json("encord_client_python", "coco_exporter_fixture.json")
+    rows = fx["LABELS_LIST"]
+    onto = tmp_path / "ontology.json"
+    onto.write_text(json.dumps(fx["ONTOLOGY_STRUCTURE_DICT"]))
+    rc, fwd = _encord(tmp_path, rows, "--categories", str(onto))
+    assert rc == 0
+    rc, back = _encord(tmp_path, rows[::-1], "--categories", str(onto))
+    assert _by_object(fwd) == _by_object(back)
+    # the ids Encord's own COCO exporter gives these classes
+    expected = {c["name"]: c["id"] for c in fx["COCO_EXPORTER_EXPECTED_RES"]["categories"]}
+    for cid, name in _by_object(fwd).values():
+        assert expected[name] == cid
+    # without a table: by sorted name, the same for both orders
+    _, fwd = _encord(tmp_path, rows)
+    _, back = _encord(tmp_path, rows[::-1])
+    assert _by_object(fwd) == _by_object(back)
+    names = sorted({c["name"] for c in fwd["categories"]})
+    assert [c["name"] for c in fwd["categories"]] == names
+    # a table without one of the classes: a clear failure naming it
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({n: k + 1 for k, n in enumerate(names[1:])}))
+    rc, _ = _encord(tmp_path, rows, "--categories", str(partial))
+    assert rc == 1
+
+
+def _labelbox(tmp_path: Path, lines: list, *extra: str) -> tuple[int, dict]:
+    png = realdata("labelbox", "mask.png")
+    exp = tmp_path / "a.ndjson"
+    exp.write_text("\n".join(json.dumps(x) for x in lines))
+    out = tmp_path / "o.json"
+    rc = main(["labelbox-to-coco", str(exp), "--masks", str(png.parent), "-o", str(out),
+               "--jobs", "1", "-q", *extra])
+    return rc, (json.loads(out.read_text()) if rc == 0 else {})
+
+
+@pytest.mark.realdata
+def test_labelbox_ids_from_a_table_or_by_name_and_source_ids_kept(tmp_path, capsys):
+    lines = [{"dataRow": {"id": "r1"}, "name": "white", "schemaId": "ckw1",
+              "mask": {"instanceURI": "https://x/mask.png", "colorRGB": [255, 255, 255]}},
+             {"dataRow": {"id": "r2"}, "name": "cyan", "schemaId": "ckc2",
+              "mask": {"instanceURI": "https://x/mask.png", "colorRGB": [0, 255, 255]}}]
+    rc, a = _labelbox(tmp_path, lines)
+    rc2, b = _labelbox(tmp_path, lines[::-1])
+    assert rc == rc2 == 0
+
+    def ids(doc):
+        names = {c["id"]: c["name"] for c in doc["categories"]}
+        return sorted((names[x["category_id"]], x["category_id"]) for x in doc["annotations"])
+
+    assert ids(a) == ids(b) == [("cyan", 1), ("white", 2)]
+    assert {x["attributes"]["labelbox_feature_schema_id"] for x in a["annotations"]} == \
+        {"ckw1", "ckc2"}
+    table = tmp_path / "cats.json"
+    table.write_text(json.dumps({"categories": [{"id": 7, "name": "white"},
+                                                {"id": 3, "name": "cyan"}]}))
+    rc, c = _labelbox(tmp_path, lines, "--categories", str(table))
+    assert rc == 0 and ids(c) == [("cyan", 3), ("white", 7)]
+    ontology = tmp_path / "ontology.json"
+    ontology.write_text(json.dumps({"tools": [{"name": "other", "featureSchemaId": "x"},
+                                              {"name": "cyan!", "featureSchemaId": "ckc2"},
+                                              {"name": "white", "featureSchemaId": "ckw1"}]}))
+    rc, d = _labelbox(tmp_path, lines, "--categories", str(ontology))
+    assert rc == 0 and sorted(x["category_id"] for x in d["annotations"]) == [2, 3]
+    table.write_text(json.dumps({"white": 1}))
+    capsys.readouterr()
+    rc, _ = _labelbox(tmp_path, lines, "--categories", str(table))
+    assert rc == 1 and "'cyan'" in capsys.readouterr().err

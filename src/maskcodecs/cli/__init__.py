@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "points, skeletons and rotatable boxes are counted and skipped.")
     p.add_argument("labels", metavar="LABELROWS.json")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p.add_argument("--categories", metavar="FILE",
+                   help="category ids: COCO categories, {name: id}, or the platform's "
+                        "ontology (default: ids by sorted class name)")
     _common(p)
 
     p = sub.add_parser(
@@ -151,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masks", required=True, metavar="DIR", help="folder of composite PNGs")
     p.add_argument("--url-map", metavar="FILE", help="JSON object: mask URL -> local file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p.add_argument("--categories", metavar="FILE",
+                   help="category ids: COCO categories, {name: id}, or the platform's "
+                        "ontology (default: ids by sorted class name)")
     _common(p, parallel=True, bad=True)
 
     for name, text in (("info", "summarise a COCO or Encord file"),

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, atomic_output, dumps, load_json
 from maskcodecs.errors import MaskCodecError
@@ -69,12 +70,15 @@ def _poly_ann(flat_parts: list[list[float]]) -> tuple[float, list[float]]:
     return area, [x0, y0, _num(max(xs) - x0), _num(max(ys) - y0)]
 
 
-def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
+def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
+                       categories: CategoryIds | None = None
                        ) -> tuple[dict[str, Any], dict[str, int]]:
     """Convert Encord label rows to a COCO dict; return (coco, skipped shapes -> count).
 
     ``problem(where, message)`` receives per-object errors (bad rleString, size mismatch);
-    without it the first one raises :class:`DataError`.
+    without it the first one raises :class:`DataError`. Category ids come from
+    ``categories`` (a table or the project's ontology), else from the sorted class names:
+    never from the order of the rows.
     """
     def report(where: str, msg: str) -> None:
         if problem is None:
@@ -83,7 +87,8 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
 
     images: list[dict[str, Any]] = []
     anns: list[dict[str, Any]] = []
-    cats: dict[str, dict[str, Any]] = {}
+    classes: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    supercat: dict[str, dict[str, Any]] = {}
     skipped: dict[str, int] = {}
     for ri, row in enumerate(_rows(doc)):
         dus = row.get("data_units") or {}
@@ -158,21 +163,40 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None
                     else:
                         skipped[shape or "unknown"] = skipped.get(shape or "unknown", 0) + 1
                         continue
-                    if key not in cats:
-                        cats[key] = {"id": len(cats) + 1, "name": str(obj.get("name", key)),
-                                     "supercategory": shape}
-                    ann["category_id"] = cats[key]["id"]
+                    classes.setdefault(key, (str(obj.get("name", key)),
+                                             (obj.get("featureHash"),)))
+                    supercat.setdefault(key, {"supercategory": shape})
+                    ann["category_id"] = key  # the id once every class is known
                     ann["encord"] = meta
                     ann = {"id": len(anns) + 1, **ann}
                     anns.append(ann)
+    table = categories or CategoryIds()
+    try:
+        ids = table.assign(classes.values())
+    except CategoryTableError as e:
+        raise DataError(str(e)) from None
+    by_key = {key: ids[class_key(*cls)] for key, cls in classes.items()}
+    for ann in anns:
+        ann["category_id"] = by_key[ann["category_id"]]
+    names = {class_key(*cls): cls[0] for cls in classes.values()}
+    extra = {class_key(*cls): supercat[key] for key, cls in classes.items()}
     coco = {"info": {"description": "encord-to-coco"}, "images": images, "annotations": anns,
-            "categories": list(cats.values())}
+            "categories": table.categories(ids, names, extra)}
     return coco, skipped
+
+
+def _table(args: argparse.Namespace) -> CategoryIds | None:
+    if not getattr(args, "categories", None):
+        return None
+    try:
+        return CategoryIds.load(args.categories)
+    except CategoryTableError as e:
+        raise DataError(str(e)) from None
 
 
 def run_encord_to_coco(args: argparse.Namespace) -> int:
     doc = load_json(args.labels, "Encord label rows")
-    coco, skipped = label_rows_to_coco(doc)
+    coco, skipped = label_rows_to_coco(doc, categories=_table(args))
     with atomic_output(args.output) as f:
         f.write(dumps(coco))
     if not args.quiet:

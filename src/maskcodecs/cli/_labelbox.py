@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
 from maskcodecs._imageio import read_array
 from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
@@ -72,13 +73,14 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
                     for obj in ann.get("objects") or []:
                         cm = obj.get("composite_mask")
                         m = obj.get("mask")
+                        schema = obj.get("feature_schema_id")
                         if cm:
                             r["instances"].append({"name": obj.get("name") or obj.get("value"),
-                                                   "url": cm.get("url"),
+                                                   "url": cm.get("url"), "schema": schema,
                                                    "colour": _colour(cm.get("color_rgb"))})
                         elif isinstance(m, dict) and m.get("url"):
                             r["instances"].append({"name": obj.get("name"), "url": m["url"],
-                                                   "colour": None})
+                                                   "colour": None, "schema": schema})
                         else:
                             kind = str(obj.get("annotation_kind", "other"))
                             skipped[kind] = skipped.get(kind, 0) + 1
@@ -95,7 +97,7 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
         r = row(key)
         colour = mask.get("colorRGB", mask.get("colorRgb"))
         inst: dict[str, Any] = {"name": rec.get("name") or rec.get("schemaId"),
-                                "colour": _colour(colour)}
+                                "colour": _colour(colour), "schema": rec.get("schemaId")}
         if mask.get("instanceURI") or mask.get("instanceUri"):
             inst["url"] = mask.get("instanceURI") or mask.get("instanceUri")
         elif mask.get("imBytes"):
@@ -197,12 +199,12 @@ def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
     anns: list[tuple[Any, Any, dict[str, Any] | None]] = []
     for inst, r in zip(task["instances"], results):
         if r is None:
-            anns.append((inst["name"], inst["colour"], None))
+            anns.append((inst["name"], inst["colour"], None, inst.get("schema")))
             continue
         rr, area, box = next(it)
         anns.append((inst["name"], inst["colour"],
                      {"segmentation": {"size": [h, w], "counts": be.counts_text(rr)},
-                      "area": area, "bbox": box, "iscrowd": 0}))
+                      "area": area, "bbox": box, "iscrowd": 0}, inst.get("schema")))
     return {"height": h, "width": w, "anns": anns}
 
 
@@ -221,7 +223,14 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
         raise DataError(f"{args.export}: no mask annotations found")
     cfg = LabelboxConfig(masks=masks.resolve(), url_map={k: str(v) for k, v in url_map.items()})
     bad = BadItems(args.skip_bad, args.report)
-    cats: dict[str, int] = {}
+    # ids from the table (or ontology), else by sorted name: never by order of appearance
+    classes = {class_key(str(i["name"]), (i.get("schema"),)): (str(i["name"]), (i.get("schema"),))
+               for t in tasks for i in t["instances"]}
+    try:
+        table = CategoryIds.load(args.categories) if args.categories else CategoryIds()
+        ids = table.assign(classes.values())
+    except CategoryTableError as e:
+        raise DataError(str(e)) from None
     images = []
     missing = 0
     with CocoWriter(args.output) as out:
@@ -233,19 +242,24 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
                            "height": res["height"], "width": res["width"],
                            "labelbox_data_row": task["key"]})
             batch = []
-            for name, colour, ann in res["anns"]:
+            for name, colour, ann, schema in res["anns"]:
                 name = str(name)
-                cats.setdefault(name, len(cats) + 1)
                 if ann is None:
                     missing += 1
                     sys.stderr.write(f"warning: data row {task['key']}: colour {colour} of "
                                      f"{name!r} is absent from its mask; skipped\n")
                     continue
-                batch.append({"image_id": image_id, "category_id": cats[name], **ann})
+                source = {"labelbox_name": name}
+                if schema:
+                    source["labelbox_feature_schema_id"] = schema
+                batch.append({"image_id": image_id,
+                              "category_id": ids[class_key(name, (schema,))], **ann,
+                              "attributes": source})
             out.add(batch)
         if not images:
             raise DataError("no data row could be converted")
-        out.finish(images, [{"id": i, "name": n} for n, i in cats.items()],
+        names = {class_key(*c): c[0] for c in classes.values()}
+        out.finish(images, table.categories(ids, names),
                    info={"description": f"labelbox-to-coco {args.export}"})
     bad.finish()
     if not args.quiet:
