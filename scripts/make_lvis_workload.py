@@ -41,7 +41,7 @@ import numpy as np
 
 from maskcodecs import mask as _M
 
-VERSION = 1
+VERSION = 2
 N_CATEGORIES = 1203
 GROUPS = (("r", 337), ("c", 461), ("f", 405))
 MAX_DETS = 300
@@ -142,7 +142,7 @@ def generate(images: int = 5000, seed: int = 0) -> dict[str, Any]:
         dets.extend(mine[:n_dets])
     for d in anns:
         cats[d["category_id"] - 1]["instance_count"] += 1
-    gt = {"info": {"description": "synthetic LVIS-shaped workload", "version": VERSION},
+    gt = {"info": {"description": "synthetic LVIS-shaped workload", "version": str(VERSION)},
           "licenses": [{"id": 1, "name": "synthetic"}], "images": imgs,
           "categories": cats, "annotations": anns}
     bbox, segm = [], []
