@@ -37,7 +37,7 @@ Examples
 ...                    "score": 0.9}], "bbox")
 >>> E.run()
 >>> float(E.results["AP50"]), float(E.results["APf"]), E.results["APr"]
-(0.9999999999999998, 0.5, -1)
+(0.9999999999999999, 0.7999999999999999, -1)
 """
 from __future__ import annotations
 
