@@ -10,16 +10,16 @@ import importlib
 from typing import Any
 
 from maskcodecs import mask, rle
-from maskcodecs._patch import PatchHandle, init_as_pycocotools, patch_pycocotools
+from maskcodecs._patch import PatchHandle, init_as_lvis, init_as_pycocotools, patch_pycocotools
 from maskcodecs._types import RLE
 from maskcodecs.errors import MaskCodecError
 
 __version__ = "0.1.0"
 
-_LAZY = ("encord", "labelbox", "coco", "cocoeval", "polygons", "panoptic")
+_LAZY = ("encord", "labelbox", "coco", "cocoeval", "polygons", "panoptic", "lvis")
 
 __all__ = ["mask", "rle", "encord", "labelbox", "coco", "cocoeval", "polygons", "panoptic",
-           "patch_pycocotools", "init_as_pycocotools",
+           "lvis", "patch_pycocotools", "init_as_pycocotools", "init_as_lvis",
            "PatchHandle", "RLE", "MaskCodecError", "__version__"]
 
 

@@ -468,8 +468,9 @@ def _results_mode(first: dict[str, Any]) -> str | None:
     return None
 
 
-def _complete_results(anns: list[Any], mode: str | None) -> None:
-    """loadRes's completion of result dicts, in place: ids, and area, bbox, iscrowd."""
+def _complete_results(anns: list[Any], mode: str | None, crowd: bool = True) -> None:
+    """loadRes's completion of result dicts, in place: ids, and area, bbox, iscrowd (unless
+    not crowd: LVISResults' completion, which sets no iscrowd)."""
     if mode == "caption":
         for i, ann in enumerate(anns):
             ann["id"] = i + 1
@@ -484,7 +485,8 @@ def _complete_results(anns: list[Any], mode: str | None) -> None:
                 ann["segmentation"] = [[x, y, x, y2, x2, y2, x2, y]]
             ann["area"] = w * h
             ann["id"] = i + 1
-            ann["iscrowd"] = 0
+            if crowd:
+                ann["iscrowd"] = 0
     elif mode == "segm":
         for i, ann in enumerate(anns):
             seg = ann["segmentation"]
@@ -492,7 +494,8 @@ def _complete_results(anns: list[Any], mode: str | None) -> None:
             if "bbox" not in ann:
                 ann["bbox"] = _mask.toBbox(seg)
             ann["id"] = i + 1
-            ann["iscrowd"] = 0
+            if crowd:
+                ann["iscrowd"] = 0
     elif mode == "keypoints":
         for i, ann in enumerate(anns):
             kp = ann["keypoints"]

@@ -121,9 +121,8 @@ def init_as_pycocotools() -> PatchHandle:
     from maskcodecs import cocoeval as our_eval
     from maskcodecs import mask as ours
 
-    pkg = ModuleType("pycocotools")
-    pkg.__doc__ = "maskcodecs standing in for pycocotools (maskcodecs.init_as_pycocotools)."
-    pkg.__path__ = []  # a package, so that submodule imports go through sys.modules
+    pkg = _package("pycocotools",
+                   "maskcodecs standing in for pycocotools (maskcodecs.init_as_pycocotools).")
     coco_mod = ModuleType("pycocotools.coco")
     coco_mod.COCO = our_coco.COCO  # type: ignore[attr-defined]
     coco_mod.maskUtils = ours  # type: ignore[attr-defined]
@@ -134,9 +133,20 @@ def init_as_pycocotools() -> PatchHandle:
     pkg.mask = ours  # type: ignore[attr-defined]
     pkg.coco = coco_mod  # type: ignore[attr-defined]
     pkg.cocoeval = eval_mod  # type: ignore[attr-defined]
-    modules = dict(zip(_ALIASES, (pkg, ours, coco_mod, eval_mod)))
+    return _alias(dict(zip(_ALIASES, (pkg, ours, coco_mod, eval_mod))))
+
+
+def _package(name: str, doc: str) -> ModuleType:
+    pkg = ModuleType(name)
+    pkg.__doc__ = doc
+    pkg.__path__ = []  # a package, so that submodule imports go through sys.modules
+    return pkg
+
+
+def _alias(modules: dict[str, ModuleType]) -> PatchHandle:
+    """Put these modules in sys.modules; the handle restores what was there before."""
     missing = object()
-    saved = {name: sys.modules.get(name, missing) for name in _ALIASES}
+    saved = {name: sys.modules.get(name, missing) for name in modules}
     sys.modules.update(modules)
 
     def undo() -> None:
@@ -148,3 +158,47 @@ def init_as_pycocotools() -> PatchHandle:
                 sys.modules[name] = old  # type: ignore[assignment]
 
     return PatchHandle(undo)
+
+
+_LVIS_ALIASES = ("lvis", "lvis.lvis", "lvis.results", "lvis.eval")
+
+
+def init_as_lvis() -> PatchHandle:
+    """Make ``import lvis`` (and ``lvis.lvis``, ``lvis.results``, ``lvis.eval``) resolve to
+    :mod:`maskcodecs.lvis`, whether or not lvis-api is installed.
+
+    Call it before the code that imports lvis (detectron2's ``LVISEvaluator``,
+    mmdetection's ``LVISMetric``): their ``LVIS``, ``LVISResults`` and ``LVISEval`` then run
+    on maskcodecs. Modules already imported keep the names they bound. lvis-api's
+    visualiser ``LVISVis`` is not provided.
+
+    Returns
+    -------
+    PatchHandle
+        Undoes the aliasing (restores whatever ``sys.modules`` held before).
+
+    Examples
+    --------
+    >>> import maskcodecs
+    >>> with maskcodecs.init_as_lvis():
+    ...     from lvis import LVISEval
+    ...     LVISEval.__module__
+    'maskcodecs.lvis'
+    """
+    from maskcodecs import lvis as ours
+    from maskcodecs import mask as our_mask
+
+    pkg = _package("lvis", "maskcodecs standing in for lvis-api (maskcodecs.init_as_lvis).")
+    parts = {}
+    for name, attrs in (("lvis", ("LVIS",)), ("results", ("LVISResults",)),
+                        ("eval", ("LVISEval", "Params"))):
+        mod = ModuleType(f"lvis.{name}")
+        mod.mask_utils = our_mask  # type: ignore[attr-defined]
+        for attr in attrs:
+            setattr(mod, attr, getattr(ours, attr))
+        setattr(pkg, name, mod)
+        parts[f"lvis.{name}"] = mod
+    for attr in ("LVIS", "LVISResults", "LVISEval"):
+        setattr(pkg, attr, getattr(ours, attr))
+    pkg.__all__ = ["LVIS", "LVISResults", "LVISEval"]  # type: ignore[attr-defined]
+    return _alias({"lvis": pkg, **parts})

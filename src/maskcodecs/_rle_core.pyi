@@ -249,6 +249,11 @@ def strings_area_bbox(
     w: npt.NDArray[np.int64], area: npt.NDArray[np.uint64], bbox: npt.NDArray[np.float64], /
 ) -> int: ...
 
+# -- LVIS evaluation (maskcodecs.lvis) --------------------------------------------------------
+def lvis_ignore_unmatched(state: _A, summary: _A, flag: _A, T: int, A: int, /) -> int:
+    """Mark the unmatched codes of flagged detections ignored (lvis-api's not-exhaustive
+    rule); returns how many codes changed."""
+
 # -- panoptic quality (maskcodecs.panoptic) --------------------------------------------------
 def panoptic_image(gt: _A, pred: _A, gid: _A, gcat: _A, gcrowd: _A, garea: _A, pid: _A,
                    pcat: _A, pcrowd: _A, parea: _A, gmatched: _A, pmatched: _A, pfp: _A,

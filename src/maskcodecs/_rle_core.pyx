@@ -904,6 +904,7 @@ cdef int transpose_runs(const uint8_t* s, Py_ssize_t n, uint64_t h, uint64_t w,
 
 include "_rle_poly.pxi"
 include "_eval.pxi"
+include "_lvis.pxi"
 include "_coco_json.pxi"
 
 

@@ -187,3 +187,28 @@ class MaskLayoutWarning(UserWarning):
 
 
 __all__ += ["MaskLayoutWarning"]
+
+
+class LVISFormatError(COCOFormatError):
+    """An LVIS file or result list that lvis-api rejects with an assertion: a top level that
+    is not an object, results that are not a list or name images outside the ground truth."""
+
+
+class LVISFieldError(FormatError, KeyError):
+    """An LVIS dataset or result without a key lvis-api reads (``neg_category_ids``,
+    ``not_exhaustive_category_ids``, ``frequency``, ``area``...), or an image, category or
+    annotation id that is not in the index: where lvis-api raises ``KeyError``."""
+
+    __str__ = BaseException.__str__  # the message as given, not KeyError's repr of it
+
+
+class LVISTypeError(MaskCodecError, TypeError):
+    """A ground truth or results argument of a type LVISResults or LVISEval does not take."""
+
+
+class LVISOrderError(EvaluationOrderError, RuntimeError, TypeError):
+    """LVISEval.accumulate() before evaluate() (lvis-api fails with a TypeError there) or
+    summarize() before accumulate() (lvis-api's RuntimeError)."""
+
+
+__all__ += ["LVISFormatError", "LVISFieldError", "LVISTypeError", "LVISOrderError"]
