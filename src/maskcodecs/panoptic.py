@@ -66,7 +66,7 @@ from maskcodecs.errors import (
     PanopticSegmentError,
 )
 
-__all__ = ["pq_compute", "format_results", "print_results"]
+__all__ = ["pq_compute", "format_results", "print_results", "is_panoptic", "to_instances"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: what an entry of ``gt_maps`` / ``pred_maps`` may be
@@ -452,3 +452,88 @@ def _average(stats: list[tuple[float, int, int, int]], cats: dict[Any, Mapping[s
     if n == 0:
         return {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0}, per_class
     return {"pq": pq_sum / n, "sq": sq_sum / n, "rq": rq_sum / n, "n": n}, per_class
+
+
+# -- a panoptic dataset as instance annotations ----------------------------------------------------
+def is_panoptic(doc: Any) -> bool:
+    """Whether a loaded COCO document is a panoptic one (annotations with segments_info)."""
+    anns = doc.get("annotations") if isinstance(doc, Mapping) else None
+    return isinstance(anns, list) and bool(anns) and all(
+        isinstance(a, Mapping) and "segments_info" in a for a in anns)
+
+
+def to_instances(panoptic_json: PathLike | Mapping[str, Any], png_folder: PathLike | None = None,
+                 *, maps: Mapping[Any, IdMap] | None = None,
+                 threads: int | None = None) -> dict[str, Any]:
+    """A COCO panoptic dataset as an instance dataset: one annotation per segment.
+
+    Parameters
+    ----------
+    panoptic_json : path or dict
+        COCO panoptic JSON (``images``, ``annotations`` with ``file_name`` and
+        ``segments_info``, ``categories`` with ``isthing``).
+    png_folder : path, optional
+        The folder of the PNGs; by default panopticapi's (the JSON path without ``.json``).
+    maps : mapping, optional
+        Id maps in memory by ``file_name`` or ``image_id``, as for :func:`pq_compute`.
+    threads : int, optional
+        Images read in parallel (the decoder and encoder release the GIL).
+
+    Returns
+    -------
+    dict
+        ``images`` and ``categories`` (``isthing`` kept) of the panoptic JSON, and
+        ``annotations`` with a compressed RLE ``segmentation`` (str counts) of each segment,
+        its pixel ``area`` and tight ``bbox``, the segment's ``category_id`` and ``iscrowd``,
+        ids 1..n, and the segment id in ``attributes['panoptic_segment_id']``.
+
+    Raises
+    ------
+    PanopticSegmentError
+        A segment of segments_info absent from its PNG, or a PNG segment (other than VOID,
+        id 0) absent from segments_info.
+    PanopticFolderError
+        The folder of the PNGs does not exist.
+    """
+    from maskcodecs.coco import segments_from_colour_map
+
+    doc = _load_json(panoptic_json, "panoptic JSON")
+    anns = _field(doc, "annotations", "the panoptic JSON")
+    src = _Source("panoptic", panoptic_json, png_folder, maps)
+    src.check_folder([(a, a) for a in anns], "png")
+
+    def one(ann: Mapping[str, Any]) -> list[dict[str, Any]]:
+        where = f"image {ann.get('image_id')!r} ({ann.get('file_name')})"
+        info = _segments(ann, where)
+        pixels = src.load(ann)
+        if pixels.ndim == 2:  # an in-memory (h, w) id map
+            ids = pixels.astype(np.uint32)
+            pixels = np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255],
+                              axis=2).astype(np.uint8)
+        segs = {s.value: s for s in segments_from_colour_map(pixels[:, :, :3])}
+        out = []
+        for sid, si in info.items():
+            seg = segs.pop(int(sid), None)
+            if seg is None:
+                raise PanopticSegmentError(f"{where}: segment {sid} of segments_info is not "
+                                           "in the PNG")
+            counts = seg.rle["counts"]
+            out.append({"image_id": ann.get("image_id"),
+                        "category_id": si.get("category_id"),
+                        "segmentation": {"size": [int(v) for v in seg.rle["size"]],
+                                         "counts": counts.decode("ascii")
+                                         if isinstance(counts, bytes) else counts},
+                        "area": int(seg.area), "bbox": [float(v) for v in seg.bbox],
+                        "iscrowd": int(si.get("iscrowd", 0)),
+                        "attributes": {"panoptic_segment_id": int(sid)}})
+        if segs:
+            raise PanopticSegmentError(f"{where}: segments {sorted(segs)} of the PNG are not "
+                                       "in segments_info")
+        return out
+
+    t = resolve_threads(0 if threads is None else threads, max(len(anns), 1))
+    parts = run_parts(lambda a, b: [one(x) for x in anns[a:b]], len(anns), t)
+    annotations = [x for part in parts for per_image in part for x in per_image]
+    for n, a in enumerate(annotations):
+        a["id"] = n + 1
+    return {k: v for k, v in doc.items() if k != "annotations"} | {"annotations": annotations}

@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="foreground is > threshold for binary grey/JPEG masks (default 127)")
     p.add_argument("--images", metavar="COCO.json",
                    help="take image entries (ids, sizes, names) from this COCO file, matched "
-                        "by file name without extension")
+                        "by file name without extension; a COCO panoptic file also gives "
+                        "each segment id its category and iscrowd, and the categories")
     _common(p, parallel=True, bad=True)
 
     p = sub.add_parser(
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("coco", metavar="COCO.json")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--mode", choices=("label", "color", "instance"), default="label")
+    p.add_argument("--panoptic-folder", metavar="DIR",
+                   help="PNGs of a COCO panoptic file (default: its path without .json)")
     _common(p, parallel=True, bad=True)
 
     p = sub.add_parser(
@@ -164,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         p.add_argument("file", metavar="FILE")
         p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--panoptic-folder", metavar="DIR",
+                       help="PNGs of a COCO panoptic file (default: its path without .json)")
         if name == "validate":
             p.add_argument("--strict", action="store_true",
                            help="also fail on warnings (bbox/area inconsistent with the mask)")
@@ -181,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outline", action="store_true", help="draw instance outlines")
     p.add_argument("--labels", action="store_true", help="write category names")
     p.add_argument("--alpha", type=float, default=0.5, help="fill opacity (default 0.5)")
+    p.add_argument("--panoptic-folder", metavar="DIR",
+                   help="PNGs of a COCO panoptic file (default: its path without .json)")
     _common(p)
     return parser
 

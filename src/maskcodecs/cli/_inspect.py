@@ -8,14 +8,14 @@ from typing import Any
 
 from maskcodecs._coco_check import image_groups, objects, seg_kind, size_problem, validate
 from maskcodecs.cli._encord import is_encord, label_rows_to_coco
-from maskcodecs.cli._util import DataError, load_json
+from maskcodecs.cli._util import DataError, load_coco, load_json
 
 __all__ = ["run_info", "run_validate", "summarise", "validate"]
 
 
-def _load(path: str, problems: list[dict[str, Any]] | None = None
-          ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Return (kind, coco dict, extra facts) for a COCO or Encord file."""
+def _load(path: str, problems: list[dict[str, Any]] | None = None,
+          panoptic_folder: str | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Return (kind, coco dict, extra facts) for a COCO, COCO panoptic or Encord file."""
     doc = load_json(path)
     if is_encord(doc):
         def problem(where: str, msg: str) -> None:
@@ -26,15 +26,11 @@ def _load(path: str, problems: list[dict[str, Any]] | None = None
         rows = doc if isinstance(doc, list) else [doc]
         return "encord", coco, {"label_rows": len(rows), "skipped_shapes": skipped}
     if isinstance(doc, dict) and isinstance(doc.get("images"), list):
-        anns = doc.get("annotations") or []
-        if isinstance(anns, list) and anns and all(
-                isinstance(a, dict) and "segments_info" in a for a in anns):
-            if problems is not None:
-                raise DataError(f"{path} is a COCO panoptic file: its segments live in PNGs; "
-                                "convert them with masks-to-coco --kind panoptic --images "
-                                f"{path} and validate the result")
-            n = sum(len(a["segments_info"]) for a in anns)
-            return "coco-panoptic", {**doc, "annotations": []}, {"panoptic_segments": n}
+        from maskcodecs import panoptic
+        if panoptic.is_panoptic(doc):  # its segments, read from the PNGs
+            n = sum(len(a["segments_info"]) for a in doc["annotations"])
+            return "coco-panoptic", load_coco(path, panoptic_folder=panoptic_folder), \
+                {"panoptic_segments": n}
         return "coco", doc, {}
     raise DataError(f"{path}: neither a COCO file (no \"images\" list) nor Encord label rows")
 
@@ -67,7 +63,7 @@ def summarise(kind: str, coco: dict[str, Any], extra: dict[str, Any]) -> dict[st
 
 
 def run_info(args: argparse.Namespace) -> int:
-    kind, coco, extra = _load(args.file)
+    kind, coco, extra = _load(args.file, panoptic_folder=args.panoptic_folder)
     s = summarise(kind, coco, extra)
     if args.json:
         sys.stdout.write(json.dumps(s, indent=1) + "\n")
@@ -91,7 +87,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     problems: list[dict[str, Any]] = []
-    kind, coco, _ = _load(args.file, problems)
+    kind, coco, _ = _load(args.file, problems, panoptic_folder=args.panoptic_folder)
     problems += validate(coco)
     errors = sum(p["severity"] == "error" for p in problems)
     warnings = len(problems) - errors

@@ -23,6 +23,7 @@ from maskcodecs.cli._util import (
     atomic_output,
     converted,
     dumps,
+    load_coco,
     load_json,
     pil,
     write_png,
@@ -382,7 +383,7 @@ def render_image(cfg: ToMasksConfig,
 
 
 def run_coco_to_masks(args: argparse.Namespace) -> int:
-    doc = load_json(args.coco, "COCO")
+    doc = load_coco(args.coco, "COCO", args.panoptic_folder)
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
         raise DataError(f"{args.coco}: not a COCO file (no \"images\" list)")
     outdir = Path(args.output)

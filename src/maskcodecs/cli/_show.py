@@ -12,7 +12,7 @@ import numpy as np
 from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
 from maskcodecs._imageio import read_array
 from maskcodecs.cli import _backend as be
-from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_json, pil
+from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_coco, pil
 from maskcodecs.errors import MaskCodecError
 
 
@@ -51,7 +51,7 @@ def run_show(args: argparse.Namespace) -> int:
     if not 0.0 <= args.alpha <= 1.0:
         raise UsageError("--alpha must be in 0..1")
     Image = pil()
-    coco = load_json(args.coco, "COCO")
+    coco = load_coco(args.coco, "COCO", args.panoptic_folder)
     if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
         raise DataError(f"{args.coco}: not a COCO file (no \"images\" list)")
     images, anns_by_image, skipped = image_groups(coco)

@@ -14,7 +14,7 @@ from typing import IO, Any, Callable
 
 from maskcodecs._fileio import atomic_open, json_default, remove_stale_spools, spool_file
 from maskcodecs._pool import process_pool
-from maskcodecs.errors import OutputWriteError
+from maskcodecs.errors import MaskCodecError, OutputWriteError
 
 # Optional extras, imported by name so that type checking does not depend on whether they (or
 # their stubs) are installed; both are used through Any.
@@ -71,6 +71,22 @@ def load_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
         return _orjson.loads(data) if _orjson is not None else json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise DataError(f"{p}: not valid JSON ({e})") from None
+
+
+def load_coco(path: str | os.PathLike[str], what: str = "COCO",
+              panoptic_folder: str | None = None) -> Any:
+    """Read a COCO file; a COCO panoptic file (annotations with segments_info) is read with
+    its PNGs (``panoptic_folder``, else panopticapi's: the path without ``.json``) as an
+    instance dataset, one RLE annotation per segment, categories (``isthing``) kept."""
+    doc = load_json(path, what)
+    from maskcodecs import panoptic
+    if not panoptic.is_panoptic(doc):
+        return doc
+    try:
+        folder = panoptic_folder if panoptic_folder else os.fspath(path).replace(".json", "")
+        return panoptic.to_instances(doc, folder)
+    except MaskCodecError as e:
+        raise DataError(f"{path} (COCO panoptic): {e}") from None
 
 
 def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> list[Any]:
