@@ -693,3 +693,58 @@ def test_encord_titles_are_confined_and_collision_checked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "0.png <- image 1 ('../../esc0.jpg/0'), image 5 ('../../esc2.jpg/0')" in err
     assert list(tmp_path.rglob("*.png")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# also: masks-to-coco --images entries of the wrong type
+# ---------------------------------------------------------------------------------------------
+
+def _one_mask(tmp_path: Path) -> Path:
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(np.eye(4, dtype=np.uint8)).save(masks / "a.png")
+    return masks
+
+
+@pytest.mark.parametrize(("images", "expect"), [
+    ([1, "x", None], "images[0]: is int, not an object"),
+    ({"a": 1}, 'no "images" list'),
+    ("images", 'no "images" list'),
+    ([{"file_name": "a.png", "height": 4, "width": 4}], "images[0]: no id"),
+    ([{"id": 1, "file_name": ["a.png"], "height": 4, "width": 4}], "is not a string"),
+    ([{"id": 1, "file_name": "a.png", "height": "x", "width": 4}], "not positive integers"),
+    ([{"id": 1, "file_name": "a.png", "height": [4], "width": 4}], "not positive integers"),
+    ([{"id": 1, "file_name": "", "height": 4, "width": 4}], "no image entry"),
+])
+def test_masks_to_coco_images_file_entries_of_the_wrong_type(tmp_path, capsys, images, expect):
+    masks = _one_mask(tmp_path)
+    ref = write_json(tmp_path / "ref.json", {"images": images})
+    out = tmp_path / "c.json"
+    assert run("masks-to-coco", masks, "-o", out, "--images", ref, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Error:" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_masks_to_coco_images_file_skips_bad_entries_and_uses_the_good_one(tmp_path, capsys):
+    masks = _one_mask(tmp_path)
+    ref = write_json(tmp_path / "ref.json", {"images": [
+        1, None, {"id": 9, "file_name": "dir\\a.jpg", "height": 4, "width": 4}]})
+    out = tmp_path / "c.json"
+    assert run("masks-to-coco", masks, "-o", out, "--images", ref, "--jobs", "1",
+               "--skip-bad") == 0
+    assert "skipped 2 bad item" in capsys.readouterr().err
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [9]
+
+
+def test_images_by_file_name_library_rules():
+    from maskcodecs._coco_check import images_by_file_name
+    from maskcodecs.errors import FormatError
+    good = {"id": 1, "file_name": "d/a.jpg"}
+    index, problems = images_by_file_name({"images": [good, 5, {"id": [1]}, {"id": 2},
+                                                      {"id": 3, "file_name": 7}]})
+    assert index == {"d/a": good, "a": good}
+    assert [w for w, _ in problems] == ["images[1]", "images[2]", "image 3"]
+    for doc in (None, [], {"images": None}, {"images": {"id": 1}}):
+        with pytest.raises(FormatError):
+            images_by_file_name(doc)
