@@ -748,3 +748,173 @@ def test_images_by_file_name_library_rules():
     for doc in (None, [], {"images": None}, {"images": {"id": 1}}):
         with pytest.raises(FormatError):
             images_by_file_name(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7 (audit): more errors that were not ours, each on the input that raised it
+# ---------------------------------------------------------------------------------------------
+
+def _b64_png(arr: np.ndarray) -> str:
+    import base64
+    return base64.b64encode(_png_bytes(arr)).decode()
+
+
+@pytest.mark.parametrize(("lines", "bare"), [
+    ([1], "AttributeError"), (['"x"'], "AttributeError"), (["{bad json"], "JSONDecodeError"),
+    ([b"\xff\xfe"], "UnicodeDecodeError"), ([{"mask": {"png": "x"}}], "binascii.Error"),
+    ([{"mask": {"imBytes": "é", "colorRGB": [1, 2, 3]}}], "ValueError"),
+    ([{"mask": {"instanceURI": [1], "colorRGB": [1, 2, 3]}}], "TypeError"),
+    ([{"dataRow": "d", "mask": {"png": "AAAA"}}], "AttributeError"),
+    ([{"masks": {"frames": [1], "instances": []}}], "AttributeError"),
+    ([{"masks": {"frames": 5, "instances": []}}], "TypeError"),
+    (5, "TypeError"),
+])
+def test_labelbox_ndjson_lines_of_the_wrong_type_are_format_errors(lines, bare):
+    from maskcodecs import labelbox as lb
+    from maskcodecs.errors import FormatError
+    with pytest.raises(FormatError):  # each raised the bare error named before
+        list(lb.read_ndjson(lines, images={}))
+    if isinstance(lines, list) and not isinstance(lines[0], int):
+        with pytest.raises(FormatError):
+            lb.read_mask_line(lines[0], images={})
+
+
+def _v2(objects=None, frames=None, projects=None) -> dict:
+    ann = {"objects": objects if objects is not None else [], "frames": frames or {}}
+    return {"data_row": {"id": "d"},
+            "projects": projects if projects is not None else {"p": {"labels": [
+                {"annotations": ann}]}}}
+
+
+@pytest.mark.parametrize("row", [
+    "row", 5, {"data_row": "d", "projects": {}}, _v2(projects={"p": "x"}),
+    _v2(projects={"p": {"labels": 5}}), _v2(projects={"p": {"labels": ["x"]}}),
+    _v2(objects="x"), _v2(objects=[1]), _v2(frames={"3": "x"}), _v2(frames={"x": {"objects": []}}),
+    _v2(frames={"3": {"objects": 5}}),
+    _v2(objects=[{"composite_mask": {"url": [1], "color_rgb": [1, 2, 3]}}]),
+])
+def test_labelbox_export_v2_rows_of_the_wrong_type_are_format_errors(row):
+    from maskcodecs import labelbox as lb
+    from maskcodecs.errors import FormatError
+    with pytest.raises(FormatError):
+        list(lb.read_export_v2([row], {"u": np.zeros((2, 2, 3), np.uint8)}))
+    with pytest.raises(FormatError):
+        list(lb.read_export_v2(5, {}))
+
+
+def test_labelbox_readers_still_read_good_lines_after_the_checks():
+    from maskcodecs import labelbox as lb
+    img = np.zeros((2, 2, 3), np.uint8)
+    img[0] = (9, 8, 7)
+    line = {"uuid": "a", "dataRow": {"id": "d"},
+            "mask": {"imBytes": _b64_png(img), "colorRGB": [9, 8, 7]}}
+    assert [r["rle"]["counts"] for r in lb.read_ndjson([line, ""])] == [b"01100"]
+    assert list(lb.read_export_v2(_v2(frames={"3": {"objects": {"f": {
+        "composite_mask": {"url": "u", "color_rgb": [9, 8, 7]}}}}}), {"u": img}))[0]["frame"] == 3
+
+
+@pytest.mark.parametrize("call", [
+    lambda enc: enc.to_coco({"rleString": "0", "height": 2**70, "width": 1}),   # OverflowError
+    lambda enc: enc.from_dict({"rleString": "0", "height": 2**70, "width": 1}),  # numpy ValueError
+    lambda enc: enc.decode("0", 2**30, 2**30),                       # asked numpy for 2**60 B
+    lambda enc: list(enc.iter_bitmasks(5)),                                      # TypeError
+    lambda enc: list(enc.iter_bitmasks({"data_units": {"d": {"labels": {"objects": 5}}}})),
+    lambda enc: list(enc.iter_bitmasks({"data_units": {"d": {"labels": {"0": {"objects": 1.5}}}}})),
+    lambda enc: enc.from_coco({"size": {}, "counts": "0"}),                      # KeyError: 0
+])
+def test_encord_sizes_and_objects_of_the_wrong_type_are_ours(call):
+    from maskcodecs import encord
+    with pytest.raises(MaskCodecError) as e:
+        call(encord)
+    assert isinstance(e.value, (ValueError, TypeError))
+
+
+def test_rle_counts_without_key_or_ascii_and_iou_crowd_length_are_ours():
+    from maskcodecs import mask as mc
+    from maskcodecs import rle
+    from maskcodecs.errors import CountsStringError, CrowdLengthError, RLEKeyError
+    with pytest.raises(RLEKeyError):  # was a bare KeyError
+        rle.counts({"size": [1, 1]})
+    with pytest.raises(CountsStringError):  # was UnicodeEncodeError
+        rle.counts({"size": [1, 1], "counts": "é"})
+    one = [{"size": [1, 1], "counts": b"01"}]
+    for call in (lambda: rle.iou(one, one, iscrowd=[0, 0]), lambda: mc.iou(one, one, [0, 1])):
+        with pytest.raises(AssertionError) as e:  # pycocotools' type, ours, and not an assert
+            call()
+        assert isinstance(e.value, CrowdLengthError) and isinstance(e.value, ValueError)
+
+
+def test_iou_crowd_length_is_checked_under_python_O():
+    import subprocess
+    import sys
+    code = ("from maskcodecs import mask as m; r=[{'size':[1,1],'counts':b'01'}]\n"
+            "try:\n    m.iou(r, r, [0, 0])\n"
+            "except AssertionError as e:\n    print(type(e).__name__)")
+    res = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.strip() == "CrowdLengthError"
+
+
+def _encord_row(labels: object = None, data_units: object = None) -> list:
+    du = {"data_hash": "d", "data_title": "a.png", "width": 4, "height": 4,
+          "labels": {"objects": []} if labels is None else labels}
+    return [{"label_hash": "l", "data_units": {"d": du} if data_units is None else data_units}]
+
+
+@pytest.mark.parametrize("rows", [
+    _encord_row(data_units="x"), _encord_row(data_units={"d": "x"}), _encord_row(labels="x"),
+    _encord_row(labels={"0": "x"}), _encord_row(labels={"objects": "x"}),
+    _encord_row(labels={"objects": ["x"]}), _encord_row(labels={"0": {"objects": "x"}}),
+])
+@pytest.mark.parametrize("cmd", ["encord-to-coco", "info", "validate"])
+def test_encord_rows_of_the_wrong_type_are_our_errors_on_the_command_line(tmp_path, capsys,
+                                                                          rows, cmd):
+    src = write_json(tmp_path / "rows.json", rows)  # each raised AttributeError (a traceback)
+    argv = [cmd, src] + (["-o", tmp_path / "c.json"] if cmd == "encord-to-coco" else [])
+    assert run(*argv) == 1
+    err = capsys.readouterr().err
+    assert "must be" in err and "Error:" not in err
+
+
+@pytest.mark.parametrize(("doc", "expect"), [
+    (coco_doc([{"id": 1, "height": 4, "width": 4}], ["x"]), "annotations[0]: is str"),
+    ({**coco_doc([{"id": 1, "height": 4, "width": 4}]), "categories": ["x"]}, None),
+    (coco_doc([{"id": 1, "height": "4", "width": 4}]), "not positive integers"),
+    (coco_doc([{"id": 1, "height": 4, "width": 4, "encord": "x"}]), "must be an object"),
+])
+def test_coco_to_encord_entries_of_the_wrong_type(tmp_path, capsys, doc, expect):
+    coco = write_json(tmp_path / "c.json", doc)
+    rc = run("coco-to-encord", coco, "-o", tmp_path / "e.json", "-q")
+    err = capsys.readouterr().err
+    assert "Error:" not in err
+    assert (rc, expect is None or expect in err) == (0 if expect is None else 1, True)
+
+
+def test_show_labels_with_hostile_boxes_and_categories(tmp_path, capsys):
+    anns = [dict(ann(1), bbox=[2**70, 1e30, 1, 1]), dict(ann(2), bbox="x", category_id=[1])]
+    coco = write_json(tmp_path / "c.json", {**coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], anns),
+        "categories": ["x", {"id": [1], "name": "y"}, {"id": 1, "name": "ok"}]})
+    # Pillow raised SystemError on the 2**70 position, .get on "x" AttributeError
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png", "--labels", "-q") == 0
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (4, 4)
+
+
+@pytest.mark.parametrize("rec", [
+    {"data_row": "x", "projects": {}}, {"data_row": {"id": "d"}, "media_attributes": "x"},
+    {"data_row": {"id": "d"}, "projects": "x"}, {"data_row": {"id": "d"}, "projects": {"p": "x"}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": "x"}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": "x"}]}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": {"objects": ["x"]}}]}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": {"objects": [
+        {"composite_mask": "x"}]}}]}}},
+    {"dataRow": "x", "mask": {"png": "AAAA"}},
+])
+def test_labelbox_to_coco_records_of_the_wrong_type(tmp_path, capsys, rec):
+    masks = _one_mask(tmp_path)
+    src = write_json(tmp_path / "export.json", [rec])  # each raised AttributeError
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", tmp_path / "c.json",
+               "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "must be" in err and "Error:" not in err
