@@ -918,3 +918,55 @@ def test_labelbox_to_coco_records_of_the_wrong_type(tmp_path, capsys, rec):
                "--jobs", "1") == 1
     err = capsys.readouterr().err
     assert "must be" in err and "Error:" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 8 (also): temporaries of killed runs (.partial, .tmp) are removed like spools
+# ---------------------------------------------------------------------------------------------
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
+def test_stale_partials_of_a_dead_run_are_removed_and_a_live_runs_kept(tmp_path):
+    dead, me = _dead_pid(), os.getpid()
+    stale = [tmp_path / f".c.json.{dead}.k3j_x9.partial", tmp_path / f".c.json.{dead}.ab.spool"]
+    kept = [tmp_path / f".c.json.{me}.live.partial",      # this (live) process
+            tmp_path / f".d.json.{dead}.ab.partial",      # another output's
+            tmp_path / ".c.json.nopid.partial"]           # no pid: never touched
+    for p in stale + kept:
+        p.write_bytes(b"{")
+    masks = _one_mask(tmp_path)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1", "-q") == 0
+    assert [p.exists() for p in stale + kept] == [False] * len(stale) + [True] * len(kept)
+    assert json.loads((tmp_path / "c.json").read_text())["images"][0]["file_name"] == "a.png"
+
+
+def test_coco_to_masks_sweeps_stale_pngs_of_a_killed_run_from_its_folder(tmp_path):
+    dead, me = _dead_pid(), os.getpid()
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    stale = [out / f".1.png.{dead}.q1w2e3.partial", out / "sub" / f".x.png.{dead}.zz.partial"]
+    kept = [out / f".2.png.{me}.live.partial", out / "sub" / f".y.png.{me}.live.partial"]
+    for p in stale + kept:
+        p.write_bytes(b"\x89PNG")
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "1.png", "height": 4, "width": 4}], [ann(1)]))
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert [p.exists() for p in stale + kept] == [False, False, True, True]
+    assert (out / "1.png").is_file()
+
+
+def test_atomic_open_names_its_temporary_with_the_pid_and_cleans_its_name(tmp_path):
+    dead = _dead_pid()
+    old = tmp_path / f".x.json.{dead}.abc.tmp"
+    old.write_bytes(b"{")
+    with _fileio.atomic_open(tmp_path / "x.json", "w") as f:
+        (tmp,) = [p.name for p in tmp_path.glob(".x.json.*.tmp")]
+        assert tmp.startswith(f".x.json.{os.getpid()}.")
+        f.write("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+    assert _fileio.remove_stale_temporaries(tmp_path) == []

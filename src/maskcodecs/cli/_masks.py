@@ -16,7 +16,7 @@ from maskcodecs._coco_check import (
     images_by_file_name,
     segmentation_rle,
 )
-from maskcodecs._fileio import output_name, plan_outputs
+from maskcodecs._fileio import output_name, plan_outputs, remove_stale_temporaries
 from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -420,6 +420,7 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     # planned: a marker that only a finished run removes (nothing is written before it);
     # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
     marker = outdir / INCOMPLETE
+    remove_stale_temporaries(outdir, recursive=True)  # of killed runs, once for the folder
     with atomic_output(marker) as f:
         f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
                 + b"\n")
