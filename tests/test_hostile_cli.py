@@ -970,3 +970,93 @@ def test_atomic_open_names_its_temporary_with_the_pid_and_cleans_its_name(tmp_pa
         f.write("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
     assert _fileio.remove_stale_temporaries(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 8 (also): real faults: Ctrl-C of a running pool, a real full disk
+# ---------------------------------------------------------------------------------------------
+
+_SLOW_CLI = """
+import sys, time
+from maskcodecs.cli import _masks, main
+real = _masks.render_image
+def slow(cfg, task):  # about 0.1 s an image, so the run is still going when stopped
+    time.sleep(0.1)
+    return real(cfg, task)
+_masks.render_image = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(d.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc for child pids")
+def test_sigint_mid_run_of_a_worker_pool(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    n = 48
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 8, "width": 8} for k in range(1, n + 1)],
+        [ann(k, k, seg=[[0, 0, 6, 0, 6, 6]]) for k in range(1, n + 1)]))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "coco-to-masks", str(coco), "-o",
+                             str(out), "--jobs", "2", "-q"], stderr=subprocess.PIPE, text=True)
+    workers: set[int] = set()
+    try:
+        while proc.poll() is None and not list(out.glob("*.png")):  # polled, nothing timed
+            workers |= _children(proc.pid)
+            time.sleep(0.02)
+        workers |= _children(proc.pid)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "wrote" not in err
+    assert workers  # the pool's processes were seen, and none outlives the command
+    for _ in range(200):
+        if all(_gone(p) for p in workers):
+            break
+        time.sleep(0.05)
+    alive = [p for p in workers if not _gone(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert alive == []
+    names = files_under(out)
+    pngs = [p for p in names if p.endswith(".png")]
+    assert ".coco-to-masks.incomplete" in names and 0 < len(pngs) < n
+    assert [p for p in names if p not in pngs] == [".coco-to-masks.incomplete"]  # no temporaries
+    assert [p.name for p in tmp_path.glob(".*")] == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this platform")
+def test_a_real_full_disk_dev_full(tmp_path, capsys):
+    import stat
+
+    from maskcodecs import coco as mc_coco
+    from maskcodecs.errors import OutputWriteError
+    masks = _one_mask(tmp_path)
+    assert run("masks-to-coco", masks, "-o", "/dev/full", "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "cannot write /dev/full: No space left on device" in err and "wrote" not in err
+    with pytest.raises(OutputWriteError) as e:  # the library writer
+        mc_coco.write_coco_json("/dev/full", [{"id": 1, "height": 4, "width": 4}], [], [])
+    assert isinstance(e.value, OSError)
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # written in place, never replaced
+    assert sorted(p.name for p in Path("/dev").glob(".full.*")) == []

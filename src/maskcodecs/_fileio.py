@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
@@ -46,9 +47,17 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str =
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
-        perm = target.stat().st_mode & 0o777
+        st = target.stat()
+        perm = st.st_mode & 0o777
     except FileNotFoundError:
-        perm = 0o644
+        st, perm = None, 0o644
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        # a device or a pipe (/dev/stdout, /dev/full, a FIFO): written in place, never
+        # replaced by a regular file
+        with _write_errors(target):
+            with open(target, mode, encoding=encoding) as f:
+                yield f
+        return
     if clean_stale:
         remove_stale_temporaries(folder, target.name, suffixes=(suffix,))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=suffix,
@@ -67,6 +76,27 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str =
         if isinstance(e, OSError) and not isinstance(e, MaskCodecError):
             raise OutputWriteError(f"cannot write {target}: {e.strerror or e}") from e
         raise
+
+
+@contextlib.contextmanager
+def _write_errors(target: Path) -> Iterator[None]:
+    """An OSError of writing ``target`` as :class:`OutputWriteError`."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, MaskCodecError):
+            raise
+        raise OutputWriteError(f"cannot write {target}: {e.strerror or e}") from e
+
+
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device such as
+    /dev/stdout or /dev/full, a FIFO): :func:`atomic_open` writes those in place."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def spool_file(folder: str | os.PathLike[str], name: str) -> tuple[IO[bytes], str]:

@@ -7,12 +7,19 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from maskcodecs._fileio import atomic_open, json_default, remove_stale_temporaries, spool_file
+from maskcodecs._fileio import (
+    atomic_open,
+    is_special_file,
+    json_default,
+    remove_stale_temporaries,
+    spool_file,
+)
 from maskcodecs._pool import process_pool
 from maskcodecs.errors import OutputWriteError
 
@@ -125,6 +132,8 @@ class CocoWriter:
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise UsageError(f"output directory does not exist: {parent}")
+        if is_special_file(self.path):  # -o /dev/stdout: the spool goes to the temp folder
+            parent = Path(tempfile.gettempdir())
         remove_stale_temporaries(parent, self.path.name, suffixes=(".spool",))  # killed runs
         self._spool, self._spool_name = spool_file(parent, self.path.name)
         self.count = 0
