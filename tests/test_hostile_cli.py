@@ -1060,3 +1060,62 @@ def test_a_real_full_disk_dev_full(tmp_path, capsys):
     assert isinstance(e.value, OSError)
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # written in place, never replaced
     assert sorted(p.name for p in Path("/dev").glob(".full.*")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# also: Labelbox external ids, global keys and data row ids that become file names
+# ---------------------------------------------------------------------------------------------
+
+def _labelbox_export(tmp_path: Path, names: list) -> tuple[Path, Path]:
+    masks = tmp_path / "lbmasks"
+    masks.mkdir(parents=True)
+    comp = np.zeros((4, 4, 3), np.uint8)
+    comp[1:3, 1:3] = (255, 0, 0)
+    Image.fromarray(comp).save(masks / "c.png")
+    recs = []
+    for k, (kind, name) in enumerate(names):
+        if kind == "v2":  # export v2: the external id (or global key) is the file name
+            recs.append({"data_row": {"id": f"dr{k}", "external_id": name},
+                         "media_attributes": {"height": 4, "width": 4},
+                         "projects": {"p": {"labels": [{"annotations": {"objects": [
+                             {"name": "car", "composite_mask": {
+                                 "url": "https://x/c.png", "color_rgb": [255, 0, 0]}}]}}]}}})
+        else:  # NDJSON: the data row id is
+            recs.append({"uuid": f"u{k}", "name": "car", "dataRow": {"id": name},
+                         "mask": {"instanceURI": "https://x/c.png", "colorRGB": [255, 0, 0]}})
+    return write_json(tmp_path / "export.json", recs), masks
+
+
+def test_labelbox_names_are_confined_and_collision_checked(tmp_path, capsys):
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+    coco = tmp_path / "c.json"
+    # two rows whose external ids keep one last part, and a data row id that is one too
+    src, masks = _labelbox_export(tmp_path, [("v2", "../../escaped.jpg"),
+                                             ("v2", "/abs/escaped.png"),
+                                             ("ndjson", "..\\..\\escaped")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    names = [im["file_name"] for im in json.loads(coco.read_text())["images"]]
+    assert names == ["../../escaped.jpg", "/abs/escaped.png", "..\\..\\escaped"]
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "escaped.png <- image 1 ('../../escaped.jpg'), image 2 ('/abs/escaped.png'), " \
+           "image 3" in err and "wrote" not in err
+    assert list(tmp_path.rglob("escaped*")) == [] and list(out.glob("*.png")) == []
+    # distinct hostile names are written inside the folder, under their last part
+    src, masks = _labelbox_export(tmp_path / "b", [("v2", "../../one.jpg"),
+                                                   ("ndjson", "/etc/two")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == ["one.png", "two.png"]
+    assert sorted(p.name for p in tmp_path.rglob("*.png")) == ["c.png", "c.png", "one.png",
+                                                              "two.png"]
+    # a symbolic link in the output folder does not let a name out either
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (out / "lnk").symlink_to(outside, target_is_directory=True)
+    src, masks = _labelbox_export(tmp_path / "c", [("v2", "lnk/three.png")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "outside the output folder" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []
