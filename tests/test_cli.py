@@ -778,12 +778,16 @@ def test_progress_forced_and_quiet_by_default(tmp_path, capsys):
 
 
 def test_panoptic_json_info_and_validate(capsys):
+    """A COCO panoptic file is read with its PNGs (one RLE annotation per segment)."""
     pan = realdata("labelbox", "coco", "panoptic.json")
-    assert run("info", pan, "--json") == 0
+    folder = pan.parent / "masks"
+    assert run("info", pan, "--json", "--panoptic-folder", folder) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["format"] == "coco-panoptic" and s["panoptic_segments"] == 369
-    assert run("validate", pan) == 1
-    assert "masks-to-coco --kind panoptic" in capsys.readouterr().err
+    assert s["annotations"] == 369
+    assert run("validate", pan, "--panoptic-folder", folder) == 0
+    assert run("validate", pan) == 1  # panopticapi's default folder is not there
+    assert "panoptic segmentations does not exist" in capsys.readouterr().err
 
 
 def test_coco_to_encord_non_square_and_polygon_modes(tmp_path):

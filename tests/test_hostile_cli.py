@@ -693,3 +693,429 @@ def test_encord_titles_are_confined_and_collision_checked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "0.png <- image 1 ('../../esc0.jpg/0'), image 5 ('../../esc2.jpg/0')" in err
     assert list(tmp_path.rglob("*.png")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# also: masks-to-coco --images entries of the wrong type
+# ---------------------------------------------------------------------------------------------
+
+def _one_mask(tmp_path: Path) -> Path:
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(np.eye(4, dtype=np.uint8)).save(masks / "a.png")
+    return masks
+
+
+@pytest.mark.parametrize(("images", "expect"), [
+    ([1, "x", None], "images[0]: is int, not an object"),
+    ({"a": 1}, 'no "images" list'),
+    ("images", 'no "images" list'),
+    ([{"file_name": "a.png", "height": 4, "width": 4}], "images[0]: no id"),
+    ([{"id": 1, "file_name": ["a.png"], "height": 4, "width": 4}], "is not a string"),
+    ([{"id": 1, "file_name": "a.png", "height": "x", "width": 4}], "not positive integers"),
+    ([{"id": 1, "file_name": "a.png", "height": [4], "width": 4}], "not positive integers"),
+    ([{"id": 1, "file_name": "", "height": 4, "width": 4}], "no image entry"),
+])
+def test_masks_to_coco_images_file_entries_of_the_wrong_type(tmp_path, capsys, images, expect):
+    masks = _one_mask(tmp_path)
+    ref = write_json(tmp_path / "ref.json", {"images": images})
+    out = tmp_path / "c.json"
+    assert run("masks-to-coco", masks, "-o", out, "--images", ref, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Error:" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_masks_to_coco_images_file_skips_bad_entries_and_uses_the_good_one(tmp_path, capsys):
+    masks = _one_mask(tmp_path)
+    ref = write_json(tmp_path / "ref.json", {"images": [
+        1, None, {"id": 9, "file_name": "dir\\a.jpg", "height": 4, "width": 4}]})
+    out = tmp_path / "c.json"
+    assert run("masks-to-coco", masks, "-o", out, "--images", ref, "--jobs", "1",
+               "--skip-bad") == 0
+    assert "skipped 2 bad item" in capsys.readouterr().err
+    assert [im["id"] for im in json.loads(out.read_text())["images"]] == [9]
+
+
+def test_images_by_file_name_library_rules():
+    from maskcodecs._coco_check import images_by_file_name
+    from maskcodecs.errors import FormatError
+    good = {"id": 1, "file_name": "d/a.jpg"}
+    index, problems = images_by_file_name({"images": [good, 5, {"id": [1]}, {"id": 2},
+                                                      {"id": 3, "file_name": 7}]})
+    assert index == {"d/a": good, "a": good}
+    assert [w for w, _ in problems] == ["images[1]", "images[2]", "image 3"]
+    for doc in (None, [], {"images": None}, {"images": {"id": 1}}):
+        with pytest.raises(FormatError):
+            images_by_file_name(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7 (audit): more errors that were not ours, each on the input that raised it
+# ---------------------------------------------------------------------------------------------
+
+def _b64_png(arr: np.ndarray) -> str:
+    import base64
+    return base64.b64encode(_png_bytes(arr)).decode()
+
+
+@pytest.mark.parametrize(("lines", "bare"), [
+    ([1], "AttributeError"), (['"x"'], "AttributeError"), (["{bad json"], "JSONDecodeError"),
+    ([b"\xff\xfe"], "UnicodeDecodeError"), ([{"mask": {"png": "x"}}], "binascii.Error"),
+    ([{"mask": {"imBytes": "é", "colorRGB": [1, 2, 3]}}], "ValueError"),
+    ([{"mask": {"instanceURI": [1], "colorRGB": [1, 2, 3]}}], "TypeError"),
+    ([{"dataRow": "d", "mask": {"png": "AAAA"}}], "AttributeError"),
+    ([{"masks": {"frames": [1], "instances": []}}], "AttributeError"),
+    ([{"masks": {"frames": 5, "instances": []}}], "TypeError"),
+    (5, "TypeError"),
+])
+def test_labelbox_ndjson_lines_of_the_wrong_type_are_format_errors(lines, bare):
+    from maskcodecs import labelbox as lb
+    from maskcodecs.errors import FormatError
+    with pytest.raises(FormatError):  # each raised the bare error named before
+        list(lb.read_ndjson(lines, images={}))
+    if isinstance(lines, list) and not isinstance(lines[0], int):
+        with pytest.raises(FormatError):
+            lb.read_mask_line(lines[0], images={})
+
+
+def _v2(objects=None, frames=None, projects=None) -> dict:
+    ann = {"objects": objects if objects is not None else [], "frames": frames or {}}
+    return {"data_row": {"id": "d"},
+            "projects": projects if projects is not None else {"p": {"labels": [
+                {"annotations": ann}]}}}
+
+
+@pytest.mark.parametrize("row", [
+    "row", 5, {"data_row": "d", "projects": {}}, _v2(projects={"p": "x"}),
+    _v2(projects={"p": {"labels": 5}}), _v2(projects={"p": {"labels": ["x"]}}),
+    _v2(objects="x"), _v2(objects=[1]), _v2(frames={"3": "x"}), _v2(frames={"x": {"objects": []}}),
+    _v2(frames={"3": {"objects": 5}}),
+    _v2(objects=[{"composite_mask": {"url": [1], "color_rgb": [1, 2, 3]}}]),
+])
+def test_labelbox_export_v2_rows_of_the_wrong_type_are_format_errors(row):
+    from maskcodecs import labelbox as lb
+    from maskcodecs.errors import FormatError
+    with pytest.raises(FormatError):
+        list(lb.read_export_v2([row], {"u": np.zeros((2, 2, 3), np.uint8)}))
+    with pytest.raises(FormatError):
+        list(lb.read_export_v2(5, {}))
+
+
+def test_labelbox_readers_still_read_good_lines_after_the_checks():
+    from maskcodecs import labelbox as lb
+    img = np.zeros((2, 2, 3), np.uint8)
+    img[0] = (9, 8, 7)
+    line = {"uuid": "a", "dataRow": {"id": "d"},
+            "mask": {"imBytes": _b64_png(img), "colorRGB": [9, 8, 7]}}
+    assert [r["rle"]["counts"] for r in lb.read_ndjson([line, ""])] == [b"01100"]
+    assert list(lb.read_export_v2(_v2(frames={"3": {"objects": {"f": {
+        "composite_mask": {"url": "u", "color_rgb": [9, 8, 7]}}}}}), {"u": img}))[0]["frame"] == 3
+
+
+@pytest.mark.parametrize("call", [
+    lambda enc: enc.to_coco({"rleString": "0", "height": 2**70, "width": 1}),   # OverflowError
+    lambda enc: enc.from_dict({"rleString": "0", "height": 2**70, "width": 1}),  # numpy ValueError
+    lambda enc: enc.decode("0", 2**30, 2**30),                       # asked numpy for 2**60 B
+    lambda enc: list(enc.iter_bitmasks(5)),                                      # TypeError
+    lambda enc: list(enc.iter_bitmasks({"data_units": {"d": {"labels": {"objects": 5}}}})),
+    lambda enc: list(enc.iter_bitmasks({"data_units": {"d": {"labels": {"0": {"objects": 1.5}}}}})),
+    lambda enc: enc.from_coco({"size": {}, "counts": "0"}),                      # KeyError: 0
+])
+def test_encord_sizes_and_objects_of_the_wrong_type_are_ours(call):
+    from maskcodecs import encord
+    with pytest.raises(MaskCodecError) as e:
+        call(encord)
+    assert isinstance(e.value, (ValueError, TypeError))
+
+
+def test_rle_counts_without_key_or_ascii_and_iou_crowd_length_are_ours():
+    from maskcodecs import mask as mc
+    from maskcodecs import rle
+    from maskcodecs.errors import CountsStringError, CrowdLengthError, RLEKeyError
+    with pytest.raises(RLEKeyError):  # was a bare KeyError
+        rle.counts({"size": [1, 1]})
+    with pytest.raises(CountsStringError):  # was UnicodeEncodeError
+        rle.counts({"size": [1, 1], "counts": "é"})
+    one = [{"size": [1, 1], "counts": b"01"}]
+    for call in (lambda: rle.iou(one, one, iscrowd=[0, 0]), lambda: mc.iou(one, one, [0, 1])):
+        with pytest.raises(AssertionError) as e:  # pycocotools' type, ours, and not an assert
+            call()
+        assert isinstance(e.value, CrowdLengthError) and isinstance(e.value, ValueError)
+
+
+def test_iou_crowd_length_is_checked_under_python_O():
+    import subprocess
+    import sys
+    code = ("from maskcodecs import mask as m; r=[{'size':[1,1],'counts':b'01'}]\n"
+            "try:\n    m.iou(r, r, [0, 0])\n"
+            "except AssertionError as e:\n    print(type(e).__name__)")
+    res = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.strip() == "CrowdLengthError"
+
+
+def _encord_row(labels: object = None, data_units: object = None) -> list:
+    du = {"data_hash": "d", "data_title": "a.png", "width": 4, "height": 4,
+          "labels": {"objects": []} if labels is None else labels}
+    return [{"label_hash": "l", "data_units": {"d": du} if data_units is None else data_units}]
+
+
+@pytest.mark.parametrize("rows", [
+    _encord_row(data_units="x"), _encord_row(data_units={"d": "x"}), _encord_row(labels="x"),
+    _encord_row(labels={"0": "x"}), _encord_row(labels={"objects": "x"}),
+    _encord_row(labels={"objects": ["x"]}), _encord_row(labels={"0": {"objects": "x"}}),
+])
+@pytest.mark.parametrize("cmd", ["encord-to-coco", "info", "validate"])
+def test_encord_rows_of_the_wrong_type_are_our_errors_on_the_command_line(tmp_path, capsys,
+                                                                          rows, cmd):
+    src = write_json(tmp_path / "rows.json", rows)  # each raised AttributeError (a traceback)
+    argv = [cmd, src] + (["-o", tmp_path / "c.json"] if cmd == "encord-to-coco" else [])
+    assert run(*argv) == 1
+    err = capsys.readouterr().err
+    assert "must be" in err and "Error:" not in err
+
+
+@pytest.mark.parametrize(("doc", "expect"), [
+    (coco_doc([{"id": 1, "height": 4, "width": 4}], ["x"]), "annotations[0]: is str"),
+    ({**coco_doc([{"id": 1, "height": 4, "width": 4}]), "categories": ["x"]}, None),
+    (coco_doc([{"id": 1, "height": "4", "width": 4}]), "not positive integers"),
+    (coco_doc([{"id": 1, "height": 4, "width": 4, "encord": "x"}]), "must be an object"),
+])
+def test_coco_to_encord_entries_of_the_wrong_type(tmp_path, capsys, doc, expect):
+    coco = write_json(tmp_path / "c.json", doc)
+    rc = run("coco-to-encord", coco, "-o", tmp_path / "e.json", "-q")
+    err = capsys.readouterr().err
+    assert "Error:" not in err
+    assert (rc, expect is None or expect in err) == (0 if expect is None else 1, True)
+
+
+def test_show_labels_with_hostile_boxes_and_categories(tmp_path, capsys):
+    anns = [dict(ann(1), bbox=[2**70, 1e30, 1, 1]), dict(ann(2), bbox="x", category_id=[1])]
+    coco = write_json(tmp_path / "c.json", {**coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], anns),
+        "categories": ["x", {"id": [1], "name": "y"}, {"id": 1, "name": "ok"}]})
+    # Pillow raised SystemError on the 2**70 position, .get on "x" AttributeError
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png", "--labels", "-q") == 0
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (4, 4)
+
+
+@pytest.mark.parametrize("rec", [
+    {"data_row": "x", "projects": {}}, {"data_row": {"id": "d"}, "media_attributes": "x"},
+    {"data_row": {"id": "d"}, "projects": "x"}, {"data_row": {"id": "d"}, "projects": {"p": "x"}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": "x"}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": "x"}]}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": {"objects": ["x"]}}]}}},
+    {"data_row": {"id": "d"}, "projects": {"p": {"labels": [{"annotations": {"objects": [
+        {"composite_mask": "x"}]}}]}}},
+    {"dataRow": "x", "mask": {"png": "AAAA"}},
+])
+def test_labelbox_to_coco_records_of_the_wrong_type(tmp_path, capsys, rec):
+    masks = _one_mask(tmp_path)
+    src = write_json(tmp_path / "export.json", [rec])  # each raised AttributeError
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", tmp_path / "c.json",
+               "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "must be" in err and "Error:" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 8 (also): temporaries of killed runs (.partial, .tmp) are removed like spools
+# ---------------------------------------------------------------------------------------------
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
+def test_stale_partials_of_a_dead_run_are_removed_and_a_live_runs_kept(tmp_path):
+    dead, me = _dead_pid(), os.getpid()
+    stale = [tmp_path / f".c.json.{dead}.k3j_x9.partial", tmp_path / f".c.json.{dead}.ab.spool"]
+    kept = [tmp_path / f".c.json.{me}.live.partial",      # this (live) process
+            tmp_path / f".d.json.{dead}.ab.partial",      # another output's
+            tmp_path / ".c.json.nopid.partial"]           # no pid: never touched
+    for p in stale + kept:
+        p.write_bytes(b"{")
+    masks = _one_mask(tmp_path)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--jobs", "1", "-q") == 0
+    assert [p.exists() for p in stale + kept] == [False] * len(stale) + [True] * len(kept)
+    assert json.loads((tmp_path / "c.json").read_text())["images"][0]["file_name"] == "a.png"
+
+
+def test_coco_to_masks_sweeps_stale_pngs_of_a_killed_run_from_its_folder(tmp_path):
+    dead, me = _dead_pid(), os.getpid()
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    stale = [out / f".1.png.{dead}.q1w2e3.partial", out / "sub" / f".x.png.{dead}.zz.partial"]
+    kept = [out / f".2.png.{me}.live.partial", out / "sub" / f".y.png.{me}.live.partial"]
+    for p in stale + kept:
+        p.write_bytes(b"\x89PNG")
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "1.png", "height": 4, "width": 4}], [ann(1)]))
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert [p.exists() for p in stale + kept] == [False, False, True, True]
+    assert (out / "1.png").is_file()
+
+
+def test_atomic_open_names_its_temporary_with_the_pid_and_cleans_its_name(tmp_path):
+    dead = _dead_pid()
+    old = tmp_path / f".x.json.{dead}.abc.tmp"
+    old.write_bytes(b"{")
+    with _fileio.atomic_open(tmp_path / "x.json", "w") as f:
+        (tmp,) = [p.name for p in tmp_path.glob(".x.json.*.tmp")]
+        assert tmp.startswith(f".x.json.{os.getpid()}.")
+        f.write("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+    assert _fileio.remove_stale_temporaries(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 8 (also): real faults: Ctrl-C of a running pool, a real full disk
+# ---------------------------------------------------------------------------------------------
+
+_SLOW_CLI = """
+import sys, time
+from maskcodecs.cli import _masks, main
+real = _masks.render_image
+def slow(cfg, task):  # about 0.1 s an image, so the run is still going when stopped
+    time.sleep(0.1)
+    return real(cfg, task)
+_masks.render_image = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(d.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc for child pids")
+def test_sigint_mid_run_of_a_worker_pool(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    n = 48
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 8, "width": 8} for k in range(1, n + 1)],
+        [ann(k, k, seg=[[0, 0, 6, 0, 6, 6]]) for k in range(1, n + 1)]))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "coco-to-masks", str(coco), "-o",
+                             str(out), "--jobs", "2", "-q"], stderr=subprocess.PIPE, text=True)
+    workers: set[int] = set()
+    try:
+        while proc.poll() is None and not list(out.glob("*.png")):  # polled, nothing timed
+            workers |= _children(proc.pid)
+            time.sleep(0.02)
+        workers |= _children(proc.pid)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "wrote" not in err
+    assert workers  # the pool's processes were seen, and none outlives the command
+    for _ in range(200):
+        if all(_gone(p) for p in workers):
+            break
+        time.sleep(0.05)
+    alive = [p for p in workers if not _gone(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert alive == []
+    names = files_under(out)
+    pngs = [p for p in names if p.endswith(".png")]
+    assert ".coco-to-masks.incomplete" in names and 0 < len(pngs) < n
+    assert [p for p in names if p not in pngs] == [".coco-to-masks.incomplete"]  # no temporaries
+    assert [p.name for p in tmp_path.glob(".*")] == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this platform")
+def test_a_real_full_disk_dev_full(tmp_path, capsys):
+    import stat
+
+    from maskcodecs import coco as mc_coco
+    from maskcodecs.errors import OutputWriteError
+    masks = _one_mask(tmp_path)
+    assert run("masks-to-coco", masks, "-o", "/dev/full", "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "cannot write /dev/full: No space left on device" in err and "wrote" not in err
+    with pytest.raises(OutputWriteError) as e:  # the library writer
+        mc_coco.write_coco_json("/dev/full", [{"id": 1, "height": 4, "width": 4}], [], [])
+    assert isinstance(e.value, OSError)
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # written in place, never replaced
+    assert sorted(p.name for p in Path("/dev").glob(".full.*")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# also: Labelbox external ids, global keys and data row ids that become file names
+# ---------------------------------------------------------------------------------------------
+
+def _labelbox_export(tmp_path: Path, names: list) -> tuple[Path, Path]:
+    masks = tmp_path / "lbmasks"
+    masks.mkdir(parents=True)
+    comp = np.zeros((4, 4, 3), np.uint8)
+    comp[1:3, 1:3] = (255, 0, 0)
+    Image.fromarray(comp).save(masks / "c.png")
+    recs = []
+    for k, (kind, name) in enumerate(names):
+        if kind == "v2":  # export v2: the external id (or global key) is the file name
+            recs.append({"data_row": {"id": f"dr{k}", "external_id": name},
+                         "media_attributes": {"height": 4, "width": 4},
+                         "projects": {"p": {"labels": [{"annotations": {"objects": [
+                             {"name": "car", "composite_mask": {
+                                 "url": "https://x/c.png", "color_rgb": [255, 0, 0]}}]}}]}}})
+        else:  # NDJSON: the data row id is
+            recs.append({"uuid": f"u{k}", "name": "car", "dataRow": {"id": name},
+                         "mask": {"instanceURI": "https://x/c.png", "colorRGB": [255, 0, 0]}})
+    return write_json(tmp_path / "export.json", recs), masks
+
+
+def test_labelbox_names_are_confined_and_collision_checked(tmp_path, capsys):
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+    coco = tmp_path / "c.json"
+    # two rows whose external ids keep one last part, and a data row id that is one too
+    src, masks = _labelbox_export(tmp_path, [("v2", "../../escaped.jpg"),
+                                             ("v2", "/abs/escaped.png"),
+                                             ("ndjson", "..\\..\\escaped")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    names = [im["file_name"] for im in json.loads(coco.read_text())["images"]]
+    assert names == ["../../escaped.jpg", "/abs/escaped.png", "..\\..\\escaped"]
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert "escaped.png <- image 1 ('../../escaped.jpg'), image 2 ('/abs/escaped.png'), " \
+           "image 3" in err and "wrote" not in err
+    assert list(tmp_path.rglob("escaped*")) == [] and list(out.glob("*.png")) == []
+    # distinct hostile names are written inside the folder, under their last part
+    src, masks = _labelbox_export(tmp_path / "b", [("v2", "../../one.jpg"),
+                                                   ("ndjson", "/etc/two")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert files_under(out) == ["one.png", "two.png"]
+    assert sorted(p.name for p in tmp_path.rglob("*.png")) == ["c.png", "c.png", "one.png",
+                                                              "two.png"]
+    # a symbolic link in the output folder does not let a name out either
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (out / "lnk").symlink_to(outside, target_is_directory=True)
+    src, masks = _labelbox_export(tmp_path / "c", [("v2", "lnk/three.png")])
+    assert run("labelbox-to-coco", src, "--masks", masks, "-o", coco, "--jobs", "1", "-q") == 0
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
+    assert "outside the output folder" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,30 @@ def image_groups(doc: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
         else:
             by_image.setdefault(a.get("image_id"), []).append(a)
     return images, by_image, problems
+
+
+def images_by_file_name(doc: Any, source: str = "COCO file"
+                        ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """Image entries of a COCO dict indexed by ``file_name`` without its suffix and by its
+    stem (the first entry of a name wins; backslashes read as ``/``), and one
+    ``(where, message)`` per entry left out: not an object, no usable id (as in
+    :func:`image_groups`), a ``file_name`` that is not a string. FormatError if ``doc`` is
+    not an object with an ``images`` list. Sizes are not checked here (:func:`image_size`
+    checks an entry when it is used)."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("images"), list):
+        raise FormatError(f'{source}: no "images" list')
+    images, _, problems = image_groups({"images": doc["images"]})
+    index: dict[str, dict[str, Any]] = {}
+    for im in images:
+        fn = im.get("file_name", "")
+        if not isinstance(fn, str):
+            problems.append((f"image {im['id']!r}", f"file_name {fn!r} is not a string"))
+            continue
+        p = PurePosixPath(fn.replace("\\", "/"))
+        if p.name:  # "" or "/" name no file (and have no suffix to drop)
+            index.setdefault(str(p.with_suffix("")), im)
+            index.setdefault(p.stem, im)
+    return index, problems
 
 
 def seg_kind(seg: Any) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
@@ -33,18 +34,34 @@ from maskcodecs.errors import (
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str = ".tmp",
-                encoding: str | None = None, durable: bool = False) -> Iterator[IO[Any]]:
+                encoding: str | None = None, durable: bool = False,
+                clean_stale: bool = True) -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and ``os.replace`` it there only on
     success, so a failed write never leaves a complete-looking file. The result keeps the
     permissions of the file it replaces (0644 for a new one; mkstemp alone gives 0600).
-    With ``durable`` the data is fsync'ed before the rename."""
+    With ``durable`` the data is fsync'ed before the rename.
+
+    The temporary is ``.NAME.PID.XXXX<suffix>``; one that a killed process (SIGKILL, power
+    loss) left for the same NAME is deleted first (:func:`remove_stale_temporaries`) unless
+    ``clean_stale`` is false (a writer of many files in one folder sweeps it once instead)."""
     target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
     try:
-        perm = target.stat().st_mode & 0o777
+        st = target.stat()
+        perm = st.st_mode & 0o777
     except FileNotFoundError:
-        perm = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix,
-                               dir=target.parent if str(target.parent) else ".")
+        st, perm = None, 0o644
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        # a device or a pipe (/dev/stdout, /dev/full, a FIFO): written in place, never
+        # replaced by a regular file
+        with _write_errors(target):
+            with open(target, mode, encoding=encoding) as f:
+                yield f
+        return
+    if clean_stale:
+        remove_stale_temporaries(folder, target.name, suffixes=(suffix,))
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=suffix,
+                               dir=folder)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
@@ -61,24 +78,58 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, suffix: str =
         raise
 
 
+@contextlib.contextmanager
+def _write_errors(target: Path) -> Iterator[None]:
+    """An OSError of writing ``target`` as :class:`OutputWriteError`."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, MaskCodecError):
+            raise
+        raise OutputWriteError(f"cannot write {target}: {e.strerror or e}") from e
+
+
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device such as
+    /dev/stdout or /dev/full, a FIFO): :func:`atomic_open` writes those in place."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def spool_file(folder: str | os.PathLike[str], name: str) -> tuple[IO[bytes], str]:
     """A new hidden temporary ``.NAME.PID.XXXX.spool`` in ``folder``, open for reading and
-    writing, and its path; the pid lets :func:`remove_stale_spools` tell a dead run's."""
+    writing, and its path; the pid lets :func:`remove_stale_temporaries` tell a dead run's."""
     fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".spool")
     return os.fdopen(fd, "w+b"), path
 
 
-def remove_stale_spools(folder: str | os.PathLike[str], name: str) -> list[Path]:
-    """Delete the spool files of ``name`` in ``folder`` left by processes that no longer
-    exist (a run killed by SIGKILL cannot delete its own); return them."""
+#: Suffixes of the temporaries written by :func:`atomic_open` (the library's ``.tmp``, the
+#: command line's ``.partial``) and :func:`spool_file`.
+TEMPORARY_SUFFIXES = (".partial", ".tmp", ".spool")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None, *,
+                             suffixes: Iterable[str] = TEMPORARY_SUFFIXES,
+                             recursive: bool = False) -> list[Path]:
+    """Delete the temporaries ``.NAME.PID.XXXX<suffix>`` in ``folder`` (of ``name`` only, or
+    of any name; in its subfolders too with ``recursive``) whose process PID no longer
+    exists: a run killed by SIGKILL cannot delete its own. A live process's temporaries,
+    and files without a PID in their name, are never touched. Return the deleted paths."""
     removed = []
-    for p in Path(folder).glob(f".{glob.escape(name)}.*.spool"):
-        pid = p.name[len(name) + 2:].split(".", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        with contextlib.suppress(OSError):
-            p.unlink()
-            removed.append(p)
+    root = Path(folder)
+    for suffix in suffixes:
+        pattern = f".{glob.escape(name)}.*{suffix}" if name is not None else f".*{suffix}"
+        for p in (root.rglob(pattern) if recursive else root.glob(pattern)):
+            parts = p.name[:-len(suffix)].rsplit(".", 2)  # ".NAME", PID, mkstemp's letters
+            if len(parts) != 3 or not parts[1].isdigit() or (
+                    name is not None and parts[0] != f".{name}") or _alive(int(parts[1])):
+                continue
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
     return removed
 
 

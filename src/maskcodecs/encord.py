@@ -38,10 +38,12 @@ from typing import Any
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._jsontypes import json_list
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountsStringError,
     FormatError,
+    ImageTooLargeError,
     InvalidRLEError,
     MaskShapeError,
 )
@@ -93,6 +95,15 @@ def _dim(v: Any, name: str) -> int:
     if i < 0:
         raise MaskShapeError(f"{name} must be non-negative, got {i}")
     return i
+
+
+def _dims(height: Any, width: Any) -> tuple[int, int]:
+    """``(h, w)`` by :func:`_dim`, with h*w below the kernels' 2**48 pixels (sizes that
+    overflowed C's ssize_t reached the caller as a bare OverflowError)."""
+    h, w = _dim(height, "height"), _dim(width, "width")
+    if h * w >= 1 << 48:
+        raise ImageTooLargeError(f"height x width {h}x{w} has too many pixels")
+    return h, w
 
 
 def _with_context(err: InvalidRLEError, h: int, w: int) -> InvalidRLEError:
@@ -170,8 +181,7 @@ def decode(rle_string: str | bytes, /, height: int, width: int) -> np.ndarray:
     >>> decode("2", 2, 2).astype(int).tolist()
     [[0, 0], [0, 0]]
     """
-    h = _dim(height, "height")
-    w = _dim(width, "width")
+    h, w = _dims(height, width)
     s = _string_bytes(rle_string)
     out = np.empty(h * w, dtype=np.uint8)
     try:
@@ -230,7 +240,7 @@ def _bitmask_fields(d: Any) -> tuple[bytes, int, int]:
     for key in ("height", "width"):
         if key not in d:
             raise FormatError(f"Encord bitmask has no '{key}'")
-    return _string_bytes(s), _dim(d["height"], "height"), _dim(d["width"], "width")
+    return (_string_bytes(s), *_dims(d["height"], d["width"]))
 
 
 def from_dict(d: Mapping[str, Any], /) -> np.ndarray:
@@ -396,8 +406,7 @@ def _objects_of(labels: Mapping[str, Any], du: Mapping[str, Any]) -> Iterator[tu
     """(frame, object) pairs of a data unit's ``labels`` in either layout."""
     if "objects" in labels:  # image layout
         frame = _frame_of(du.get("data_sequence", 0))
-        for obj in labels.get("objects") or ():
-            yield frame, obj
+        yield from ((frame, obj) for obj in json_list(labels.get("objects"), "Encord 'objects'"))
         return
     for key, frame_labels in labels.items():  # one entry per frame
         if not isinstance(frame_labels, Mapping):
@@ -405,8 +414,8 @@ def _objects_of(labels: Mapping[str, Any], du: Mapping[str, Any]) -> Iterator[tu
         frame = _frame_of(key, -1)
         if frame < 0:
             continue
-        for obj in frame_labels.get("objects") or ():
-            yield frame, obj
+        objs = json_list(frame_labels.get("objects"), "Encord 'objects'")
+        yield from ((frame, obj) for obj in objs)
 
 
 def iter_bitmasks(label_rows: Mapping[str, Any] | Iterable[Mapping[str, Any]],
@@ -439,6 +448,9 @@ def iter_bitmasks(label_rows: Mapping[str, Any] | Iterable[Mapping[str, Any]],
     >>> [(b.data_hash, b.frame, b.object_hash) for b in iter_bitmasks(row)]
     [('d1', 0, 'o1')]
     """
+    if isinstance(label_rows, (str, bytes)) or not isinstance(label_rows, Iterable):
+        raise FormatError("label_rows must be a label row dict or an iterable of them, got "
+                          f"{type(label_rows).__name__}")
     rows: Iterable[Any] = [label_rows] if isinstance(label_rows, Mapping) else label_rows
     for row in rows:
         if not isinstance(row, Mapping) or not isinstance(row.get("data_units"), Mapping):

@@ -12,6 +12,7 @@ __all__ = [
     "CountsStringError",
     "CountRangeError",
     "SizeMismatchError",
+    "CrowdLengthError",
     "RLEKeyError",
     "PolygonError",
     "RLETypeError",
@@ -49,6 +50,11 @@ class RLEKeyError(InvalidRLEError, KeyError):
 
 class SizeMismatchError(MaskCodecError, ValueError):
     """Operands of one operation have different [h, w] sizes."""
+
+
+class CrowdLengthError(SizeMismatchError, AssertionError):
+    """``iou``'s ``iscrowd`` of another length than the ground truth (pycocotools asserts
+    there, so this is an AssertionError too; raised even under ``python -O``)."""
 
 
 class PolygonError(MaskCodecError, ValueError):

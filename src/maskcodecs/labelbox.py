@@ -40,6 +40,7 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._imageio import read_array
+from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -421,7 +422,17 @@ def _pick(d: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _fetch(images: Mapping[str, Any] | None, url: str) -> np.ndarray:
+def _b64(v: Any, what: str) -> bytes:
+    """Base64 text (or bytes) decoded; FormatError if it is not base64."""
+    try:
+        return base64.b64decode(v)
+    except (TypeError, ValueError) as e:  # binascii.Error is a ValueError
+        raise FormatError(f"{what} is not base64 ({e})") from None
+
+
+def _fetch(images: Mapping[str, Any] | None, url: Any) -> np.ndarray:
+    if not isinstance(url, str):
+        raise FormatError(f"a composite mask url must be a string, got {url!r}")
     if images is None or url not in images:
         raise FormatError(f"no composite image given for {url!r} (pass images={{url: image}})")
     return load_composite(images[url])
@@ -457,17 +468,17 @@ def read_mask_line(line: Mapping[str, Any] | str, /, *,
     >>> read_mask_line(line)
     {'size': [2, 2], 'counts': b'0120'}
     """
-    obj = _loads(line)
+    obj = json_object(_loads(line), "an annotation line")
     m = obj.get("mask")
     if not isinstance(m, Mapping):
         raise FormatError("annotation line has no 'mask' object")
     if "png" in m:
-        return _encode(png_to_mask(base64.b64decode(m["png"])))
+        return _encode(png_to_mask(_b64(m["png"], "mask 'png'")))
     color = _pick(m, "colorRGB", "colorRgb", "color_rgb")
     if color is None:
         raise FormatError("mask has neither 'png' nor a 'colorRGB' colour")
     if "imBytes" in m or "im_bytes" in m:
-        img = load_composite(base64.b64decode(_pick(m, "imBytes", "im_bytes")))
+        img = load_composite(_b64(_pick(m, "imBytes", "im_bytes"), "mask 'imBytes'"))
     else:
         url = _pick(m, "instanceURI", "instanceUri", "url")
         if url is None:
@@ -524,7 +535,10 @@ def write_mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None =
 def _loads(line: Any) -> Any:
     if isinstance(line, (str, bytes, bytearray)):
         import json
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise FormatError(f"an NDJSON line is not JSON ({e})") from None
     return line
 
 
@@ -555,7 +569,10 @@ def read_ndjson(lines: Iterable[Any], /, *,
     >>> recs[0]["name"], recs[0]["rle"]["counts"]
     ('a', b'0120')
     """
-    objs = [_loads(x) for x in lines if not (isinstance(x, str) and not x.strip())]
+    if isinstance(lines, (str, bytes, bytearray)) or not isinstance(lines, Iterable):
+        raise FormatError(f"lines must be an iterable of lines, got {type(lines).__name__}")
+    objs = [json_object(_loads(x), f"NDJSON line {k + 1}") for k, x in enumerate(lines)
+            if not (isinstance(x, str) and not x.strip())]
     # group colour lines by composite so each image is split once
     groups: dict[Any, list[int]] = {}
     for i, o in enumerate(objs):
@@ -563,12 +580,15 @@ def read_ndjson(lines: Iterable[Any], /, *,
         if isinstance(m, Mapping) and "png" not in m:
             src = _pick(m, "imBytes", "im_bytes")
             key = ("b", src) if src is not None else ("u", _pick(m, "instanceURI", "instanceUri"))
+            if not isinstance(key[1], (str, bytes, type(None))):
+                raise FormatError(f"mask 'imBytes' or 'instanceURI' {key[1]!r} is not a string")
             groups.setdefault(key, []).append(i)
     done: dict[int, RLE] = {}
     for (kind, src), idxs in groups.items():
         if src is None:
             raise FormatError("mask has no 'png', 'imBytes' or 'instanceURI'")
-        img = load_composite(base64.b64decode(src)) if kind == "b" else _fetch(images, src)
+        img = load_composite(_b64(src, "mask 'imBytes'")) if kind == "b" \
+            else _fetch(images, src)
         cols = []
         for i in idxs:
             c = _pick(objs[i]["mask"], "colorRGB", "colorRgb", "color_rgb")
@@ -579,7 +599,7 @@ def read_ndjson(lines: Iterable[Any], /, *,
         assert rles is not None
         done.update(zip(idxs, rles))
     for i, o in enumerate(objs):
-        row = o.get("dataRow") or {}
+        row = json_object(o.get("dataRow"), "'dataRow'", optional=True)
         base = {"uuid": o.get("uuid"), "name": o.get("name"), "data_row_id": row.get("id")}
         if "mask" in o:
             yield {**base, "rle": done[i] if i in done else read_mask_line(o)}
@@ -589,14 +609,16 @@ def read_ndjson(lines: Iterable[Any], /, *,
 
 def _video_records(masks: Mapping[str, Any], base: dict[str, Any],
                    images: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
-    instances = masks.get("instances") or []
+    instances = [json_object(ins, "a video mask instance") for ins in
+                 json_list(masks.get("instances"), "video masks 'instances'")]
     cols = [_pick(ins, "colorRGB", "colorRgb", "color_rgb") for ins in instances]
     if any(c is None for c in cols):
         raise FormatError("video mask instance without 'colorRGB'")
-    for fr in masks.get("frames") or []:
+    for fr in json_list(masks.get("frames"), "video masks 'frames'"):
+        fr = json_object(fr, "a video mask frame")
         src = _pick(fr, "imBytes", "im_bytes")
         if src is not None:
-            img = load_composite(base64.b64decode(src))
+            img = load_composite(_b64(src, "frame 'imBytes'"))
         else:
             img = _fetch(images, _pick(fr, "instanceURI", "instanceUri"))
         rles = split(img, cols, output="rle").rles
@@ -614,15 +636,19 @@ def _v2_objects(row: Mapping[str, Any]) -> Iterator[tuple[Any, Mapping[str, Any]
     if not isinstance(projects, Mapping):
         raise FormatError("export v2 row has no 'projects' object")
     for proj in projects.values():
-        for label in proj.get("labels") or []:
-            ann = label.get("annotations") or {}
-            for obj in ann.get("objects") or []:
-                yield None, obj
-            frames = ann.get("frames") or {}
-            for fi, fr in frames.items():
-                objs = fr.get("objects") or {}
-                for obj in (objs.values() if isinstance(objs, Mapping) else objs):
-                    yield int(fi), obj
+        labels = json_object(proj, "a project").get("labels")
+        for label in json_list(labels, "a project's 'labels'"):
+            ann = json_object(json_object(label, "a label").get("annotations"),
+                              "'annotations'", optional=True)
+            for obj in json_list(ann.get("objects"), "'objects'"):
+                yield None, json_object(obj, "an object")
+            for fi, fr in json_object(ann.get("frames"), "'frames'", optional=True).items():
+                objs = json_object(fr, f"frame {fi!r}").get("objects") or {}
+                if not str(fi).isdigit():
+                    raise FormatError(f"frame key {fi!r} is not a frame number")
+                for obj in (objs.values() if isinstance(objs, Mapping)
+                            else json_list(objs, f"frame {fi!r} 'objects'")):
+                    yield int(fi), json_object(obj, "an object")
 
 
 def read_export_v2(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any], /,
@@ -665,13 +691,19 @@ def read_export_v2(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any], /,
         raise ValueError(f"output must be 'rle' or 'mask', got {output!r}")
     if isinstance(rows, Mapping):
         rows = [rows]
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise FormatError(f"rows must be export v2 rows, got {type(rows).__name__}")
     for row in rows:
-        rid = (row.get("data_row") or {}).get("id")
+        row = json_object(row, "an export v2 row")
+        rid = json_object(row.get("data_row"), "'data_row'", optional=True).get("id")
         items = [(f, o) for f, o in _v2_objects(row)
                  if isinstance(o.get("composite_mask"), Mapping)]
         by_url: dict[str, list[int]] = {}
         for i, (_, o) in enumerate(items):
-            by_url.setdefault(o["composite_mask"].get("url"), []).append(i)
+            url = o["composite_mask"].get("url")
+            if not isinstance(url, str):
+                raise FormatError(f"composite_mask url {url!r} is not a string")
+            by_url.setdefault(url, []).append(i)
         results: dict[int, Any] = {}
         for url, idxs in by_url.items():
             cols = [items[i][1]["composite_mask"].get("color_rgb") for i in idxs]

@@ -32,6 +32,7 @@ from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountRangeError,
     CountsStringError,
+    CrowdLengthError,
     ImageTooLargeError,
     InvalidRLEError,
     MaskCodecError,
@@ -172,7 +173,7 @@ def _size(rle: Any) -> tuple[int, int]:
     size = _key(rle, "size")
     try:
         h, w = int(size[0]), int(size[1])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, KeyError):  # KeyError: a dict size
         raise MaskShapeError(f"RLE size must be [h, w], got {size!r}") from None
     except OverflowError:
         raise ImageTooLargeError(f"RLE size {size!r} has too many pixels") from None
@@ -273,7 +274,8 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any, *, threads: int | None = None) -> Any:
     crowd = np.array(pyiscrowd, dtype=np.uint8).reshape(-1)
     kd, d = _iou_kind(dt)
     kg, g = _iou_kind(gt)
-    assert len(crowd) == len(g), "iou(iscrowd=) must have the same length as gt"
+    if len(crowd) != len(g):  # pycocotools' assertion, kept when asserts are stripped
+        raise CrowdLengthError("iou(iscrowd=) must have the same length as gt")
     m, n = len(d), len(g)
     if m == 0 or n == 0:
         return []

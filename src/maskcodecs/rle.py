@@ -27,8 +27,8 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
-from maskcodecs.errors import MaskShapeError, SizeMismatchError
-from maskcodecs.mask import _as_mask_bytes, _counts_to_u32, _size, area, merge, toBbox
+from maskcodecs.errors import CountsStringError, MaskShapeError, SizeMismatchError
+from maskcodecs.mask import _as_mask_bytes, _counts_to_u32, _key, _size, area, merge, toBbox
 
 __all__ = [
     "encode", "decode", "encode_batch", "decode_batch", "counts", "from_counts",
@@ -156,8 +156,12 @@ def decode_batch(rles: Sequence[RLE], /, *, order: Order = "C", out: np.ndarray 
 
 def counts(rle: RLE, /) -> np.ndarray:
     """Uncompressed counts (uint32) of a compressed RLE: runs alternate 0s and 1s, from 0s."""
-    c = rle["counts"]
-    b = c if isinstance(c, bytes) else str(c).encode("ascii")
+    c = _key(rle, "counts")
+    try:
+        b = c if isinstance(c, bytes) else str(c).encode("ascii")
+    except UnicodeEncodeError:
+        raise CountsStringError("counts string is not ASCII (its characters are "
+                                "'0'..'o')") from None
     return np.frombuffer(_core.counts_from_string(b), dtype=np.uint32).copy()
 
 

@@ -16,6 +16,8 @@ from typing import Any, Callable
 import numpy as np
 
 from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
+from maskcodecs._coco_check import _is_int, image_groups, objects
+from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, atomic_output, dumps, load_json
 from maskcodecs.errors import MaskCodecError
@@ -91,10 +93,12 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
     supercat: dict[str, dict[str, Any]] = {}
     skipped: dict[str, int] = {}
     for ri, row in enumerate(_rows(doc)):
-        dus = row.get("data_units") or {}
+        dus = {k: json_object(du, f"row {ri} data unit {k}") for k, du in json_object(
+            row.get("data_units"), f"row {ri} 'data_units'", optional=True).items()}
         order = sorted(dus.items(), key=lambda kv: (kv[1].get("data_sequence", 0), kv[0]))
         for dh, du in order:
-            labels = du.get("labels") or {}
+            labels = json_object(du.get("labels") or None, f"data unit {dh} 'labels'",
+                                 optional=True)
             try:
                 H, W = int(du["height"]), int(du["width"])
             except (KeyError, TypeError, ValueError):
@@ -109,6 +113,7 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
                 frames = numbered
             title = str(du.get("data_title") or row.get("data_title") or dh)
             for frame, flab in frames:
+                flab = json_object(flab, f"data unit {dh} frame {frame} labels")
                 image_id = len(images) + 1
                 enc = {"label_hash": row.get("label_hash"), "data_hash": dh,
                        "data_type": row.get("data_type"), "du_data_type": du.get("data_type"),
@@ -116,7 +121,8 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
                 images.append({"id": image_id,
                                "file_name": title if frame is None else f"{title}/{frame}",
                                "height": H, "width": W, "encord": enc})
-                for obj in flab.get("objects") or []:
+                for obj in json_list(flab.get("objects") or None, f"data unit {dh} 'objects'"):
+                    obj = json_object(obj, f"an object of data unit {dh}")
                     shape = str(obj.get("shape", "bitmask" if "bitmask" in obj else ""))
                     where = (f"row {ri} data unit {dh}" + ("" if frame is None else
                              f" frame {frame}") + f" object {obj.get('objectHash')}")
@@ -221,14 +227,17 @@ def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon"
     """Convert a COCO dict to Encord label rows (images made by encord-to-coco go home)."""
     if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
         raise DataError("not a COCO file (no \"images\" list)")
-    cats = {c.get("id"): c for c in coco.get("categories") or []}
-    by_image: dict[Any, list[dict[str, Any]]] = {}
-    for a in coco.get("annotations") or []:
-        by_image.setdefault(a.get("image_id"), []).append(a)
+    images, by_image, problems = image_groups(coco)
+    if problems:
+        raise DataError(f"{problems[0][0]}: {problems[0][1]}")
+    cats = {c.get("id"): c for _, c in objects(coco, "categories")[0]}
     rows: dict[str, dict[str, Any]] = {}
-    for im in coco["images"]:
-        H, W = int(im["height"]), int(im["width"])
-        enc = im.get("encord") or {}
+    for im in images:
+        H, W = im.get("height"), im.get("width")
+        if not (_is_int(H) and _is_int(W) and H > 0 and W > 0):
+            raise DataError(f"image {im['id']!r}: height/width {H!r}/{W!r} are not positive "
+                            "integers")
+        enc = json_object(im.get("encord"), f"image {im['id']!r} 'encord'", optional=True)
         lh = str(enc.get("label_hash") or f"coco-image-{im['id']}")
         dh = str(enc.get("data_hash") or f"coco-image-{im['id']}")
         title = str(enc.get("data_title") or im.get("file_name") or dh)
@@ -255,7 +264,7 @@ def _ann_to_object(a: dict[str, Any], cats: dict[Any, Any], H: int, W: int,
                    polygons: str) -> dict[str, Any]:
     cid = a.get("category_id")
     cat = cats.get(cid) or {}
-    meta = a.get("encord") or {}
+    meta = json_object(a.get("encord"), f"annotation {a.get('id')!r} 'encord'", optional=True)
     name = str(meta.get("name") or cat.get("name") or cid)
     obj: dict[str, Any] = {
         "name": name, "color": meta.get("color") or _color(int(cid or 0)),

@@ -19,6 +19,7 @@ import numpy as np
 
 from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
 from maskcodecs._imageio import read_array
+from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs._types import RLE
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -60,21 +61,26 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
         if not isinstance(rec, dict):
             raise DataError("every record must be a JSON object")
         if "projects" in rec or "data_row" in rec:  # export v2
-            dr = rec.get("data_row") or {}
-            media = rec.get("media_attributes") or {}
+            dr = json_object(rec.get("data_row"), "'data_row'", optional=True)
+            media = json_object(rec.get("media_attributes"), "'media_attributes'",
+                                optional=True)
             key = str(dr.get("id") or dr.get("global_key"))
             r = row(key, dr.get("external_id") or dr.get("global_key"),
                     media.get("height"), media.get("width"))
-            for proj in (rec.get("projects") or {}).values():
-                for label in proj.get("labels") or []:
-                    ann = label.get("annotations") or {}
+            for proj in json_object(rec.get("projects"), "'projects'", optional=True).values():
+                labels = json_object(proj, "a project").get("labels")
+                for label in json_list(labels, "a project's 'labels'"):
+                    ann = json_object(json_object(label, "a label").get("annotations"),
+                                      "'annotations'", optional=True)
                     if ann.get("frames"):
                         skipped["video frames"] = skipped.get("video frames", 0) + 1
-                    for obj in ann.get("objects") or []:
+                    for obj in json_list(ann.get("objects"), "'objects'"):
+                        obj = json_object(obj, "an object")
                         cm = obj.get("composite_mask")
                         m = obj.get("mask")
                         schema = obj.get("feature_schema_id")
                         if cm:
+                            cm = json_object(cm, "'composite_mask'")
                             r["instances"].append({"name": obj.get("name") or obj.get("value"),
                                                    "url": cm.get("url"), "schema": schema,
                                                    "colour": _colour(cm.get("color_rgb"))})
@@ -85,7 +91,7 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
                             kind = str(obj.get("annotation_kind", "other"))
                             skipped[kind] = skipped.get(kind, 0) + 1
             continue
-        dr = rec.get("dataRow") or {}
+        dr = json_object(rec.get("dataRow"), "'dataRow'", optional=True)
         key = str(dr.get("id") or dr.get("globalKey") or dr.get("global_key"))
         mask = rec.get("mask")
         if "masks" in rec:

@@ -11,8 +11,13 @@ from typing import Any
 import numpy as np
 
 from maskcodecs import polygons
-from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
-from maskcodecs._fileio import output_name, plan_outputs
+from maskcodecs._coco_check import (
+    image_groups,
+    image_size,
+    images_by_file_name,
+    segmentation_rle,
+)
+from maskcodecs._fileio import output_name, plan_outputs, remove_stale_temporaries
 from maskcodecs._imageio import read_pixels
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
@@ -28,7 +33,7 @@ from maskcodecs.cli._util import (
     pil,
     write_png,
 )
-from maskcodecs.errors import OutputPathError
+from maskcodecs.errors import MaskCodecError, OutputPathError
 
 MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
 KINDS = ("auto", "binary", "label", "color", "panoptic")
@@ -269,28 +274,23 @@ def _list_masks(root: Path) -> list[str]:
     return rels
 
 
-def _image_index(path: str) -> dict[str, dict[str, Any]]:
-    doc = load_json(path, "images")
-    ims = doc.get("images") if isinstance(doc, dict) else None
-    if not isinstance(ims, list):
-        raise DataError(f"{path}: no \"images\" list")
-    idx: dict[str, dict[str, Any]] = {}
-    for im in ims:
-        fn = str(im.get("file_name", ""))
-        p = PurePosixPath(fn.replace("\\", "/"))
-        idx.setdefault(str(p.with_suffix("")), im)
-        idx.setdefault(p.stem, im)
-    return idx
+def _image_index(path: str, bad: BadItems) -> dict[str, dict[str, Any]]:
+    """The --images file's entries by file name (library rules:
+    maskcodecs._coco_check.images_by_file_name); entries left out go to ``bad``."""
+    index, problems = images_by_file_name(load_json(path, "images"), path)
+    for where, msg in problems:
+        bad.fail(f"{path}: {where}", msg)
+    return index
 
 
 def run_masks_to_coco(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     rels = _list_masks(root)
     table = CategoryTable.load(args.categories) if args.categories else None
-    index = _image_index(args.images) if args.images else None
+    bad = BadItems(args.skip_bad, args.report)
+    index = _image_index(args.images, bad) if args.images else None
     cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
                       fmt=args.format, iscrowd=args.iscrowd, table=table)
-    bad = BadItems(args.skip_bad, args.report)
     images: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
     with CocoWriter(args.output) as out:
@@ -304,11 +304,14 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                 if im is None:
                     bad.fail(rel, f"no image entry with this file name in {args.images}")
                     continue
-                if (int(im.get("height", -1)), int(im.get("width", -1))) != (
-                        res["height"], res["width"]):
+                try:
+                    size = image_size(im)
+                except MaskCodecError as e:
+                    bad.fail(rel, f"{args.images}: {e}")
+                    continue
+                if size != (res["height"], res["width"]):
                     bad.fail(rel, f"mask is {res['height']}x{res['width']} (h x w) but the "
-                                  f"image entry {im.get('id')} is "
-                                  f"{im.get('height')}x{im.get('width')}")
+                                  f"image entry {im.get('id')!r} is {size[0]}x{size[1]}")
                     continue
                 entry = dict(im)
             images.append(entry)
@@ -417,6 +420,7 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     # planned: a marker that only a finished run removes (nothing is written before it);
     # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
     marker = outdir / INCOMPLETE
+    remove_stale_temporaries(outdir, recursive=True)  # of killed runs, once for the folder
     with atomic_output(marker) as f:
         f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
                 + b"\n")

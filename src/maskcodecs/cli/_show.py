@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from maskcodecs._coco_check import image_groups, image_size, segmentation_rle
+from maskcodecs._coco_check import (
+    _finite_numbers,
+    image_groups,
+    image_size,
+    objects,
+    segmentation_rle,
+)
 from maskcodecs._imageio import read_array
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_coco, pil
@@ -79,12 +85,19 @@ def run_show(args: argparse.Namespace) -> int:
     if args.labels:
         from PIL import ImageDraw
 
-        names = {c.get("id"): str(c.get("name")) for c in coco.get("categories") or []}
+        names = {c.get("id"): str(c.get("name")) for _, c in objects(coco, "categories")[0]
+                 if not isinstance(c.get("id"), (list, dict))}
         draw = ImageDraw.Draw(out)
         for a, col in zip(anns, palette(len(anns))):
-            x, y = (float(v) for v in (a.get("bbox") or [0, 0])[:2])
-            draw.text((x + 1, y + 1), names.get(a.get("category_id"),
-                                                str(a.get("category_id"))),
+            box = a.get("bbox")
+            # a label inside the picture (a bbox of 1e30 or 2**70 made Pillow raise
+            # SystemError), at its corner when the box is not numbers
+            x, y = (min(max(float(v), 0.0), float(lim - 1)) for v, lim in zip(
+                box[:2], (w, h))) if isinstance(box, list) and len(box) >= 2 and \
+                _finite_numbers(box[:2]) else (0.0, 0.0)
+            cid = a.get("category_id")
+            draw.text((x + 1, y + 1), names.get(cid, str(cid)) if not isinstance(
+                cid, (list, dict)) else str(cid),
                       fill=tuple(int(c) for c in col))
     with atomic_output(args.output) as f:
         out.save(f, format="PNG")

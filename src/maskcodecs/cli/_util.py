@@ -7,12 +7,19 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from maskcodecs._fileio import atomic_open, json_default, remove_stale_spools, spool_file
+from maskcodecs._fileio import (
+    atomic_open,
+    is_special_file,
+    json_default,
+    remove_stale_temporaries,
+    spool_file,
+)
 from maskcodecs._pool import process_pool
 from maskcodecs.errors import MaskCodecError, OutputWriteError
 
@@ -115,14 +122,16 @@ def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> l
 # ---------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
-    """Write to a temporary file beside ``path``; ``os.replace`` it there only on success
-    (see :func:`maskcodecs._fileio.atomic_open`), after checking the directory exists."""
+def atomic_output(path: str | os.PathLike[str], mode: str = "wb", *,
+                  clean_stale: bool = True) -> Iterator[IO[Any]]:
+    """Write to a temporary ``.NAME.PID.XXXX.partial`` beside ``path``; ``os.replace`` it
+    there only on success (see :func:`maskcodecs._fileio.atomic_open`, which also deletes
+    the stale temporaries of NAME), after checking the directory exists."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"output directory does not exist: {parent}")
-    with atomic_open(p, mode, suffix=".partial") as f:
+    with atomic_open(p, mode, suffix=".partial", clean_stale=clean_stale) as f:
         yield f
 
 
@@ -139,7 +148,9 @@ class CocoWriter:
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise UsageError(f"output directory does not exist: {parent}")
-        remove_stale_spools(parent, self.path.name)  # of runs that were killed
+        if is_special_file(self.path):  # -o /dev/stdout: the spool goes to the temp folder
+            parent = Path(tempfile.gettempdir())
+        remove_stale_temporaries(parent, self.path.name, suffixes=(".spool",))  # killed runs
         self._spool, self._spool_name = spool_file(parent, self.path.name)
         self.count = 0
         self.next_id = 1
@@ -187,11 +198,12 @@ class CocoWriter:
 
 
 def write_png(path: Path, arr: Any) -> None:
-    """Write an array as PNG atomically (Pillow)."""
+    """Write an array as PNG atomically (Pillow). Stale temporaries are not looked for here
+    (a folder of n PNGs would be listed n times): the writer sweeps its folder once."""
     Image = pil()
     img = Image.fromarray(arr)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as f:
+    with atomic_output(path, clean_stale=False) as f:
         img.save(f, format="PNG")
 
 
