@@ -293,3 +293,81 @@ def test_labelbox_ids_from_a_table_or_by_name_and_source_ids_kept(tmp_path, caps
     capsys.readouterr()
     rc, _ = _labelbox(tmp_path, lines, "--categories", str(table))
     assert rc == 1 and "'cyan'" in capsys.readouterr().err
+
+
+# -- 4. COCO panoptic as a dataset kind --------------------------------------------------------------
+@pytest.mark.realdata
+def test_panoptic_to_instances_equals_panopticapis_detection_format():
+    """The real oracle: panopticapi's own conversion of its sample data to detection format
+    (50 segments: the same counts, categories and iscrowd per image)."""
+    from conftest import load_json
+
+    from maskcodecs import panoptic
+    pj = realdata("panopticapi", "panoptic_examples.json")
+    got = panoptic.to_instances(pj, realdata("panopticapi", "panoptic_examples"))
+    ref = load_json("panopticapi", "panoptic_coco_detection_format.json")
+
+    def rows(anns):
+        return sorted((a["image_id"], a["category_id"], a["iscrowd"], a["segmentation"]["counts"])
+                      for a in anns)
+
+    assert rows(got["annotations"]) == rows(ref["annotations"])
+    info = {(a["image_id"], s["id"]): s for a in load_json("panopticapi", "panoptic_examples.json")
+            ["annotations"] for s in a["segments_info"]}
+    for a in got["annotations"]:
+        s = info[a["image_id"], a["attributes"]["panoptic_segment_id"]]
+        assert a["area"] == s["area"] and a["bbox"] == [float(v) for v in s["bbox"]]
+    assert all("isthing" in c for c in got["categories"])
+
+
+def test_panoptic_segments_that_disagree_with_the_png_are_refused(tmp_path):
+    from maskcodecs import errors, panoptic
+    ids = np.zeros((4, 5), dtype=np.uint32)
+    ids[:2] = 7
+    ids[2:, :2] = 300
+    doc = {"images": [{"id": 1, "file_name": "a.jpg", "height": 4, "width": 5}],
+           "categories": [{"id": 1, "name": "a", "isthing": 1}],
+           "annotations": [{"image_id": 1, "file_name": "a.png", "segments_info": [
+               {"id": 7, "category_id": 1, "iscrowd": 0},
+               {"id": 300, "category_id": 1, "iscrowd": 1}]}]}
+    got = panoptic.to_instances(doc, maps={"a.png": ids})
+    assert [(a["attributes"]["panoptic_segment_id"], a["area"], a["iscrowd"])
+            for a in got["annotations"]] == [(7, 10, 0), (300, 4, 1)]
+    doc["annotations"][0]["segments_info"].append({"id": 9, "category_id": 1})
+    with pytest.raises(errors.PanopticSegmentError, match="segment 9"):
+        panoptic.to_instances(doc, maps={"a.png": ids})
+    doc["annotations"][0]["segments_info"] = doc["annotations"][0]["segments_info"][:1]
+    with pytest.raises(errors.PanopticSegmentError, match="300"):
+        panoptic.to_instances(doc, maps={"a.png": ids})
+
+
+@pytest.mark.realdata
+def test_masks_to_coco_with_a_panoptic_images_file_keeps_its_categories(tmp_path):
+    from maskcodecs import panoptic
+    pan = realdata("labelbox", "coco", "panoptic.json")
+    folder = pan.parent / "masks"
+    out = tmp_path / "c.json"
+    assert main(["masks-to-coco", str(folder), "--kind", "panoptic", "--images", str(pan),
+                 "-o", str(out), "--jobs", "1", "-q"]) == 0
+    doc = json.loads(out.read_text())
+    ref = panoptic.to_instances(pan, folder)
+
+    def rows(d):
+        return sorted((a["image_id"], a["attributes"]["panoptic_segment_id"], a["category_id"],
+                       a["iscrowd"], a["segmentation"]["counts"], a["area"])
+                      for a in d["annotations"])
+
+    assert rows(doc) == rows(ref) and len(doc["annotations"]) == 369
+    assert doc["categories"] == ref["categories"]        # 133 categories, isthing kept
+    assert sum(a["iscrowd"] for a in doc["annotations"]) == 9
+    # and the panoptic file itself reads back through coco-to-masks
+    pngs = tmp_path / "pngs"
+    assert main(["coco-to-masks", str(pan), "--panoptic-folder", str(folder), "-o", str(pngs),
+                 "--jobs", "1", "-q"]) == 0
+    per_image = {}
+    for a in ref["annotations"]:
+        per_image[a["image_id"]] = per_image.get(a["image_id"], 0) + 1
+    names = {im["id"]: Path(im["file_name"]).stem for im in ref["images"]}
+    for img_id, n in per_image.items():
+        lab = np.asarray(Image.open(pngs / f"{names[img_id]}.png"))
+        assert len(np.unique(lab[lab > 0])) == n

@@ -12,6 +12,7 @@ import numpy as np
 
 from maskcodecs import polygons
 from maskcodecs._coco_check import (
+    _is_int,
     image_groups,
     image_size,
     images_by_file_name,
@@ -231,6 +232,7 @@ class MasksConfig:
     fmt: str
     iscrowd: str
     table: CategoryTable | None
+    segment_ids: bool = False  # keep each segment's value (the panoptic id) in attributes
 
 
 def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
@@ -256,8 +258,11 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
         # crowd only when asked for, or when the category table says so: never inferred
         # from the shape (crowd ground truth changes evaluation)
         iscrowd = (crowd or 0) if cfg.iscrowd == "auto" else int(cfg.iscrowd)
-        anns.append({"category_id": cid, "segmentation": seg, "area": area,
-                     "bbox": box, "iscrowd": iscrowd})
+        ann = {"category_id": cid, "segmentation": seg, "area": area, "bbox": box,
+               "iscrowd": iscrowd}
+        if cfg.segment_ids:
+            ann["attributes"] = {"panoptic_segment_id": int(v)}
+        anns.append(ann)
     return {"height": h, "width": w, "kind": kind, "anns": anns}
 
 
@@ -274,13 +279,59 @@ def _list_masks(root: Path) -> list[str]:
     return rels
 
 
-def _image_index(path: str, bad: BadItems) -> dict[str, dict[str, Any]]:
+def _image_index(path: str, bad: BadItems) -> tuple[dict[str, dict[str, Any]], Any]:
     """The --images file's entries by file name (library rules:
-    maskcodecs._coco_check.images_by_file_name); entries left out go to ``bad``."""
-    index, problems = images_by_file_name(load_json(path, "images"), path)
+    maskcodecs._coco_check.images_by_file_name; entries left out go to ``bad``), and the
+    document where it is a COCO panoptic one (else None)."""
+    doc = load_json(path, "images")
+    index, problems = images_by_file_name(doc, path)
     for where, msg in problems:
         bad.fail(f"{path}: {where}", msg)
-    return index
+    from maskcodecs import panoptic
+    return index, (doc if panoptic.is_panoptic(doc) else None)
+
+
+def _panoptic_segments(doc: Any) -> dict[Any, dict[int, tuple[Any, int]]]:
+    """image id -> {segment id: (category id, iscrowd)} of a COCO panoptic document."""
+    out: dict[Any, dict[int, tuple[Any, int]]] = {}
+    for a in doc["annotations"]:
+        info = a.get("segments_info")
+        if not isinstance(info, list):
+            raise DataError(f"panoptic annotation of image {a.get('image_id')!r}: "
+                            "segments_info is not a list")
+        segs: dict[int, tuple[Any, int]] = {}
+        for si in info:
+            if not isinstance(si, dict) or not _is_int(si.get("id")) or \
+                    "category_id" not in si:
+                raise DataError(f"panoptic annotation of image {a.get('image_id')!r}: a "
+                                f"segment without an integer id and a category: {si!r}")
+            segs[int(si["id"])] = (si["category_id"], int(si.get("iscrowd", 0) or 0))
+        out[a.get("image_id")] = segs
+    return out
+
+
+def _with_panoptic_categories(rel: str, anns: list[dict[str, Any]],
+                              segs: dict[int, tuple[Any, int]] | None,
+                              bad: BadItems) -> list[dict[str, Any]] | None:
+    """The annotations of one panoptic PNG with each segment's category and iscrowd from
+    segments_info; None (reported) where the two disagree."""
+    if segs is None:
+        bad.fail(rel, "its image has no annotation in the panoptic --images file")
+        return None
+    out, seen = [], set()
+    for a in anns:
+        sid = a["attributes"]["panoptic_segment_id"]
+        if sid not in segs:
+            bad.fail(rel, f"segment {sid} of the PNG is not in segments_info")
+            return None
+        seen.add(sid)
+        cat, crowd = segs[sid]
+        out.append({**a, "category_id": cat, "iscrowd": crowd})
+    missing = sorted(set(segs) - seen)
+    if missing:
+        bad.fail(rel, f"segments {missing} of segments_info are not in the PNG")
+        return None
+    return out
 
 
 def run_masks_to_coco(args: argparse.Namespace) -> int:
@@ -288,9 +339,13 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     rels = _list_masks(root)
     table = CategoryTable.load(args.categories) if args.categories else None
     bad = BadItems(args.skip_bad, args.report)
-    index = _image_index(args.images, bad) if args.images else None
+    index, pan = _image_index(args.images, bad) if args.images else (None, None)
+    if pan is not None and args.kind not in ("panoptic", "color"):
+        pan = None  # the panoptic file gives image entries only
+    segments = _panoptic_segments(pan) if pan is not None else None
     cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
-                      fmt=args.format, iscrowd=args.iscrowd, table=table)
+                      fmt=args.format, iscrowd=args.iscrowd, table=table,
+                      segment_ids=pan is not None)
     images: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
     with CocoWriter(args.output) as out:
@@ -314,12 +369,19 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                                   f"image entry {im.get('id')!r} is {size[0]}x{size[1]}")
                     continue
                 entry = dict(im)
+            anns = res["anns"]
+            if segments is not None:
+                anns = _with_panoptic_categories(rel, anns, segments.get(entry["id"]), bad)
+                if anns is None:
+                    continue
             images.append(entry)
             kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
-            out.add({"image_id": entry["id"], **a} for a in res["anns"])
+            out.add({"image_id": entry["id"], **a} for a in anns)
         if not images:
             raise DataError("no image could be converted")
         cats = table.categories if table else [{"id": 1, "name": "object"}]
+        if pan is not None:  # the panoptic categories, isthing and all
+            cats = [c for c in pan.get("categories") or [] if isinstance(c, dict)]
         out.finish(images, cats, info={"description": f"masks-to-coco {root}",
                                        "kinds": kinds})
     bad.finish()
