@@ -295,7 +295,7 @@ def test_labelbox_ids_from_a_table_or_by_name_and_source_ids_kept(tmp_path, caps
     assert rc == 1 and "'cyan'" in capsys.readouterr().err
 
 
-# -- 4. COCO panoptic as a dataset kind --------------------------------------------------------------
+# -- 4. COCO panoptic as a dataset kind -----------------------------------------------------------
 @pytest.mark.realdata
 def test_panoptic_to_instances_equals_panopticapis_detection_format():
     """The real oracle: panopticapi's own conversion of its sample data to detection format
