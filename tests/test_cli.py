@@ -85,7 +85,7 @@ def test_usage_errors(tmp_path, capsys):
     assert run("masks-to-coco", EXAMPLES / "masks", "-o", tmp_path / "no" / "o.json") == 2
     assert run("masks-to-coco", EXAMPLES / "masks", "-o", tmp_path / "o.json",
                "--threshold", "-3") == 2
-    assert run("masks-to-coco", EXAMPLES / "masks", "-o", tmp_path / "o.json", "--jobs", "0") == 2
+    assert run("masks-to-coco", EXAMPLES / "masks", "-o", tmp_path / "o.json", "--jobs", "-1") == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
 

@@ -581,14 +581,21 @@ def test_ann_to_rle_errors(bad) -> None:
 
 
 def test_missing_pillow_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    """Plain PNGs are read by maskcodecs' own decoder without Pillow; other files (JPEG)
+    need it, and say so with the extra to install."""
     p = tmp_path / "l.png"
     Image.fromarray(np.eye(3, dtype=np.uint8)).save(p)
+    j = tmp_path / "l.jpg"
+    Image.fromarray(np.eye(8, dtype=np.uint8) * 255).save(j)
+    expected = coco.segments_from_label_map(p)
     monkeypatch.setitem(sys.modules, "PIL", None)
     monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    assert coco.segments_from_label_map(p) == expected
+    assert np.array_equal(coco.read_image(p), np.eye(3, dtype=np.uint8))
     for fn in (coco.read_image, coco.segments_from_label_map, coco.segments_from_colour_map,
                coco.segments_from_mask_image):
-        with pytest.raises(OptionalDependencyError, match="Pillow") as ei:
-            fn(p)
+        with pytest.raises(OptionalDependencyError, match="Pillow.*maskcodecs\\[image\\]") as ei:
+            fn(j)
         assert isinstance(ei.value, ImportError)
     # arrays need no Pillow
     assert coco.segments_from_label_map(np.eye(3, dtype=np.uint8))[0].area == 3

@@ -10,11 +10,14 @@ it"): each test reproduces the user's situation and decodes what was written.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import realdata
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maskcodecs import coco, polygons
 from maskcodecs.cli import main
@@ -371,3 +374,76 @@ def test_masks_to_coco_with_a_panoptic_images_file_keeps_its_categories(tmp_path
     for img_id, n in per_image.items():
         lab = np.asarray(Image.open(pngs / f"{names[img_id]}.png"))
         assert len(np.unique(lab[lab > 0])) == n
+
+
+# -- the command line from the default install (no Pillow) ----------------------------------------
+def test_cli_reads_and_writes_plain_pngs_without_pillow(tmp_path, monkeypatch, capsys):
+    """masks-to-coco and coco-to-masks work on plain PNGs with numpy alone (maskcodecs' own
+    PNG reader and writer); a JPEG names the extra that brings Pillow."""
+    lab, _ = label_map()
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(lab).save(masks / "a.png")
+    Image.fromarray(np.where(lab > 0, 255, 0).astype(np.uint8)).save(masks / "b.jpg")
+    with_pillow = tmp_path / "with.json"
+    assert main(["masks-to-coco", str(masks), "-o", str(with_pillow), "--kind", "label",
+                 "--jobs", "1", "-q", "--skip-bad"]) == 0
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    out = tmp_path / "out.json"
+    assert main(["masks-to-coco", str(masks), "-o", str(out), "--kind", "label",
+                 "--jobs", "1", "-q", "--skip-bad"]) == 0
+    assert "b.jpg" in capsys.readouterr().err
+    doc, ref = json.loads(out.read_text()), json.loads(with_pillow.read_text())
+    assert [a["segmentation"] for a in doc["annotations"] if a["image_id"] == 1] == \
+        [a["segmentation"] for a in ref["annotations"] if a["image_id"] == 1]
+    pngs = tmp_path / "pngs"
+    assert main(["coco-to-masks", str(out), "-o", str(pngs), "--jobs", "1", "-q"]) == 0
+    monkeypatch.delitem(sys.modules, "PIL")
+    monkeypatch.delitem(sys.modules, "PIL.Image")
+    written = np.asarray(Image.open(pngs / "a.png"))  # read back by Pillow itself
+    assert np.array_equal(written > 0, lab > 0)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    jpgs = tmp_path / "jpgs"
+    jpgs.mkdir()
+    (jpgs / "b.jpg").write_bytes((masks / "b.jpg").read_bytes())
+    assert main(["masks-to-coco", str(jpgs), "-o", str(out), "--jobs", "1"]) == 1
+    assert "'maskcodecs[cli]'" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.sampled_from([(1, 1), (3, 5), (17, 2), (4, 6, 3), (2, 9, 4)]),
+       dtype=st.sampled_from(["u1", "u2", "b1"]), seed=st.integers(0, 2**32 - 1))
+def test_png_writer_gives_the_pixels_back_to_pillow_and_to_our_reader(shape, dtype, seed):
+    import io
+
+    from maskcodecs._png import decode_png, encode_png
+    if len(shape) == 3 and dtype != "u1":
+        return  # colour is 8-bit only
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2 if dtype == "b1" else 256 if dtype == "u1" else 65536,
+                     shape).astype(dtype)
+    data = encode_png(a)
+    want = a.view(np.uint8) if dtype == "b1" else a
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), want)
+    assert np.array_equal(decode_png(data)[0], want)
+
+
+def test_jobs_zero_means_all_cores_and_an_unreachable_scheduler_fails_fast(tmp_path, capsys):
+    import time
+
+    from maskcodecs.cli import build_parser
+    from maskcodecs.cli._util import DASK_CONNECT_SECONDS, default_jobs
+    args = build_parser().parse_args(["masks-to-coco", "d", "-o", "o.json", "-j", "0"])
+    assert args.jobs == default_jobs()
+    pytest.importorskip("dask.distributed", reason="dask is not installed")
+    lab, _ = label_map()
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(lab).save(masks / "a.png")
+    t0 = time.monotonic()
+    rc = main(["masks-to-coco", str(masks), "-o", str(tmp_path / "o.json"), "--engine", "dask",
+               "--scheduler", "tcp://127.0.0.1:9", "-q"])
+    assert rc == 1 and time.monotonic() - t0 < DASK_CONNECT_SECONDS + 20
+    assert "tcp://127.0.0.1:9" in capsys.readouterr().err

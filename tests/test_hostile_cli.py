@@ -635,14 +635,29 @@ def test_full_disk_is_our_error_and_no_success_is_reported(tmp_path, capsys, mon
     coco = write_json(tmp_path / "c.json", coco_doc(
         [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2)],
         [ann(k, k) for k in (1, 2)]))
-    real_save = Image.Image.save
+    real_fdopen = os.fdopen
 
-    def full(self, fp, *a, **k):
-        if not isinstance(fp, io.BytesIO):  # every file write; in-memory PNGs still work
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(self, fp, *a, **k)
+    class Full:
+        """A disk that fills up with the first PNG: opening works, writing one fails."""
 
-    monkeypatch.setattr(Image.Image, "save", full)
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            if bytes(data[:8]) == b"\x89PNG\r\n\x1a\n":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: Full(real_fdopen(fd, *a, **k)))
     out = tmp_path / "out"
     for extra in ([], ["--skip-bad"]):  # a full disk is not a bad item: never skipped
         assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", *extra) == 1

@@ -6,16 +6,12 @@ from typing import Any
 import numpy as np
 
 from maskcodecs import mask as _mask
-from maskcodecs.errors import FormatError, OptionalDependencyError
+from maskcodecs._optional import require
+from maskcodecs.errors import FormatError
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise OptionalDependencyError(
-            "COCO.showAnns needs matplotlib: pip install matplotlib") from exc
-    return plt
+    return require("matplotlib.pyplot", "COCO.showAnns")
 
 
 def show_anns(coco: Any, anns: list[dict[str, Any]], draw_bbox: bool = False) -> Any:

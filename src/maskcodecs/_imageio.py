@@ -10,12 +10,12 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
+from maskcodecs._optional import require
 from maskcodecs._png import SIGNATURE, decode_png
 from maskcodecs.errors import (
     ImageReadError,
     ImageTooLargeError,
     MaskCodecError,
-    OptionalDependencyError,
 )
 
 _STREAM_REPR = re.compile(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>")
@@ -25,13 +25,8 @@ Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
 def pillow() -> Any:
     """The PIL.Image module, or OptionalDependencyError (an ImportError) when it is missing."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise OptionalDependencyError(
-            "reading or writing images needs Pillow (pip install 'maskcodecs[image]'); "
-            "numpy arrays work without it") from e
-    return Image
+    return require("PIL.Image", "reading this image (numpy arrays and plain PNGs work "
+                   "without it)")
 
 
 @contextmanager
@@ -85,9 +80,8 @@ def read_pixels(source: Source, convert: Callable[[str], str | None] = lambda _m
     """``(pixels, stored mode, format)`` of image bytes or an image file: ``np.array`` of the
     Pillow image, converted to the mode ``convert(stored mode)`` names (None keeps it). Plain
     PNGs that need no conversion are decoded by maskcodecs._png (same pixels, without
-    Pillow's overhead); Pillow is required either way, so which files can be read never
-    depends on the path."""
-    pillow()
+    Pillow's overhead, and without Pillow installed); every other file needs Pillow
+    (OptionalDependencyError naming it otherwise)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "image bytes"
     else:

@@ -179,3 +179,43 @@ def _unpack(rows: np.ndarray, w: int, depth: int, samples: int, mode: str) -> np
     if mode == "L":  # Pillow stretches 2- and 4-bit grey to 0..255
         vals = vals * np.uint8(255 // ((1 << depth) - 1))
     return np.ascontiguousarray(vals)
+
+
+# -- writing -----------------------------------------------------------------------------------
+# (dtype, channels) -> (bit depth, colour type)
+_WRITE_LAYOUTS = {("u1", 1): (8, 0), ("u1", 3): (8, 2), ("u1", 4): (8, 6), ("u2", 1): (16, 0)}
+
+
+def _chunk(ctype: bytes, body: bytes) -> bytes:
+    return _CHUNK.pack(len(body), ctype) + body + _CRC.pack(zlib.crc32(body, zlib.crc32(ctype)))
+
+
+def encode_png(arr: np.ndarray, /, *, level: int = 6) -> bytes:
+    """PNG bytes of a mask image, without Pillow: (h, w) uint8 (grey, "L"), (h, w) uint16
+    (16-bit grey, "I;16"), (h, w, 3) or (h, w, 4) uint8 ("RGB", "RGBA"), bool as 0/1 grey.
+
+    Every row uses the "sub" filter (flat regions become runs of zeros, which is what label
+    and colour maps are made of) and zlib at ``level``; the pixels read back, by this
+    module or by Pillow, are exactly ``arr``'s.
+    """
+    a = np.asarray(arr)
+    if a.dtype == np.bool_:
+        a = a.view(np.uint8)
+    channels = 1 if a.ndim == 2 else a.shape[-1] if a.ndim == 3 else 0
+    layout = _WRITE_LAYOUTS.get((f"{a.dtype.kind}{a.dtype.itemsize}", channels))
+    if layout is None:
+        from maskcodecs.errors import MaskDtypeError
+        raise MaskDtypeError(f"encode_png writes (h, w) uint8/uint16 or (h, w, 3|4) uint8, "
+                             f"got {a.shape} {a.dtype}")
+    h, w = a.shape[:2]
+    depth, colour = layout
+    rows = np.ascontiguousarray(a.astype(">u2") if depth == 16 else a).view(np.uint8)
+    rows = rows.reshape(h, -1)
+    step = rows.shape[1] // max(w, 1)  # bytes per pixel
+    filtered = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
+    filtered[:, 0] = 1  # sub: each byte minus the byte one pixel to its left
+    filtered[:, 1:1 + step] = rows[:, :step]
+    np.subtract(rows[:, step:], rows[:, :-step], out=filtered[:, 1 + step:])
+    header = _HEADER.pack(w, h, depth, colour, 0, 0, 0)
+    return (SIGNATURE + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(filtered.tobytes(), level)) + _chunk(b"IEND", b""))

@@ -39,6 +39,7 @@ from maskcodecs import mask as _mask
 from maskcodecs._coco_api import COCO
 from maskcodecs._fileio import atomic_open, json_default
 from maskcodecs._imageio import read_array
+from maskcodecs._optional import require
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     ContourOptionError,
@@ -105,13 +106,7 @@ class Segment:
 
 def _pillow() -> Any:
     """The PIL.Image module, or a clear error when Pillow is missing."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise OptionalDependencyError(
-            "reading image files needs Pillow (pip install 'maskcodecs[image]'); "
-            "numpy arrays work without it") from e
-    return Image
+    return require("PIL.Image", "reading image files (numpy arrays work without it)")
 
 
 def read_image(path: str | os.PathLike[str], /, *, mode: str | None = None) -> np.ndarray:

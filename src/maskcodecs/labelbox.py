@@ -41,6 +41,7 @@ from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs._imageio import read_array
 from maskcodecs._jsontypes import json_list, json_object
+from maskcodecs._optional import require
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     FormatError,
@@ -75,13 +76,8 @@ Composite = Union[np.ndarray, bytes, bytearray, memoryview, str, "os.PathLike[st
 # ---------------------------------------------------------------------------------------------
 
 def _pil() -> Any:
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - exercised only without Pillow
-        raise ImportError(
-            "reading or writing PNG needs Pillow: pip install Pillow "
-            "(or pass the composite as an H x W x 3 uint8 array)") from None
-    return Image
+    return require("PIL.Image", "reading a composite image file (an H x W x 3 uint8 array "
+                   "works without it)")
 
 
 def _composite_mode(mode: str) -> str | None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from maskcodecs.cli._util import CliError, default_jobs
-from maskcodecs.errors import MaskCodecError
+from maskcodecs.errors import MaskCodecError, OptionalDependencyError
 
 __all__ = ["main", "build_parser"]
 
@@ -28,13 +28,18 @@ A plain {"1": "disc", ...} object also works. Without a table every instance is 
 "object"."""
 
 
-def _positive(text: str) -> int:
+def _jobs(text: str) -> int:
+    """--jobs: a positive count, or 0 for all cores."""
+    return _positive(text, 0) or default_jobs()
+
+
+def _positive(text: str, least: int = 1) -> int:
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
+    if v < least:
+        raise argparse.ArgumentTypeError(f"must be >= {least}")
     return v
 
 
@@ -56,8 +61,8 @@ def _common(p: argparse.ArgumentParser, *, parallel: bool = False, bad: bool = F
         g.add_argument("--progress", dest="progress", action="store_true", default=None,
                        help="show progress (default: only when stderr is a terminal)")
         g.add_argument("--no-progress", dest="progress", action="store_false")
-        g.add_argument("-j", "--jobs", type=_positive, default=default_jobs(),
-                       help="worker processes (default: all cores, %(default)s here)")
+        g.add_argument("-j", "--jobs", type=_jobs, default=default_jobs(),
+                       help="worker processes (0 or default: all cores, %(default)s here)")
         g.add_argument("--engine", choices=("local", "dask"), default="local",
                        help="local process pool, or an existing Dask distributed cluster")
         g.add_argument("--scheduler", metavar="ADDRESS",
@@ -256,6 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"maskcodecs {args.command}: error: {e}\n")
         return e.code
+    except OptionalDependencyError as e:  # the command line's extra installs them all
+        if args.debug:
+            raise
+        package = getattr(e, "package", "a package")
+        sys.stderr.write(f"maskcodecs {args.command}: error: {getattr(e, 'purpose', e)} "
+                         f"needs {package}: pip install 'maskcodecs[cli]'\n")
+        return 1
     except MaskCodecError as e:  # the library's own errors: their message says it all
         if args.debug:
             raise

@@ -30,7 +30,6 @@ from maskcodecs.cli._util import (
     converted,
     load_json,
     load_json_or_ndjson,
-    pil,
 )
 
 _COMPOSITE = re.compile(r"/masks/([^/]+)/index/(\d+)")
@@ -144,8 +143,7 @@ def _read_rgb(src: Path | bytes) -> np.ndarray:
             return None
         return "L" if embedded and mode in ("L", "1", "P") else "RGB"
 
-    pil()  # a clear error when Pillow is missing
-    try:
+    try:  # plain PNGs without Pillow; other files need it (a clear error without)
         a = read_array(src, target)
     except (OSError, SyntaxError, ValueError) as e:
         name = "embedded PNG" if isinstance(src, bytes) else src.name

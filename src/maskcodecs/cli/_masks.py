@@ -31,7 +31,6 @@ from maskcodecs.cli._util import (
     dumps,
     load_coco,
     load_json,
-    pil,
     write_png,
 )
 from maskcodecs.errors import MaskCodecError, OutputPathError
@@ -165,8 +164,7 @@ def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, b
         keep = (mode in _ARRAY_MODES or mode.startswith("I")) and not (colours and mode == "P")
         return None if keep else "RGB"
 
-    pil()  # a clear error when Pillow is missing
-    try:
+    try:  # plain PNGs without Pillow; other files need it (a clear error without)
         a, mode, fmt = read_pixels(path, target)
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image ({e})") from None

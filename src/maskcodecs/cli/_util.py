@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Callable
 
+import numpy as np
+
 from maskcodecs._fileio import (
     atomic_open,
     is_special_file,
@@ -20,6 +22,8 @@ from maskcodecs._fileio import (
     remove_stale_temporaries,
     spool_file,
 )
+from maskcodecs._optional import require
+from maskcodecs._png import encode_png
 from maskcodecs._pool import process_pool
 from maskcodecs.errors import MaskCodecError, OutputWriteError
 
@@ -198,22 +202,18 @@ class CocoWriter:
 
 
 def write_png(path: Path, arr: Any) -> None:
-    """Write an array as PNG atomically (Pillow). Stale temporaries are not looked for here
-    (a folder of n PNGs would be listed n times): the writer sweeps its folder once."""
-    Image = pil()
-    img = Image.fromarray(arr)
+    """Write an array as PNG atomically, with maskcodecs' own encoder (no Pillow needed).
+    Stale temporaries are not looked for here (a folder of n PNGs would be listed n times):
+    the writer sweeps its folder once."""
+    data = encode_png(np.asarray(arr))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, clean_stale=False) as f:
-        img.save(f, format="PNG")
+        f.write(data)
 
 
 def pil() -> Any:
-    """Import Pillow or fail with an install hint."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise UsageError("this command needs Pillow: pip install 'maskcodecs[image]'") from None
-    return Image
+    """Import Pillow or fail with the command line's install hint."""
+    return require("PIL.Image", "this command")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,17 +323,16 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
         ex.shutdown(wait=True, cancel_futures=True)
 
 
+DASK_CONNECT_SECONDS = 5  # an unreachable scheduler fails this soon, with its address
+
+
 def _dask_map(fn: Callable[[Any], Any], items: list[Any], scheduler: str | None,
               size: int) -> Iterator[tuple[Any, bool, Any]]:
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise UsageError("--engine dask needs dask.distributed: "
-                         "pip install 'dask[distributed]'") from None
+    Client = require("dask.distributed", "--engine dask").Client
     if not scheduler:
         raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     try:
-        client = Client(scheduler, timeout=30, set_as_default=False)
+        client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError) as e:
         raise DataError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
     try:
