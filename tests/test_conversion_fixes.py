@@ -447,3 +447,41 @@ def test_jobs_zero_means_all_cores_and_an_unreachable_scheduler_fails_fast(tmp_p
                "--scheduler", "tcp://127.0.0.1:9", "-q"])
     assert rc == 1 and time.monotonic() - t0 < DASK_CONNECT_SECONDS + 20
     assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_validate_warns_on_subpixel_polygon_overshoot_and_fails_beyond(tmp_path, capsys):
+    def doc(poly):
+        return {"images": [{"id": 1, "file_name": "a.png", "height": 4, "width": 5}],
+                "categories": [{"id": 1, "name": "a"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                                 "segmentation": [poly], "area": 1.0,
+                                 "bbox": [0, 0, 5, 4]}]}
+
+    p = tmp_path / "c.json"
+    for poly, rc, strict in (([0, 0, 5.3, 0, 5.3, 4], 0, 1), ([-0.5, 0, 5, 0, 5, 4.9], 0, 1),
+                             ([0, 0, 7, 0, 7, 4], 1, 1), ([0, 0, 5, 0, 5, 4], 0, 0)):
+        p.write_text(json.dumps(doc(poly)))
+        assert main(["validate", str(p)]) == rc, poly
+        err = capsys.readouterr()
+        assert ("leaves the 5x4" in err.out + err.err) == (poly[2] != 5 or poly[0] < 0)
+        assert main(["validate", str(p), "--strict"]) == strict, poly
+        capsys.readouterr()
+
+
+def test_images_file_entries_without_a_mask_are_kept_as_negatives(tmp_path):
+    lab, _ = label_map()
+    masks = tmp_path / "m"
+    masks.mkdir()
+    Image.fromarray(lab).save(masks / "b.png")
+    h, w = lab.shape
+    imgs = tmp_path / "images.json"
+    imgs.write_text(json.dumps({"images": [
+        {"id": 10, "file_name": "a.jpg", "height": h, "width": w},
+        {"id": 11, "file_name": "b.jpg", "height": h, "width": w},
+        {"id": 12, "file_name": "sub/c.jpg", "height": 7, "width": 9}]}))
+    out = tmp_path / "o.json"
+    assert main(["masks-to-coco", str(masks), "-o", str(out), "--images", str(imgs),
+                 "--kind", "label", "--jobs", "1", "-q"]) == 0
+    doc = json.loads(out.read_text())
+    assert sorted(im["id"] for im in doc["images"]) == [10, 11, 12]
+    assert {a["image_id"] for a in doc["annotations"]} == {11}

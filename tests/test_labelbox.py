@@ -312,7 +312,7 @@ def test_labelbox_ndjson_vectors_byte_for_byte():
     # Labelbox test_mask: composite 2x2x3, colour (1, 1, 1)
     comp = np.array([[[1, 1, 0], [1, 0, 1]], [[1, 1, 1], [1, 1, 1]]], np.uint8)
     m = lb.split(comp, [(1, 1, 1)]).masks[0]
-    line = lb.write_mask_line(m, uuid="b862c586-8614-483c-b5e6-82810f70cac0", data_row_id=DR,
+    line = lb.mask_line(m, uuid="b862c586-8614-483c-b5e6-82810f70cac0", data_row_id=DR,
                               schema_id="ckrazcueb16og0z6609jj7y3y")
     assert line == {"uuid": "b862c586-8614-483c-b5e6-82810f70cac0", "dataRow": {"id": DR},
                     "schemaId": "ckrazcueb16og0z6609jj7y3y", "classifications": [],
@@ -320,15 +320,15 @@ def test_labelbox_ndjson_vectors_byte_for_byte():
     # Labelbox test_mask_from_arr: cv2.rectangle (5,5)-(10,10) filled on 32x32
     arr = np.zeros((32, 32), np.uint8)
     arr[5:11, 5:11] = 1
-    assert lb.write_mask_line(arr, schema_id="1" * 25, data_row_id="0" * 25)["mask"] == {
+    assert lb.mask_line(arr, schema_id="1" * 25, data_row_id="0" * 25)["mask"] == {
         "png": L8_FROM_ARR}
     # the spec's L4 lines (the L2 red mask named "car", and a URI mask)
     red = lb.split(l2_image(), [RED], output="rle").rles[0]
-    car = lb.write_mask_line(red, uuid="u1", data_row_id=DR, name="car")
+    car = lb.mask_line(red, uuid="u1", data_row_id=DR, name="car")
     assert json.dumps(car, separators=(",", ":")) == (
         '{"uuid":"u1","dataRow":{"id":"' + DR + '"},"name":"car","classifications":[],'
         '"mask":{"png":"' + L4_CAR + '"}}')
-    sky = lb.write_mask_line(None, uuid="u3", data_row_id=DR, name="sky",
+    sky = lb.mask_line(None, uuid="u3", data_row_id=DR, name="sky",
                              url="https://example.com/m.png", color=(0, 0, 255))
     assert json.dumps(sky, separators=(",", ":")) == (
         '{"uuid":"u3","dataRow":{"id":"' + DR + '"},"name":"sky","classifications":[],'
@@ -349,7 +349,7 @@ def test_ndjson_against_labelbox_sdk():
             uuid="u", mask=lbt.Mask(mask=lbt.MaskData(arr=img), color=pal[1]),
             classifications=[], name="n", feature_schema_id=None, extra={},
             data=lbt.GenericDataRowData(uid=DR))
-        ours = lb.write_mask_line(lb.split(img, [pal[1]]).masks[0])
+        ours = lb.mask_line(lb.split(img, [pal[1]]).masks[0])
         assert ours["mask"]["png"] == sdk.mask.png
 
 
@@ -365,7 +365,7 @@ def test_png_mask_errors():
     with pytest.raises(FormatError, match="no composite"):
         lb.read_mask_line({"mask": {"instanceURI": "u", "colorRGB": [1, 2, 3]}})
     with pytest.raises(ValueError):
-        lb.write_mask_line(None, url="u")
+        lb.mask_line(None, url="u")
     with pytest.raises(MaskShapeError):
         lb.mask_to_png(np.zeros((2, 2, 2)))
 
@@ -382,7 +382,7 @@ def test_read_ndjson_composite_forms():
         {"uuid": "c", "name": "box", "bbox": {"top": 0, "left": 0, "height": 1, "width": 1}},
         {"uuid": "e", "name": "near", "mask": {"instanceURI": "https://x/c.png",
                                                 "colorRGB": [255, 0, 1]}},
-        lb.write_mask_line(np.eye(3), uuid="f", name="png"),
+        lb.mask_line(np.eye(3), uuid="f", name="png"),
     ]
     recs = list(lb.read_ndjson(lines, images={"https://x/c.png": png_bytes(img)}))
     red, green, near = ref_split(img, [RED, GREEN, NEAR_RED])
@@ -606,3 +606,10 @@ def test_polygon_edge_cases():
         lb.draw_polygon(np.zeros((3, 3), np.float32), [(0, 0), (1, 1), (0, 1)])
     with pytest.raises(ValueError):
         lb.draw_polygon(np.zeros((3, 3, 3), np.uint8), [(0, 0), (1, 1), (0, 1)], color=300)
+
+
+def test_write_mask_line_is_a_deprecated_name_of_mask_line():
+    m = np.eye(3, dtype=bool)
+    with pytest.warns(DeprecationWarning, match="mask_line"):
+        old = lb.write_mask_line(m, uuid="u", data_row_id="d", name="a")
+    assert old == lb.mask_line(m, uuid="u", data_row_id="d", name="a")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -59,6 +60,7 @@ __all__ = [
     "mask_to_png",
     "png_to_mask",
     "read_mask_line",
+    "mask_line",
     "write_mask_line",
     "read_ndjson",
     "read_export_v2",
@@ -460,7 +462,7 @@ def read_mask_line(line: Mapping[str, Any] | str, /, *,
 
     Examples
     --------
-    >>> line = write_mask_line(np.eye(2, dtype=bool), name="car")
+    >>> line = mask_line(np.eye(2, dtype=bool), name="car")
     >>> read_mask_line(line)
     {'size': [2, 2], 'counts': b'0120'}
     """
@@ -485,7 +487,7 @@ def read_mask_line(line: Mapping[str, Any] | str, /, *,
     return rles[0]
 
 
-def write_mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None = None,
+def mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None = None,
                     data_row_id: str | None = None, global_key: str | None = None,
                     schema_id: str | None = None, classifications: list[Any] | None = None,
                     url: str | None = None, color: Any = None) -> dict[str, Any]:
@@ -503,7 +505,7 @@ def write_mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None =
 
     Examples
     --------
-    >>> d = write_mask_line(np.eye(2, dtype=bool), uuid="u1", data_row_id="dr", name="car")
+    >>> d = mask_line(np.eye(2, dtype=bool), uuid="u1", data_row_id="dr", name="car")
     >>> list(d), list(d["mask"])
     (['uuid', 'dataRow', 'name', 'classifications', 'mask'], ['png'])
     """
@@ -526,6 +528,14 @@ def write_mask_line(mask: Any, /, *, name: str | None = None, uuid: str | None =
         a = _decode(mask) if isinstance(mask, dict) else mask
         out["mask"] = {"png": base64.b64encode(mask_to_png(a)).decode("ascii")}
     return out
+
+
+
+def write_mask_line(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Deprecated name of :func:`mask_line` (it builds the line, it writes nothing)."""
+    warnings.warn("labelbox.write_mask_line is renamed mask_line (it returns the NDJSON "
+                  "line as a dict and writes nothing)", DeprecationWarning, stacklevel=2)
+    return mask_line(*args, **kwargs)
 
 
 def _loads(line: Any) -> Any:
@@ -561,7 +571,7 @@ def read_ndjson(lines: Iterable[Any], /, *,
 
     Examples
     --------
-    >>> recs = list(read_ndjson([write_mask_line(np.eye(2), uuid="u", name="a")]))
+    >>> recs = list(read_ndjson([mask_line(np.eye(2), uuid="u", name="a")]))
     >>> recs[0]["name"], recs[0]["rle"]["counts"]
     ('a', b'0120')
     """

@@ -277,16 +277,20 @@ def _list_masks(root: Path) -> list[str]:
     return rels
 
 
-def _image_index(path: str, bad: BadItems) -> tuple[dict[str, dict[str, Any]], Any]:
+def _image_index(path: str, bad: BadItems
+                 ) -> tuple[dict[str, dict[str, Any]], Any, list[dict[str, Any]]]:
     """The --images file's entries by file name (library rules:
-    maskcodecs._coco_check.images_by_file_name; entries left out go to ``bad``), and the
-    document where it is a COCO panoptic one (else None)."""
+    maskcodecs._coco_check.images_by_file_name; entries left out go to ``bad``), the
+    document where it is a COCO panoptic one (else None), and its valid entries in order."""
     doc = load_json(path, "images")
     index, problems = images_by_file_name(doc, path)
     for where, msg in problems:
         bad.fail(f"{path}: {where}", msg)
     from maskcodecs import panoptic
-    return index, (doc if panoptic.is_panoptic(doc) else None)
+    entries = list({id(im): im for im in index.values()}.values())
+    order = {id(im): n for n, im in enumerate(doc["images"])}
+    entries.sort(key=lambda im: order[id(im)])
+    return index, (doc if panoptic.is_panoptic(doc) else None), entries
 
 
 def _panoptic_segments(doc: Any) -> dict[Any, dict[int, tuple[Any, int]]]:
@@ -337,7 +341,7 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     rels = _list_masks(root)
     table = CategoryTable.load(args.categories) if args.categories else None
     bad = BadItems(args.skip_bad, args.report)
-    index, pan = _image_index(args.images, bad) if args.images else (None, None)
+    index, pan, listed = _image_index(args.images, bad) if args.images else (None, None, [])
     if pan is not None and args.kind not in ("panoptic", "color"):
         pan = None  # the panoptic file gives image entries only
     segments = _panoptic_segments(pan) if pan is not None else None
@@ -345,6 +349,7 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                       fmt=args.format, iscrowd=args.iscrowd, table=table,
                       segment_ids=pan is not None)
     images: list[dict[str, Any]] = []
+    matched: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
     with CocoWriter(args.output) as out:
         for pos, rel, res in converted(functools.partial(process_mask, cfg), rels, args,
@@ -367,6 +372,7 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                                   f"image entry {im.get('id')!r} is {size[0]}x{size[1]}")
                     continue
                 entry = dict(im)
+                matched.append(im)
             anns = res["anns"]
             if segments is not None:
                 anns = _with_panoptic_categories(rel, anns, segments.get(entry["id"]), bad)
@@ -377,6 +383,11 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
             out.add({"image_id": entry["id"], **a} for a in anns)
         if not images:
             raise DataError("no image could be converted")
+        # the --images entries without a mask file stay, with no annotations: COCO needs the
+        # negatives (evaluation counts their false positives)
+        done = {id(im) for im in matched}
+        negatives = [dict(im) for im in listed if id(im) not in done]
+        images.extend(negatives)
         cats = table.categories if table else [{"id": 1, "name": "object"}]
         if pan is not None:  # the panoptic categories, isthing and all
             cats = [c for c in pan.get("categories") or [] if isinstance(c, dict)]
@@ -384,7 +395,9 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                                        "kinds": kinds})
     bad.finish()
     if not args.quiet:
-        sys.stderr.write(f"wrote {args.output}: {len(images)} images, {out.count} annotations\n")
+        extra = f" ({len(negatives)} without a mask file, from --images)" if negatives else ""
+        sys.stderr.write(f"wrote {args.output}: {len(images)} images{extra}, "
+                         f"{out.count} annotations\n")
     return 0
 
 
