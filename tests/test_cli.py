@@ -54,6 +54,16 @@ def segs(doc: dict) -> list:
                   for a in doc["annotations"])
 
 
+def encord_ontology(tmp_path: Path, coco: dict) -> Path:
+    """An Encord ontology structure for a COCO file's categories (hashes made up by the
+    test, as a project's ontology would hold them)."""
+    p = tmp_path / "ontology.json"
+    p.write_text(json.dumps({"objects": [
+        {"id": str(c["id"]), "name": c["name"], "shape": "bitmask",
+         "featureNodeHash": f"test{c['id']:04d}"} for c in coco.get("categories", [])]}))
+    return p
+
+
 def save_png(path: Path, arr: np.ndarray) -> Path:
     Image.fromarray(arr).save(path)
     return path
@@ -538,7 +548,9 @@ def _same_segmentations(a: dict, b: dict) -> None:
 def test_coco_encord_coco_round_trip(tmp_path, src):
     coco = realdata(*src)
     rows, back = tmp_path / "rows.json", tmp_path / "back.json"
-    assert run("coco-to-encord", coco, "-o", rows) == 0
+    assert run("coco-to-encord", coco, "-o", rows) == 1  # no feature hashes: none invented
+    onto = encord_ontology(tmp_path, json.loads(coco.read_text()))
+    assert run("coco-to-encord", coco, "-o", rows, "--ontology", onto) == 0
     r = json.loads(rows.read_text())
     assert all("data_units" in row for row in r)
     assert run("encord-to-coco", rows, "-o", back) == 0
@@ -802,7 +814,8 @@ def test_coco_to_encord_non_square_and_polygon_modes(tmp_path):
                  "segmentation": [[0.5, 0.5, 3.5, 0.5, 3.5, 2.5]]}]}
     src, rows = tmp_path / "c.json", tmp_path / "r.json"
     src.write_text(json.dumps(coco))
-    assert run("coco-to-encord", src, "-o", rows, "-q") == 0
+    onto = encord_ontology(tmp_path, coco)
+    assert run("coco-to-encord", src, "-o", rows, "-q", "--ontology", onto) == 0
     (row,) = json.loads(rows.read_text())
     (du,) = row["data_units"].values()
     objs = du["labels"]["objects"]
@@ -811,7 +824,8 @@ def test_coco_to_encord_non_square_and_polygon_modes(tmp_path):
     assert objs[1]["bitmask"]["rleString"] == "12310"
     assert objs[2]["shape"] == "polygon" and objs[2]["polygon"]["1"] == {"x": 0.875, "y": 0.5 / 3}
     assert objs[0]["name"] == "Thing" and objs[0]["shape"] == "bitmask"
-    assert run("coco-to-encord", src, "-o", rows, "-q", "--polygons", "bitmask") == 0
+    assert run("coco-to-encord", src, "-o", rows, "-q", "--polygons", "bitmask",
+               "--ontology", onto) == 0
     objs = json.loads(rows.read_text())[0]["data_units"][du["data_hash"]]["labels"]["objects"]
     want = pcm.frPyObjects([[0.5, 0.5, 3.5, 0.5, 3.5, 2.5]], 3, 4)[0]
     assert objs[2]["bitmask"]["rleString"] == be.coco_to_encord_string(want)

@@ -485,3 +485,30 @@ def test_images_file_entries_without_a_mask_are_kept_as_negatives(tmp_path):
     doc = json.loads(out.read_text())
     assert sorted(im["id"] for im in doc["images"]) == [10, 11, 12]
     assert {a["image_id"] for a in doc["annotations"]} == {11}
+
+
+def test_coco_to_encord_never_invents_feature_hashes(tmp_path, capsys):
+    coco = {"images": [{"id": 1, "file_name": "a.png", "height": 3, "width": 4}],
+            "categories": [{"id": 2, "name": "Thing"}, {"id": 5, "name": "Other"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 2,
+                             "segmentation": {"size": [3, 4], "counts": "22200OO"}},
+                            {"id": 2, "image_id": 1, "category_id": 5,
+                             "segmentation": {"size": [3, 4], "counts": "22200OO"}}]}
+    src, rows = tmp_path / "c.json", tmp_path / "r.json"
+    src.write_text(json.dumps(coco))
+    assert main(["coco-to-encord", str(src), "-o", str(rows), "-q"]) == 1
+    assert "--ontology" in capsys.readouterr().err and not rows.exists()
+    onto = tmp_path / "o.json"
+    onto.write_text(json.dumps({"objects": [
+        {"id": "1", "name": "Thing", "shape": "bitmask", "featureNodeHash": "abcd1234"},
+        {"id": "5", "name": "Renamed", "shape": "bitmask", "featureNodeHash": "efgh5678"}]}))
+    assert main(["coco-to-encord", str(src), "-o", str(rows), "-q", "--ontology",
+                 str(onto)]) == 0  # by name, else by id
+    (row,) = json.loads(rows.read_text())
+    (du,) = row["data_units"].values()
+    assert [o["featureHash"] for o in du["labels"]["objects"]] == ["abcd1234", "efgh5678"]
+    onto.write_text(json.dumps({"objects": [{"id": "1", "name": "Thing",
+                                             "featureNodeHash": "abcd1234"}]}))
+    assert main(["coco-to-encord", str(src), "-o", str(rows), "-q", "--ontology",
+                 str(onto)]) == 1
+    assert "'Other' has no Encord feature hash in the ontology" in capsys.readouterr().err

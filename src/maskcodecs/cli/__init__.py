@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT.json")
     p.add_argument("--polygons", choices=("polygon", "bitmask"), default="polygon",
                    help="write COCO polygons as Encord polygons (default) or rasterise them")
+    p.add_argument("--ontology", metavar="FILE",
+                   help="the project's Encord ontology structure: each category's feature "
+                        "hash (by object name or id); needed unless the file came from "
+                        "encord-to-coco")
     _common(p)
 
     p = sub.add_parser(

@@ -222,9 +222,28 @@ def _color(cid: int) -> str:
     return f"#{r:02X}{g:02X}{b:02X}"
 
 
-def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon"
-                       ) -> list[dict[str, Any]]:
-    """Convert a COCO dict to Encord label rows (images made by encord-to-coco go home)."""
+def _ontology_hashes(ontology: Any) -> dict[str, str]:
+    """Encord ontology objects' feature hashes by object name (and by its id)."""
+    objs = ontology.get("objects") if isinstance(ontology, dict) else None
+    if not isinstance(objs, list):
+        raise DataError("the ontology has no \"objects\" list (an Encord ontology structure)")
+    out: dict[str, str] = {}
+    for o in objs:
+        if isinstance(o, dict) and o.get("featureNodeHash"):
+            for key in (o.get("name"), o.get("id")):
+                if key is not None:
+                    out.setdefault(str(key), str(o["featureNodeHash"]))
+    return out
+
+
+def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon",
+                       ontology: Any = None) -> list[dict[str, Any]]:
+    """Convert a COCO dict to Encord label rows (images made by encord-to-coco go home).
+
+    Every object needs its class's Encord feature hash: from the annotation's ``encord``
+    record (files made by encord-to-coco), else from ``ontology`` (the project's ontology
+    structure: the object whose name, or id, is the category's); none is ever made up."""
+    hashes = _ontology_hashes(ontology) if ontology is not None else {}
     if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
         raise DataError("not a COCO file (no \"images\" list)")
     images, by_image, problems = image_groups(coco)
@@ -256,21 +275,29 @@ def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon"
             labels = du["labels"].setdefault(str(frame), {"objects": [], "classifications": []}
                                              )["objects"]
         for a in by_image.get(im["id"], []):
-            labels.append(_ann_to_object(a, cats, H, W, polygons))
+            labels.append(_ann_to_object(a, cats, H, W, polygons, hashes,
+                                         ontology is not None))
     return list(rows.values())
 
 
 def _ann_to_object(a: dict[str, Any], cats: dict[Any, Any], H: int, W: int,
-                   polygons: str) -> dict[str, Any]:
+                   polygons: str, hashes: dict[str, str], have_ontology: bool
+                   ) -> dict[str, Any]:
     cid = a.get("category_id")
     cat = cats.get(cid) or {}
     meta = json_object(a.get("encord"), f"annotation {a.get('id')!r} 'encord'", optional=True)
     name = str(meta.get("name") or cat.get("name") or cid)
+    feature = meta.get("featureHash") or hashes.get(name) or hashes.get(str(cid))
+    if not feature:
+        raise DataError(
+            f"annotation {a.get('id')!r}: category {name!r} has no Encord feature hash "
+            + ("in the ontology" if have_ontology else
+               "(pass the project's ontology structure with --ontology FILE)"))
     obj: dict[str, Any] = {
         "name": name, "color": meta.get("color") or _color(int(cid or 0)),
         "shape": "bitmask", "value": meta.get("value") or name.lower().replace(" ", "_"),
         "objectHash": meta.get("objectHash") or f"coco-{a.get('id')}",
-        "featureHash": meta.get("featureHash") or f"coco-category-{cid}",
+        "featureHash": str(feature),
     }
     seg = a.get("segmentation")
     where = f"annotation {a.get('id')}"
@@ -303,7 +330,8 @@ def _ann_to_object(a: dict[str, Any], cats: dict[Any, Any], H: int, W: int,
 
 def run_coco_to_encord(args: argparse.Namespace) -> int:
     coco = load_json(args.coco, "COCO")
-    rows = coco_to_label_rows(coco, polygons=args.polygons)
+    ontology = load_json(args.ontology, "Encord ontology") if args.ontology else None
+    rows = coco_to_label_rows(coco, polygons=args.polygons, ontology=ontology)
     with atomic_output(args.output) as f:
         f.write(dumps(rows))
     if not args.quiet:
