@@ -1119,3 +1119,114 @@ def test_labelbox_names_are_confined_and_collision_checked(tmp_path, capsys):
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
     assert "outside the output folder" in capsys.readouterr().err
     assert list(outside.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# #18 item 7, the rest: argument misuse of the library gives our errors
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), background=2**70),                # OverflowError
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), background="x"),                  # ValueError of int()
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), ignore=["x"]),
+    lambda: __import__("maskcodecs.rle").rle.encode_batch(
+        np.zeros((2, 2, 2), np.uint8), threads=float("inf")),          # OverflowError
+    lambda: __import__("maskcodecs.rle").rle.encode_batch(
+        np.zeros((2, 2, 2), np.uint8), threads=float("nan")),          # ValueError
+    lambda: __import__("maskcodecs.rle").rle.decode_batch(
+        [{"size": [1, 1], "counts": b"1"}], threads="2"),
+    lambda: __import__("maskcodecs.mask").mask.iou(
+        [[0, 0, 1, 1]], [[0, 0, 1, 1]], [0], threads=1.5),
+    lambda: __import__("maskcodecs.labelbox").labelbox.draw_polygon(
+        np.zeros((4, 4), np.uint8), [(0, 0), (2, 0), (0, 2)], color=2**70),  # OverflowError
+    lambda: __import__("maskcodecs.labelbox").labelbox.draw_polygon(
+        np.zeros((4, 4), np.uint8), [(0, 0), (2, 0), (0, 2)], color=300),     # bare ValueError
+    lambda: __import__("maskcodecs.coco").coco.merge_by_category(["x"]),   # AttributeError
+])
+def test_library_argument_misuse_is_an_argument_error(call):
+    from maskcodecs.errors import ArgumentError
+    with pytest.raises(ArgumentError) as e:
+        call()
+    assert isinstance(e.value, ValueError) and isinstance(e.value, TypeError)
+
+
+def test_every_threads_entry_point_shares_one_check():
+    from maskcodecs import _pool, panoptic, rle
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import ArgumentError
+    from maskcodecs.lvis import LVISEval
+    box = [[0, 0, 1, 1]]
+    calls = [lambda t: _pool.resolve_threads(t, 4), lambda t: LVISEval(None, None, threads=t),
+             lambda t: mc.iou(box, box, [0], threads=t),  # boxes: no threads used, checked
+             lambda t: rle.iou([], [], threads=t), lambda t: rle.decode_batch([], threads=t),
+             lambda t: rle.encode_batch(np.zeros((0, 1, 1), np.uint8), threads=t),
+             lambda t: panoptic.pq_compute({}, {}, threads=t),
+             lambda t: panoptic.to_instances({}, threads=t)]
+    for bad in (float("inf"), 2.0, "4", True, [2]):
+        for call in calls:  # the check comes first, whatever the other arguments
+            with pytest.raises(ArgumentError, match="threads must be an integer"):
+                call(bad)
+    assert [_pool.resolve_threads(t, 4) for t in (None, 1, 2**70, np.int64(3))] == [1, 1, 4, 3]
+
+
+def test_streaming_cocoeval_checks_threads():
+    from maskcodecs.cocoeval import StreamingCOCOeval
+    from maskcodecs.errors import ArgumentError
+    with pytest.raises(ArgumentError):
+        StreamingCOCOeval(None, threads=float("inf"))
+
+
+def test_segments_from_mask_image_channel_out_of_range_is_a_shape_error():
+    from maskcodecs import coco
+    from maskcodecs.errors import ArgumentError, MaskShapeError
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    for ch in (5, -1, 2**70):
+        with pytest.raises(MaskShapeError, match="is not a channel"):
+            coco.segments_from_mask_image(rgb, channel=ch)
+    with pytest.raises(ArgumentError, match="channel must be an integer"):
+        coco.segments_from_mask_image(rgb, channel="x")
+
+
+@pytest.mark.parametrize("rle", [{}, {"counts": b"4"}])
+def test_labelbox_compose_of_an_rle_without_a_key(rle):
+    from maskcodecs import labelbox
+    from maskcodecs.errors import RLEKeyError
+    with pytest.raises(KeyError) as e:  # was a bare KeyError: 'size'
+        labelbox.compose([rle], [(1, 2, 3)])
+    assert isinstance(e.value, RLEKeyError) and "no 'size' key" in str(e.value)
+
+
+@pytest.mark.parametrize("bad", [np.array(5), np.array(["a", "b"]), np.array("ab"), "x", 5])
+def test_rle_that_is_not_a_dict(bad):
+    from maskcodecs import mask as mc
+    from maskcodecs import rle
+    from maskcodecs.errors import RLETypeError
+    calls = [lambda: rle.decode(bad), lambda: mc.frUncompressedRLE([bad]),
+             lambda: mc.frUncompressedRLE(bad), lambda: mc.decode(bad)]
+    for call in calls:  # IndexError (arrays) or "string indices must be integers"
+        with pytest.raises(TypeError) as e:
+            call()
+        assert isinstance(e.value, RLETypeError)
+
+
+@pytest.mark.parametrize("score", [[], [0.9], [0.9, 0.8], [[1]], None, "x", 10**400])
+def test_load_res_score_that_is_not_a_number(score):
+    from maskcodecs.coco import COCO
+    from maskcodecs.cocoeval import COCOeval
+    from maskcodecs.errors import EvaluationTypeError
+    gt = COCO()
+    gt.dataset = {"images": [{"id": 1, "height": 4, "width": 4}], "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "area": 4,
+         "iscrowd": 0}], "categories": [{"id": 1, "name": "a"}]}
+    gt.createIndex()
+    dt = gt.loadRes([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "score": score}])
+    ev = COCOeval(gt, dt, "bbox")
+    with pytest.raises(TypeError, match="score") as e:  # [] was an IndexError
+        ev.evaluate()
+    assert isinstance(e.value, EvaluationTypeError)
+    ev._prepare()
+    with pytest.raises(EvaluationTypeError, match="score"):  # [0.9, 0.8] was read as 2 scores
+        ev.computeIoU(1, 1)
