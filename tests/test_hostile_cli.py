@@ -1278,6 +1278,14 @@ def test_encord_sizes_as_digit_strings_are_read_as_encord_writes_them(tmp_path):
         encord._bounding_box({"x": 0, "y": 0, "w": 1, "h": -1})
 
 
+def test_coco_to_encord_category_with_a_list_id_is_left_out(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {**coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], [ann(1)]),
+        "categories": [{"id": [1], "name": "y"}]})  # was TypeError: unhashable type: 'list'
+    assert run("coco-to-encord", coco, "-o", tmp_path / "e.json", "-q") == 0
+    assert "Error" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("ann_extra", "expect"), [
     ({"category_id": [1]}, "category_id [1] is not an integer"),      # unhashable type: 'list'
     ({"category_id": "x"}, "category_id 'x' is not an integer"),      # int() ValueError

@@ -16,7 +16,13 @@ from typing import Any, Callable
 import numpy as np
 
 from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
-from maskcodecs._coco_check import _finite_numbers, _is_int, image_groups, objects
+from maskcodecs._coco_check import (
+    _finite_numbers,
+    _hashable_id,
+    _is_int,
+    image_groups,
+    objects,
+)
 from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, atomic_output, dumps, load_json
@@ -244,7 +250,8 @@ def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon"
     images, by_image, problems = image_groups(coco)
     if problems:
         raise DataError(f"{problems[0][0]}: {problems[0][1]}")
-    cats = {c.get("id"): c for _, c in objects(coco, "categories")[0]}
+    cats = {c.get("id"): c for _, c in objects(coco, "categories")[0]
+            if _hashable_id(c.get("id"))}  # a list id was "unhashable type" (validate warns)
     rows: dict[str, dict[str, Any]] = {}
     for im in images:
         H, W = im.get("height"), im.get("width")
