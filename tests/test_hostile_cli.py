@@ -1134,3 +1134,256 @@ def test_labelbox_names_are_confined_and_collision_checked(tmp_path, capsys):
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
     assert "outside the output folder" in capsys.readouterr().err
     assert list(outside.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# #18 item 7, the rest: argument misuse of the library gives our errors
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), background=2**70),                # OverflowError
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), background="x"),                  # ValueError of int()
+    lambda: __import__("maskcodecs.coco").coco.segments_from_label_map(
+        np.zeros((2, 2), np.uint8), ignore=["x"]),
+    lambda: __import__("maskcodecs.rle").rle.encode_batch(
+        np.zeros((2, 2, 2), np.uint8), threads=float("inf")),          # OverflowError
+    lambda: __import__("maskcodecs.rle").rle.encode_batch(
+        np.zeros((2, 2, 2), np.uint8), threads=float("nan")),          # ValueError
+    lambda: __import__("maskcodecs.rle").rle.decode_batch(
+        [{"size": [1, 1], "counts": b"1"}], threads="2"),
+    lambda: __import__("maskcodecs.mask").mask.iou(
+        [[0, 0, 1, 1]], [[0, 0, 1, 1]], [0], threads=1.5),
+    lambda: __import__("maskcodecs.labelbox").labelbox.draw_polygon(
+        np.zeros((4, 4), np.uint8), [(0, 0), (2, 0), (0, 2)], color=2**70),  # OverflowError
+    lambda: __import__("maskcodecs.labelbox").labelbox.draw_polygon(
+        np.zeros((4, 4), np.uint8), [(0, 0), (2, 0), (0, 2)], color=300),     # bare ValueError
+    lambda: __import__("maskcodecs.coco").coco.merge_by_category(["x"]),   # AttributeError
+])
+def test_library_argument_misuse_is_an_argument_error(call):
+    from maskcodecs.errors import ArgumentError
+    with pytest.raises(ArgumentError) as e:
+        call()
+    assert isinstance(e.value, ValueError) and isinstance(e.value, TypeError)
+
+
+def test_every_threads_entry_point_shares_one_check():
+    from maskcodecs import _pool, panoptic, rle
+    from maskcodecs import mask as mc
+    from maskcodecs.errors import ArgumentError
+    from maskcodecs.lvis import LVISEval
+    box = [[0, 0, 1, 1]]
+    calls = [lambda t: _pool.resolve_threads(t, 4), lambda t: LVISEval(None, None, threads=t),
+             lambda t: mc.iou(box, box, [0], threads=t),  # boxes: no threads used, checked
+             lambda t: rle.iou([], [], threads=t), lambda t: rle.decode_batch([], threads=t),
+             lambda t: rle.encode_batch(np.zeros((0, 1, 1), np.uint8), threads=t),
+             lambda t: panoptic.pq_compute({}, {}, threads=t),
+             lambda t: panoptic.to_instances({}, threads=t)]
+    for bad in (float("inf"), 2.0, "4", True, [2]):
+        for call in calls:  # the check comes first, whatever the other arguments
+            with pytest.raises(ArgumentError, match="threads must be an integer"):
+                call(bad)
+    assert [_pool.resolve_threads(t, 4) for t in (None, 1, 2**70, np.int64(3))] == [1, 1, 4, 3]
+
+
+def test_streaming_cocoeval_checks_threads():
+    from maskcodecs.cocoeval import StreamingCOCOeval
+    from maskcodecs.errors import ArgumentError
+    with pytest.raises(ArgumentError):
+        StreamingCOCOeval(None, threads=float("inf"))
+
+
+def test_segments_from_mask_image_channel_out_of_range_is_a_shape_error():
+    from maskcodecs import coco
+    from maskcodecs.errors import ArgumentError, MaskShapeError
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    for ch in (5, -1, 2**70):
+        with pytest.raises(MaskShapeError, match="is not a channel"):
+            coco.segments_from_mask_image(rgb, channel=ch)
+    with pytest.raises(ArgumentError, match="channel must be an integer"):
+        coco.segments_from_mask_image(rgb, channel="x")
+
+
+@pytest.mark.parametrize("rle", [{}, {"counts": b"4"}])
+def test_labelbox_compose_of_an_rle_without_a_key(rle):
+    from maskcodecs import labelbox
+    from maskcodecs.errors import RLEKeyError
+    with pytest.raises(KeyError) as e:  # was a bare KeyError: 'size'
+        labelbox.compose([rle], [(1, 2, 3)])
+    assert isinstance(e.value, RLEKeyError) and "no 'size' key" in str(e.value)
+
+
+@pytest.mark.parametrize("bad", [np.array(5), np.array(["a", "b"]), np.array("ab"), "x", 5])
+def test_rle_that_is_not_a_dict(bad):
+    from maskcodecs import mask as mc
+    from maskcodecs import rle
+    from maskcodecs.errors import RLETypeError
+    calls = [lambda: rle.decode(bad), lambda: mc.frUncompressedRLE([bad]),
+             lambda: mc.frUncompressedRLE(bad), lambda: mc.decode(bad)]
+    for call in calls:  # IndexError (arrays) or "string indices must be integers"
+        with pytest.raises(TypeError) as e:
+            call()
+        assert isinstance(e.value, RLETypeError)
+
+
+@pytest.mark.parametrize("score", [[], [0.9], [0.9, 0.8], [[1]], None, "x", 10**400])
+def test_load_res_score_that_is_not_a_number(score):
+    from maskcodecs.coco import COCO
+    from maskcodecs.cocoeval import COCOeval
+    from maskcodecs.errors import EvaluationTypeError
+    gt = COCO()
+    gt.dataset = {"images": [{"id": 1, "height": 4, "width": 4}], "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "area": 4,
+         "iscrowd": 0}], "categories": [{"id": 1, "name": "a"}]}
+    gt.createIndex()
+    dt = gt.loadRes([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "score": score}])
+    ev = COCOeval(gt, dt, "bbox")
+    with pytest.raises(TypeError, match="score") as e:  # [] was an IndexError
+        ev.evaluate()
+    assert isinstance(e.value, EvaluationTypeError)
+    ev._prepare()
+    with pytest.raises(EvaluationTypeError, match="score"):  # [0.9, 0.8] was read as 2 scores
+        ev.computeIoU(1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# #18 item 7, the rest: command-line inputs that reached main's catch-all (TypeError: ...)
+# ---------------------------------------------------------------------------------------------
+
+def _encord_objects(objs: list, h: object = 4, w: object = 4) -> list:
+    return [{"label_hash": "l", "data_units": {"d": {
+        "data_hash": "d", "data_title": "a.png", "width": w, "height": h,
+        "labels": {"objects": objs}}}}]
+
+
+def _box(bb: object) -> dict:
+    return {"shape": "bounding_box", "boundingBox": bb, "name": "c"}
+
+
+@pytest.mark.parametrize(("rows", "expect"), [
+    (_encord_objects([_box({"x": 0.1})]), "boundingBox has no 'y'"),          # KeyError: 'y'
+    (_encord_objects([_box({"x": "0.1", "y": 0, "w": 1, "h": 1})]),           # format code 'g'
+     "'x' must be a finite number"),
+    (_encord_objects([_box("x")]), "boundingBox must be an object"),
+    (_encord_objects([_box({"x": 0, "y": 0, "w": 1, "h": 1})], h=4.5), "height must be an integer"),
+    (_encord_objects([_box({"x": 0, "y": 0, "w": 1, "h": 1})], h=2**70), "too many pixels"),
+    (_encord_objects([{"shape": "bitmask", "name": "c", "bitmask": {
+        "height": "x", "width": 4, "rleString": "0"}}]), "height must be an integer"),
+    (_encord_objects([{"shape": "bitmask", "name": "c", "bitmask": "x"}]), "must be an object"),
+])
+def test_encord_to_coco_boxes_and_sizes_of_the_wrong_type(tmp_path, capsys, rows, expect):
+    src = write_json(tmp_path / "rows.json", rows)
+    assert run("encord-to-coco", src, "-o", tmp_path / "c.json", "-q") == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Error:" not in err
+
+
+def test_encord_sizes_as_digit_strings_are_read_as_encord_writes_them(tmp_path):
+    from maskcodecs import encord
+    from maskcodecs.errors import FormatError, MaskShapeError
+    src = write_json(tmp_path / "rows.json", _encord_objects(
+        [{"shape": "bitmask", "name": "c", "bitmask": {"height": "4", "width": "4",
+                                                      "rleString": "0"}}], h="4", w=4))
+    assert run("encord-to-coco", src, "-o", tmp_path / "c.json", "-q") == 0
+    assert json.loads((tmp_path / "c.json").read_text())["images"][0]["height"] == 4
+    with pytest.raises(MaskShapeError):
+        encord._frame_size(0, 4)
+    with pytest.raises(FormatError, match="'h' must be a finite number >= 0"):
+        encord._bounding_box({"x": 0, "y": 0, "w": 1, "h": -1})
+
+
+def _ontology_of_id_1(tmp_path):
+    """An Encord ontology with one object, id 1 (coco-to-encord needs the feature hash)."""
+    return write_json(tmp_path / "ontology.json", {"objects": [
+        {"id": "1", "name": "thing", "shape": "bitmask", "featureNodeHash": "hash0001"}]})
+
+
+def test_coco_to_encord_category_with_a_list_id_is_left_out(tmp_path, capsys):
+    coco = write_json(tmp_path / "c.json", {**coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], [ann(1)]),
+        "categories": [{"id": [1], "name": "y"}]})  # was TypeError: unhashable type: 'list'
+    assert run("coco-to-encord", coco, "-o", tmp_path / "e.json", "-q", "--ontology",
+               _ontology_of_id_1(tmp_path)) == 0
+    assert "Error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("ann_extra", "expect"), [
+    ({"category_id": [1]}, "category_id [1] is not an integer"),      # unhashable type: 'list'
+    ({"category_id": "x"}, "category_id 'x' is not an integer"),      # int() ValueError
+    ({"category_id": {}}, "category_id {} is not an integer"),
+    ({"bbox": ["a", 1, 1, 1], "encord": {"shape": "bounding_box"}}, "is not [x, y, w, h]"),
+    ({"bbox": [1, 1, 1], "encord": {"shape": "bounding_box"}}, "is not [x, y, w, h]"),
+    ({"segmentation": [["a", 1, 2, 3, 4, 5]]}, "finite coordinates"),
+])
+def test_coco_to_encord_category_ids_boxes_and_polygons(tmp_path, capsys, ann_extra, expect):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], [{**ann(1), **ann_extra}]))
+    assert run("coco-to-encord", coco, "-o", tmp_path / "e.json", "-q", "--ontology",
+               _ontology_of_id_1(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Error:" not in err
+
+
+@pytest.mark.parametrize(("cats", "n_bad"), [(5, 1), ("x", 1), ([1, "x"], 2), (True, 1)])
+def test_info_and_validate_with_categories_that_are_not_objects(tmp_path, capsys, cats, n_bad):
+    coco = write_json(tmp_path / "c.json", {**coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], [ann(1)]),
+        "categories": cats})
+    assert run("info", coco, "--json") == 0  # was TypeError: object of type 'int' has no len()
+    out = json.loads(capsys.readouterr().out)
+    assert (out["categories"], out["invalid_categories"]) == (0, n_bad)
+    assert run("validate", coco) == 1  # was OK
+    err = capsys.readouterr().err
+    assert "categories" in err and ("not a list" in err or "not an object" in err)
+
+
+@pytest.mark.parametrize(("table", "expect"), [
+    (["x"], "categories[0] must be an object"),              # dict() ValueError
+    ([1], "categories[0] must be an object"),                # 'int' object is not iterable
+    ({"categories": 5}, "\"categories\" must be a list"),
+    ([{"id": "x", "name": "a"}], "category id 'x' is not an integer"),
+    ([{"id": 1, "name": "a", "values": 5}], "must be a list"),
+    ([{"id": 1, "name": "a", "values": [[1, 2]]}], "bad value key"),   # grew until MemoryError
+    ({"values": {"1,2": 1}}, "bad value key"),                          # the same
+    ({"values": {"999,0,0": 1}}, "bad value key"),
+    ({"values": {"1": {"category": 1, "iscrowd": "x"}}}, "is not 0 or 1"),
+    ({"values": {"1": 1}, "label_divisor": "x"}, "not a positive integer"),
+    ({"values": {"1": 1}, "label_divisor": -1}, "not a positive integer"),
+])
+def test_masks_to_coco_categories_tables_of_the_wrong_type(tmp_path, capsys, table, expect):
+    masks = _one_mask(tmp_path)
+    t = write_json(tmp_path / "t.json", table)
+    assert run("masks-to-coco", masks, "-o", tmp_path / "c.json", "--categories", t, "-q") == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Error:" not in err
+
+
+@pytest.mark.parametrize("bbox", ["x", ["a", "b", "c", "d"], [1, 2, 3], [1, 2, 3, 4, 5], 5,
+                                  {}, [None, 1, 1, 1]])
+def test_show_with_boxes_of_the_wrong_type(tmp_path, capsys, bbox):
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}], [dict(ann(1), bbox=bbox)]))
+    assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png", "--labels",
+               "--outline", "-q") == 0  # the label goes to the corner; the box is not drawn
+    assert "Error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", ["labelbox-to-coco", "info", "coco-to-encord"])
+def test_lone_surrogates_are_refused_as_invalid_json_naming_the_file(tmp_path, capsys, cmd):
+    src = tmp_path / "in.json"  # orjson refuses them; labelbox-to-coco read them with json
+    src.write_text('[{"dataRow": {"id": "\\ud800"}, "mask": {"png": "AAAA"}}]')
+    argv = {"labelbox-to-coco": [src, "--masks", tmp_path, "-o", tmp_path / "c.json"],
+            "info": [src], "coco-to-encord": [src, "-o", tmp_path / "e.json"]}[cmd]
+    assert run(cmd, *argv) == 1
+    err = capsys.readouterr().err
+    assert "in.json" in err and "not valid JSON" in err and "surrogate" in err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_json_reader_refuses_lone_surrogates_without_orjson(tmp_path, monkeypatch):
+    from maskcodecs.cli import _util
+    monkeypatch.setattr(_util, "_orjson", None)
+    with pytest.raises(ValueError, match="lone surrogate"):
+        _util._loads('{"a": "\\ud800"}')
+    assert _util._loads('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001F600"}  # a pair is fine

@@ -319,8 +319,9 @@ def validate(coco: Mapping[str, Any]) -> list[dict[str, Any]]:
         if bad is not None:
             add("error", f"image {im['id']}", bad[1])
         images[im["id"]] = im
-    cats = {c.get("id") for _, c in objects(coco, "categories")[0] if _hashable_id(c.get("id"))}
-    for where, msg in bad_anns:
+    good_cats, bad_cats = objects(coco, "categories")  # a number, a string, ["x"]
+    cats = {c.get("id") for _, c in good_cats if _hashable_id(c.get("id"))}
+    for where, msg in bad_cats + bad_anns:
         add("error", where, msg)
     seen: set[Any] = set()
     for k, a in anns:

@@ -11,6 +11,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+from maskcodecs._args import threads_arg
+
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -40,10 +42,11 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
 
 
 def resolve_threads(threads: int | None, n: int) -> int:
-    """Number of parts to run: ``None`` -> 1; ``0`` or negative -> all cores; at most n."""
-    if threads is None:
+    """Number of parts to run: ``None`` -> 1; ``0`` or negative -> all cores; at most n.
+    ``threads`` that is not None or an integer is an ArgumentError (:func:`threads_arg`)."""
+    t = threads_arg(threads)
+    if t is None:
         return 1
-    t = int(threads)
     if t <= 0:
         t = os.cpu_count() or 1
     return max(1, min(t, n))

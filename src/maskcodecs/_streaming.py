@@ -24,6 +24,7 @@ import numpy as np
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
 from maskcodecs import rle as _rle
+from maskcodecs._args import threads_arg
 from maskcodecs._coco_scan import sorted_unique
 from maskcodecs.cocoeval import COCOeval, Params, _Cells, _Fallback
 from maskcodecs.errors import EvaluationError, EvaluationTypeError, MaskCodecError
@@ -401,6 +402,7 @@ class StreamingCOCOeval:
 
     def __init__(self, coco_gt: Any, iouType: str = "bbox", *,
                  threads: int | None = None) -> None:
+        threads = threads_arg(threads)
         if iouType not in ("segm", "bbox", "keypoints"):
             raise EvaluationError(f"unknown iouType {iouType!r}")
         self.cocoGt = coco_gt

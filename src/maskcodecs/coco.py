@@ -36,12 +36,14 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._args import INT64_MAX, INT64_MIN, int_arg
 from maskcodecs._coco_api import COCO
 from maskcodecs._fileio import atomic_open, json_default
 from maskcodecs._imageio import read_array
 from maskcodecs._optional import require
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
+    ArgumentError,
     ContourOptionError,
     FormatError,
     MaskCodecError,
@@ -246,10 +248,11 @@ def segments_from_label_map(labels: ImageLike, /, *, background: int | None = 0,
     """
     a = _label_array(labels)
     h, w = a.shape
-    bg = 0 if background is None else int(background)
+    bg = 0 if background is None else int_arg(background, "background", lo=INT64_MIN,
+                                               hi=INT64_MAX)
     result = _core.label_map_runs(a, None, bg, background is not None)
     segs = _segments(result, h, w)
-    drop = {int(v) for v in ignore}
+    drop = {int_arg(v, "an ignore value") for v in ignore}
     return [s for s in segs if s.value not in drop] if drop else segs
 
 
@@ -410,7 +413,7 @@ def segments_from_mask_image(image: ImageLike, /, *, threshold: float = 127,
                          ("RGBA" if "A" in mode else "RGB"))
         if a.ndim == 2 and channel == 0:
             pass
-        elif a.ndim != 3 or not 0 <= int(channel) < a.shape[2]:
+        elif a.ndim != 3 or not 0 <= int_arg(channel, "channel") < a.shape[2]:
             raise MaskShapeError(f"channel {channel} is not a channel of a {a.shape} image")
         else:
             a = a[:, :, int(channel)]
@@ -452,6 +455,8 @@ def merge_by_category(segments: Iterable[Segment], /) -> list[Segment]:
     """
     groups: dict[int, list[Segment]] = {}
     for s in segments:
+        if not isinstance(s, Segment):
+            raise ArgumentError(f"merge_by_category takes Segments, got {type(s).__name__}")
         key = s.value if s.category_id is None else s.category_id
         groups.setdefault(key, []).append(s)
     out = []

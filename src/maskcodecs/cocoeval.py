@@ -724,19 +724,30 @@ def _grouped(anns: list[Any]) -> defaultdict[Any, list[Any]]:
     return out
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating, np.bool_))
+
+
 def _numbers(values: list[Any], what: str) -> np.ndarray:
-    """A float64 column of annotation numbers; anything else (None, a string) is refused,
-    where pycocotools fails with a TypeError."""
-    arr = np.array(values)
-    if arr.dtype.kind not in "biuf":
-        if arr.dtype.kind == "O" and all(isinstance(v, (int, float, np.number))
-                                         and not isinstance(v, np.complexfloating)
-                                         for v in values):
+    """A float64 column of annotation numbers, one per value; anything else (None, a
+    string, a list, even ``[]`` or ``[0.9]``) is refused, where pycocotools fails with a
+    TypeError (or an IndexError for ``[]``)."""
+    try:
+        arr = np.array(values)
+    except (TypeError, ValueError):  # ragged lists
+        arr = None
+    if arr is not None and arr.dtype.kind in "biuf" and arr.shape == (len(values),):
+        return np.ascontiguousarray(arr, dtype=_F64)
+    bad = [v for v in values if not _is_number(v)][:1]
+    if not bad:  # numbers numpy does not pack (ints beyond 64 bits, mixed types)
+        try:
             return np.array([float(v) for v in values], dtype=_F64)
-        bad = next((v for v in values if not isinstance(v, (int, float, np.number))), None)
-        raise EvaluationTypeError(
-            f"annotation {what} must be a number, got {type(bad).__name__}: {bad!r}")
-    return np.ascontiguousarray(arr, dtype=_F64).reshape(-1)
+        except OverflowError:
+            big = next(v for v in values if abs(v) > 1e308)
+            raise EvaluationTypeError(f"annotation {what} {big} is beyond the float "
+                                      "range") from None
+    raise EvaluationTypeError(
+        f"annotation {what} must be a number, got {type(bad[0]).__name__}: {bad[0]!r}")
 
 
 def _gt_columns(gts: list[Any], keypoints: bool) -> tuple[np.ndarray, ...]:
@@ -1013,7 +1024,7 @@ class COCOeval:
     @staticmethod
     def _by_score(dts: list[Any]) -> list[Any]:
         order = np.frombuffer(_core.eval_argsort_desc(
-            np.array([d["score"] for d in dts], dtype=_F64).reshape(-1)), dtype=_I64)
+            _numbers([d["score"] for d in dts], "score")), dtype=_I64)
         return [dts[j] for j in order.tolist()]
 
     def computeIoU(self, imgId: Any, catId: Any) -> Any:

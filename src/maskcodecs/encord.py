@@ -31,6 +31,7 @@ True
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from maskcodecs import _rle_core as _core
-from maskcodecs._jsontypes import json_list
+from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     CountsStringError,
@@ -104,6 +105,34 @@ def _dims(height: Any, width: Any) -> tuple[int, int]:
     if h * w >= 1 << 48:
         raise ImageTooLargeError(f"height x width {h}x{w} has too many pixels")
     return h, w
+
+
+def _frame_size(height: Any, width: Any) -> tuple[int, int]:
+    """``(h, w)`` of an Encord data unit or bitmask by :func:`_dims` (integers, integral
+    floats and digit strings, as Encord writes them), both above 0; FormatError,
+    MaskShapeError or ImageTooLargeError naming the problem otherwise."""
+    h, w = _dims(height, width)
+    if h == 0 or w == 0:
+        raise MaskShapeError(f"height x width {h}x{w} is empty")
+    return h, w
+
+
+def _bounding_box(bb: Any) -> tuple[float, float, float, float]:
+    """``(x, y, w, h)`` of an Encord ``boundingBox`` (coordinates normalised by the frame
+    size): an object whose ``x``, ``y``, ``w``, ``h`` are finite numbers, ``w`` and ``h``
+    not negative; FormatError naming the key otherwise."""
+    bb = json_object(bb, "boundingBox")
+    out = []
+    for key in ("x", "y", "w", "h"):
+        if key not in bb:
+            raise FormatError(f"boundingBox has no {key!r}")
+        v = bb[key]
+        if (isinstance(v, bool) or not isinstance(v, (int, float))
+                or not math.isfinite(v) or (key in "wh" and v < 0)):
+            raise FormatError(f"boundingBox {key!r} must be a finite number"
+                              f"{' >= 0' if key in 'wh' else ''}, got {v!r}")
+        out.append(float(v))
+    return out[0], out[1], out[2], out[3]
 
 
 def _with_context(err: InvalidRLEError, h: int, w: int) -> InvalidRLEError:

@@ -218,3 +218,12 @@ class LVISOrderError(EvaluationOrderError, RuntimeError, TypeError):
 
 
 __all__ += ["LVISFormatError", "LVISFieldError", "LVISTypeError", "LVISOrderError"]
+
+
+class ArgumentError(MaskCodecError, ValueError, TypeError):
+    """A keyword argument of a library function of the wrong type or out of range
+    (``threads=``, ``background=``, ``channel=``, ``color=``...): a ValueError and a
+    TypeError, whichever a caller catches."""
+
+
+__all__ += ["ArgumentError"]

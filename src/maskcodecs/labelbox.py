@@ -45,6 +45,7 @@ from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs._optional import require
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
+    ArgumentError,
     FormatError,
     MaskDtypeError,
     MaskShapeError,
@@ -294,9 +295,8 @@ def _encode(m: np.ndarray) -> RLE:
 
 
 def _size_of(m: Any) -> tuple[int, int]:
-    if isinstance(m, dict):
-        h, w = (int(v) for v in m["size"])
-        return h, w
+    if isinstance(m, dict):  # RLEKeyError (a KeyError) without "size", MaskShapeError...
+        return _mask._size(m)
     a = np.asarray(m)
     if a.ndim != 2:
         raise MaskShapeError(f"each mask must be 2-D, got shape {a.shape}")
@@ -787,9 +787,13 @@ def draw_polygon(canvas: np.ndarray, points: Any, /, *, color: Any = (255, 255, 
     view = canvas[:, :, None] if canvas.ndim == 2 else canvas
     if view.ndim != 3:
         raise MaskShapeError(f"canvas must be (h, w) or (h, w, c), got {canvas.shape}")
-    col = np.broadcast_to(np.asarray(color, dtype=np.int64).reshape(-1), (view.shape[2],))
+    try:
+        col = np.broadcast_to(np.asarray(color, dtype=np.int64).reshape(-1), (view.shape[2],))
+    except (OverflowError, TypeError, ValueError):  # 2**70, "x", a colour per wrong channel
+        raise ArgumentError(f"color must be an int or one int per channel of the "
+                            f"{canvas.shape} canvas, got {color!r}") from None
     if ((col < 0) | (col > 255)).any():
-        raise ValueError(f"colour values must be in 0..255, got {color!r}")
+        raise ArgumentError(f"colour values must be in 0..255, got {color!r}")
     xy, offsets = _contours(points)
     _core.fill_polygons(view, xy, offsets, np.ascontiguousarray(col, dtype=np.uint8))
     return canvas

@@ -52,6 +52,7 @@ import numpy as np
 
 from maskcodecs import _rle_core as _core
 from maskcodecs import mask as _mask
+from maskcodecs._args import threads_arg
 from maskcodecs._coco_api import (
     COCO,
     _cat_to_imgs,
@@ -587,6 +588,7 @@ class LVISEval:
 
     def __init__(self, lvis_gt: Any, lvis_dt: Any, iou_type: str = "segm", *,
                  threads: int | None = None) -> None:
+        threads = threads_arg(threads)
         self.logger = logging.getLogger(__name__)
         if iou_type not in ("bbox", "segm"):
             raise EvaluationError(f"iou_type: {iou_type} is not supported.")

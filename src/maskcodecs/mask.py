@@ -21,12 +21,13 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._args import threads_arg
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
@@ -163,6 +164,9 @@ def decode(rleObjs: RLE | list[RLE]) -> np.ndarray:
 
 
 def _key(rle: Any, key: str) -> Any:
+    if not isinstance(rle, Mapping):  # a string or array indexed by a key: Type/IndexError
+        raise RLETypeError(f"an RLE must be a dict with 'size' and 'counts', got "
+                           f"{type(rle).__name__}")
     try:
         return rle[key]
     except KeyError:
@@ -271,6 +275,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any, *, threads: int | None = None) -> Any:
     threads : int, optional
         Worker threads for RLE pairs (keyword-only extension; default 1, 0: all cores).
     """
+    threads_arg(threads)  # the shared check, before any work
     crowd = np.array(pyiscrowd, dtype=np.uint8).reshape(-1)
     kd, d = _iou_kind(dt)
     kg, g = _iou_kind(gt)
@@ -358,7 +363,14 @@ def _counts_to_u32(counts: Any) -> np.ndarray:
 def frUncompressedRLE(ucRles: list[dict[str, Any]], h: Any = None, w: Any = None) -> list[RLE]:
     """Compress uncompressed RLEs (``counts`` a list of ints); each dict's own size is used."""
     out: list[RLE] = []
-    for r in ucRles:
+    try:
+        items = iter(ucRles)
+    except TypeError:  # a number, a 0-d array
+        items = None
+    if items is None or isinstance(ucRles, (Mapping, str, bytes)):
+        raise RLETypeError(f"frUncompressedRLE takes a list of RLE dicts, got "
+                           f"{type(ucRles).__name__}")
+    for r in items:
         hh, ww = _size(r)
         cnt = _counts_to_u32(_key(r, "counts"))
         if int(cnt.sum(dtype=np.uint64)) > hh * ww:

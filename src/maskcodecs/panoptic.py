@@ -56,6 +56,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._args import threads_arg
 from maskcodecs._png import decode_png
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs.errors import (
@@ -133,6 +134,7 @@ def pq_compute(gt_json: PathLike | Mapping[str, Any], pred_json: PathLike | Mapp
     SizeMismatchError
         A ground-truth and a predicted map of different sizes.
     """
+    threads_arg(threads)  # the shared check, before any work
     gt = _load_json(gt_json, "gt_json")
     pred = _load_json(pred_json, "pred_json")
     cats = _categories(gt if categories is None else categories, categories is None)
@@ -495,6 +497,7 @@ def to_instances(panoptic_json: PathLike | Mapping[str, Any], png_folder: PathLi
     PanopticFolderError
         The folder of the PNGs does not exist.
     """
+    threads_arg(threads)  # the shared check, before any work
     from maskcodecs.coco import segments_from_colour_map
 
     doc = _load_json(panoptic_json, "panoptic JSON")

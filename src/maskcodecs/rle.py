@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from maskcodecs import _rle_core as _core
+from maskcodecs._args import threads_arg
 from maskcodecs._pool import resolve_threads, run_parts
 from maskcodecs._types import RLE
 from maskcodecs.errors import CountsStringError, MaskShapeError, SizeMismatchError
@@ -69,6 +70,7 @@ def encode_batch(masks: Any, /, *, threads: int | None = None) -> list[RLE]:
     -------
     list of dict
     """
+    threads_arg(threads)  # the shared check, before any work
     a = _as_mask_bytes(masks, ndim=3)
     n = a.shape[0]
     view = a.transpose(1, 2, 0)  # (h, w, n) view, no copy
@@ -135,6 +137,7 @@ def decode_batch(rles: Sequence[RLE], /, *, order: Order = "C", out: np.ndarray 
     SizeMismatchError
         If the RLEs do not all have the same size.
     """
+    threads_arg(threads)  # the shared check, before any work
     rles = list(rles)
     n = len(rles)
     if n == 0:
@@ -187,6 +190,7 @@ def iou(dt: Sequence[RLE], gt: Sequence[RLE], /, *, iscrowd: Sequence[int] | Non
 
     Always returns an array (shape (m, 0) or (0, n) for empty inputs).
     """
+    threads_arg(threads)  # the shared check, before any work
     from maskcodecs.mask import iou as _iou
 
     dt, gt = list(dt), list(gt)

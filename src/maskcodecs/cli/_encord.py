@@ -16,11 +16,18 @@ from typing import Any, Callable
 import numpy as np
 
 from maskcodecs._categories import CategoryIds, CategoryTableError, class_key
-from maskcodecs._coco_check import _is_int, image_groups, objects
+from maskcodecs._coco_check import (
+    _finite_numbers,
+    _hashable_id,
+    _is_int,
+    image_groups,
+    objects,
+)
 from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import DataError, atomic_output, dumps, load_json
-from maskcodecs.errors import MaskCodecError
+from maskcodecs.encord import _bounding_box, _frame_size
+from maskcodecs.errors import FormatError, MaskCodecError
 
 Problem = Callable[[str, str], None]  # (where, message)
 
@@ -100,9 +107,9 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
             labels = json_object(du.get("labels") or None, f"data unit {dh} 'labels'",
                                  optional=True)
             try:
-                H, W = int(du["height"]), int(du["width"])
-            except (KeyError, TypeError, ValueError):
-                report(f"row {ri} data unit {dh}", "no width/height")
+                H, W = _frame_size(du.get("height"), du.get("width"))
+            except MaskCodecError as e:  # missing, 4.5, "x", 0, 2**70 (was truncated or kept)
+                report(f"row {ri} data unit {dh}", f"no usable width/height: {e}")
                 continue
             frames: Sequence[tuple[int | None, dict[str, Any]]]
             if "objects" in labels or not labels:
@@ -133,7 +140,8 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
                     if shape == "bitmask" or "bitmask" in obj:
                         b = obj.get("bitmask") or {}
                         try:
-                            h, w = int(b["height"]), int(b["width"])
+                            b = json_object(b, "bitmask")
+                            h, w = _frame_size(b.get("height"), b.get("width"))
                             s = b.get("rleString", b.get("rle_string"))
                             if (h, w) != (H, W):
                                 raise DataError(f"bitmask is {h}x{w} (h x w) but the frame is "
@@ -160,9 +168,13 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
                         ann = {**base, "segmentation": [flat], "area": poly_area, "bbox": box,
                                "iscrowd": 0}
                     elif shape == "bounding_box" and "boundingBox" in obj:
-                        bb = obj["boundingBox"]
-                        x, y = _num(bb["x"] * W), _num(bb["y"] * H)
-                        bw, bh = _num(bb["w"] * W), _num(bb["h"] * H)
+                        try:  # a missing key, a string: KeyError, "Unknown format code"
+                            nx, ny, nw, nh = _bounding_box(obj["boundingBox"])
+                        except MaskCodecError as e:
+                            report(where, f"bad bounding box: {e}")
+                            continue
+                        x, y = _num(nx * W), _num(ny * H)
+                        bw, bh = _num(nw * W), _num(nh * H)
                         poly = [x, y, _num(x + bw), y, _num(x + bw), _num(y + bh), x, _num(y + bh)]
                         ann = {**base, "segmentation": [poly], "area": _num(bw * bh),
                                "bbox": [x, y, bw, bh], "iscrowd": 0}
@@ -217,6 +229,14 @@ def run_encord_to_coco(args: argparse.Namespace) -> int:
 # COCO -> Encord
 # ---------------------------------------------------------------------------------------------
 
+def _is_int_text(s: str) -> bool:
+    try:
+        int(s)
+    except ValueError:
+        return False
+    return True
+
+
 def _color(cid: int) -> str:
     r, g, b = ((cid * 97) % 200 + 40, (cid * 57) % 200 + 40, (cid * 151) % 200 + 40)
     return f"#{r:02X}{g:02X}{b:02X}"
@@ -249,7 +269,8 @@ def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon",
     images, by_image, problems = image_groups(coco)
     if problems:
         raise DataError(f"{problems[0][0]}: {problems[0][1]}")
-    cats = {c.get("id"): c for _, c in objects(coco, "categories")[0]}
+    cats = {c.get("id"): c for _, c in objects(coco, "categories")[0]
+            if _hashable_id(c.get("id"))}  # a list id was "unhashable type" (validate warns)
     rows: dict[str, dict[str, Any]] = {}
     for im in images:
         H, W = im.get("height"), im.get("width")
@@ -283,7 +304,10 @@ def coco_to_label_rows(coco: dict[str, Any], *, polygons: str = "polygon",
 def _ann_to_object(a: dict[str, Any], cats: dict[Any, Any], H: int, W: int,
                    polygons: str, hashes: dict[str, str], have_ontology: bool
                    ) -> dict[str, Any]:
+    where = f"annotation {a.get('id')}"
     cid = a.get("category_id")
+    if not (cid is None or _is_int(cid) or (isinstance(cid, str) and _is_int_text(cid))):
+        raise FormatError(f"{where}: category_id {cid!r} is not an integer")
     cat = cats.get(cid) or {}
     meta = json_object(a.get("encord"), f"annotation {a.get('id')!r} 'encord'", optional=True)
     name = str(meta.get("name") or cat.get("name") or cid)
@@ -300,14 +324,18 @@ def _ann_to_object(a: dict[str, Any], cats: dict[Any, Any], H: int, W: int,
         "featureHash": str(feature),
     }
     seg = a.get("segmentation")
-    where = f"annotation {a.get('id')}"
     if meta.get("shape") == "bounding_box" and isinstance(a.get("bbox"), list):
+        if not (len(a["bbox"]) == 4 and _finite_numbers(a["bbox"])):
+            raise FormatError(f"{where}: bbox {a['bbox']!r} is not [x, y, w, h] numbers")
         x, y, w, h = (float(v) for v in a["bbox"])
         obj["shape"] = "bounding_box"
         obj["boundingBox"] = {"x": x / W, "y": y / H, "w": w / W, "h": h / H}
         return obj
     if (isinstance(seg, list) and len(seg) == 1 and polygons == "polygon"
             and isinstance(seg[0], list)):
+        if not (len(seg[0]) >= 6 and len(seg[0]) % 2 == 0 and _finite_numbers(seg[0])):
+            raise FormatError(f"{where}: a polygon must be an even number (at least 6) of "
+                              "finite coordinates")
         flat = [float(v) for v in seg[0]]
         obj["shape"] = "polygon"
         obj["polygon"] = {str(i): {"x": flat[2 * i] / W, "y": flat[2 * i + 1] / H}

@@ -48,8 +48,9 @@ def summarise(kind: str, coco: dict[str, Any], extra: dict[str, Any]) -> dict[st
     sizes = [(i.get("height"), i.get("width")) for i in ims]
     sizes = [(int(h), int(w)) for h, w in sizes if size_problem(h, w) is None]
     hs, ws = [h for h, _ in sizes], [w for _, w in sizes]
+    cats, bad_cats = objects(coco, "categories")  # only the category objects are counted
     info = {"format": kind, "images": len(ims), "annotations": len(anns),
-            "categories": len(coco.get("categories") or []), "segmentations": kinds,
+            "categories": len(cats), "segmentations": kinds,
             "iscrowd": crowd,
             "height": [min(hs), max(hs)] if hs else None,
             "width": [min(ws), max(ws)] if ws else None,
@@ -58,6 +59,8 @@ def summarise(kind: str, coco: dict[str, Any], extra: dict[str, Any]) -> dict[st
     if skipped or len(sizes) < len(ims):  # what the numbers above leave out, and why
         info["invalid_entries"] = len(skipped)
         info["images_without_valid_size"] = len(ims) - len(sizes)
+    if bad_cats:  # "categories": 5 -> 1, ["x", {...}] -> 1 (validate names them)
+        info["invalid_categories"] = len(bad_cats)
     info.update(extra)
     return info
 

@@ -20,6 +20,7 @@ from maskcodecs._coco_check import (
 )
 from maskcodecs._fileio import output_name, plan_outputs, remove_stale_temporaries
 from maskcodecs._imageio import read_pixels
+from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
 from maskcodecs.cli._util import (
     BadItems,
@@ -52,15 +53,21 @@ def parse_key(key: Any) -> int:
         raise ValueError(f"bad key {key!r}")
     if isinstance(key, int):
         return key
-    if isinstance(key, (list, tuple)) and len(key) == 3:
+    if isinstance(key, (list, tuple)):  # a list of another length was read as its repr,
+        if len(key) != 3:               # "[1, 2]", split at its commas forever (MemoryError)
+            raise ValueError(f"bad key {key!r}")
         r, g, b = (int(v) for v in key)
+        if not all(0 <= c <= 255 for c in (r, g, b)):
+            raise ValueError(f"bad key {key!r}")
         return r | (g << 8) | (b << 16)
-    s = str(key).strip()
+    if not isinstance(key, str):
+        raise ValueError(f"bad key {key!r}")
+    s = key.strip()
     if s.startswith("#") and len(s) == 7:
         v = int(s[1:], 16)
         return (v >> 16) | (v & 0xFF00) | ((v & 0xFF) << 16)
     if "," in s:
-        return parse_key([p for p in s.split(",")])
+        return parse_key(s.split(","))
     return int(s)
 
 
@@ -96,11 +103,14 @@ class CategoryTable:
         values = doc.get("values")
         if cats is None and values is None:  # a plain {key: name} mapping
             values, cats = doc, []
-        cats = [dict(c) for c in (cats or [])]
+        cats = [dict(json_object(c, f"{path}: categories[{k}]"))
+                for k, c in enumerate(json_list(cats, f"{path}: \"categories\""))]
         by_name: dict[str, int] = {}
         for c in cats:
             if "id" not in c or "name" not in c:
                 raise DataError(f"{path}: every category needs an id and a name: {c}")
+            if not _is_int(c["id"]):
+                raise DataError(f"{path}: category id {c['id']!r} is not an integer")
             by_name[str(c["name"])] = int(c["id"])
         table = cls(categories=cats, values={}, default=None, has_default=False, source=path)
 
@@ -123,10 +133,17 @@ class CategoryTable:
                 cid = by_name[spec]
             else:
                 raise DataError(f"{path}: bad category {spec!r} for {where}")
+            if crowd not in (None, 0, 1):  # True/False are 1/0
+                raise DataError(f"{path}: iscrowd {crowd!r} of {where} is not 0 or 1")
             return cid, (None if crowd is None else int(crowd))
 
         # categories may carry their own keys: {"id":1,"name":"a","values":[1,"#ff0000"]}
         for c in cats:
+            if c.get("iscrowd") not in (None, 0, 1):
+                raise DataError(f"{path}: iscrowd {c['iscrowd']!r} of category {c['id']} is "
+                                "not 0 or 1")
+            if not isinstance(c.get("values", []), list):
+                raise DataError(f"{path}: \"values\" of category {c['id']} must be a list")
             for k in list(c.pop("values", [])) + ([c.pop("value")] if "value" in c else []) + (
                     [c.pop("color")] if "color" in c else []):
                 try:
@@ -146,7 +163,10 @@ class CategoryTable:
             table.has_default = True
             table.default = cat_of(doc["default"], "default")
         if doc.get("label_divisor"):
-            table.divisor = int(doc["label_divisor"])
+            div = doc["label_divisor"]
+            if not (_is_int(div) and div > 0):
+                raise DataError(f"{path}: label_divisor {div!r} is not a positive integer")
+            table.divisor = int(div)
         if not table.categories:
             raise DataError(f"{path}: no categories")
         return table

@@ -72,6 +72,20 @@ def dumps(obj: Any) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
+def _loads(data: bytes | str) -> Any:
+    """The one JSON parser of every input file: orjson where it is installed, else
+    ``json.loads``; either way a lone surrogate (``"\\ud800"``, which orjson refuses and no
+    UTF-8 output can hold) is a ValueError, so every command refuses such a file alike."""
+    if _orjson is not None:
+        return _orjson.loads(data)
+    doc = json.loads(data)
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone surrogate (not valid Unicode)") from None
+    return doc
+
+
 def load_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
     """Read a JSON file; missing file -> UsageError, bad JSON -> DataError."""
     p = Path(path)
@@ -79,7 +93,7 @@ def load_json(path: str | os.PathLike[str], what: str = "JSON") -> Any:
         raise UsageError(f"{what} file not found: {p}")
     try:
         data = p.read_bytes()
-        return _orjson.loads(data) if _orjson is not None else json.loads(data)
+        return _loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise DataError(f"{p}: not valid JSON ({e})") from None
 
@@ -105,9 +119,12 @@ def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> l
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{what} file not found: {p}")
-    text = p.read_text(encoding="utf-8")
     try:
-        doc = json.loads(text)
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p}: not valid JSON ({e})") from None
+    try:
+        doc = _loads(text)
         return doc if isinstance(doc, list) else [doc]
     except ValueError:
         pass
@@ -115,7 +132,7 @@ def load_json_or_ndjson(path: str | os.PathLike[str], what: str = "export") -> l
     for i, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                out.append(json.loads(line))
+                out.append(_loads(line))
             except ValueError as e:
                 raise DataError(f"{p}:{i}: not valid JSON ({e})") from None
     return out
