@@ -1387,3 +1387,21 @@ def test_json_reader_refuses_lone_surrogates_without_orjson(tmp_path, monkeypatc
     with pytest.raises(ValueError, match="lone surrogate"):
         _util._loads('{"a": "\\ud800"}')
     assert _util._loads('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001F600"}  # a pair is fine
+
+
+@pytest.mark.parametrize("bad", [{"media_attributes": {"height": "x", "width": 4}},
+                                 {"media_attributes": {"height": [1], "width": 4}},
+                                 {"url": None}, {"url": 5}, {"url": True}, {"url": ["a"]},
+                                 {"url": {"a": 1}}])
+def test_labelbox_export_sizes_and_urls_of_the_wrong_type(tmp_path, capsys, bad):
+    obj = {"name": "car", "composite_mask": {"url": bad.get("url", "https://x/m.png"),
+                                             "color_rgb": [255, 0, 0]}}
+    rec = {"data_row": {"id": "dr1", "external_id": "a.png"},
+           "media_attributes": bad.get("media_attributes", {"height": 4, "width": 4}),
+           "projects": {"p": {"labels": [{"annotations": {"objects": [obj]}}]}}}
+    exp = tmp_path / "e.ndjson"
+    exp.write_text(json.dumps(rec))
+    (tmp_path / "m").mkdir()
+    rc = run("labelbox-to-coco", exp, "--masks", tmp_path / "m", "-o", tmp_path / "o.json")
+    err = capsys.readouterr().err
+    assert rc == 1 and "Error" not in err and "data row dr1" in err

@@ -44,6 +44,24 @@ def _colour(v: Any) -> tuple[int, int, int] | None:
     raise DataError(f"colour {v!r} is not [r, g, b] with 0..255 integers")
 
 
+def _url(v: Any, key: str) -> str:
+    """A mask URL of the export: a non-empty string."""
+    if not isinstance(v, str) or not v:
+        raise DataError(f"data row {key}: a mask URL must be a non-empty string, got {v!r}")
+    return v
+
+
+def _size(media: dict[str, Any], name: str, key: str) -> int | None:
+    """media_attributes height/width: absent, or a positive whole number."""
+    v = media.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v <= 0:
+        raise DataError(f"data row {key}: media_attributes {name} {v!r} is not a positive "
+                        "integer")
+    return int(v)
+
+
 def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Group records by data row: [{key, file_name, height, width, instances}], skipped."""
     rows: dict[str, dict[str, Any]] = {}
@@ -65,7 +83,7 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
                                 optional=True)
             key = str(dr.get("id") or dr.get("global_key"))
             r = row(key, dr.get("external_id") or dr.get("global_key"),
-                    media.get("height"), media.get("width"))
+                    _size(media, "height", key), _size(media, "width", key))
             for proj in json_object(rec.get("projects"), "'projects'", optional=True).values():
                 labels = json_object(proj, "a project").get("labels")
                 for label in json_list(labels, "a project's 'labels'"):
@@ -81,10 +99,12 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
                         if cm:
                             cm = json_object(cm, "'composite_mask'")
                             r["instances"].append({"name": obj.get("name") or obj.get("value"),
-                                                   "url": cm.get("url"), "schema": schema,
+                                                   "url": _url(cm.get("url"), key),
+                                                   "schema": schema,
                                                    "colour": _colour(cm.get("color_rgb"))})
                         elif isinstance(m, dict) and m.get("url"):
-                            r["instances"].append({"name": obj.get("name"), "url": m["url"],
+                            r["instances"].append({"name": obj.get("name"),
+                                                   "url": _url(m["url"], key),
                                                    "colour": None, "schema": schema})
                         else:
                             kind = str(obj.get("annotation_kind", "other"))
@@ -104,7 +124,7 @@ def _gather(records: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
         inst: dict[str, Any] = {"name": rec.get("name") or rec.get("schemaId"),
                                 "colour": _colour(colour), "schema": rec.get("schemaId")}
         if mask.get("instanceURI") or mask.get("instanceUri"):
-            inst["url"] = mask.get("instanceURI") or mask.get("instanceUri")
+            inst["url"] = _url(mask.get("instanceURI") or mask.get("instanceUri"), key)
         elif mask.get("imBytes"):
             inst["bytes"] = mask["imBytes"]
         elif mask.get("png"):  # binary 0/1 mask of this instance alone
