@@ -7,7 +7,8 @@ Run (the 5,000-image workload of bench_eval.py, generated once into benchmarks/.
 
 The timed call builds the evaluator, feeds every batch (the detections of 16 consecutive
 images, in the input each engine documents) and computes the metrics; the ground truth is
-loaded once before it. Engines:
+loaded once before it (maskcodecs: ``COCO(path)``; hotcoco takes each batch's ground-truth
+dicts in ``update``). Engines:
 
 * maskcodecs: ``StreamingCOCOeval(gt, iouType)``, ``update(image_ids, boxes, scores, labels,
   masks=RLE dicts | keypoints=...)`` with numpy arrays, ``compute()``.
@@ -239,8 +240,8 @@ def test_streaming(benchmark: Any, engine: str, case: str, folder: Path) -> None
     rounds = ROUNDS.get(engine, 1)
     if engine == "maskcodecs":
         from maskcodecs.coco import COCO
-        with _quiet():
-            gt = COCO(json.loads(json.dumps(w.gt)))
+        with _quiet():  # the ground truth file, as a training script opens it
+            gt = COCO(str(folder / CASES[case][0]))
         inputs = _ours_inputs(w)
         out = benchmark.pedantic(_run_ours, args=(w, gt, inputs, info), rounds=rounds,
                                  iterations=1, warmup_rounds=0)
