@@ -41,8 +41,11 @@ def _span_parts(fn: Any, starts: np.ndarray, ends: np.ndarray,
     """fn(starts[a:b], ends[a:b]) over parts of the spans, in parallel (the kernel's
     readers release the GIL; threads None: all cores), results in order."""
     n = len(starts)
-    t = os.cpu_count() or 1 if threads is None or threads <= 0 else threads
-    parts = max(1, min(t, n // _SPANS_PER_PART))
+    parts = n // _SPANS_PER_PART
+    if parts > 1:
+        t = os.cpu_count() or 1 if threads is None or threads <= 0 else threads
+        parts = min(t, parts)
+    parts = max(parts, 1)
     return run_parts(lambda a, b: fn(np.ascontiguousarray(starts[a:b]),
                                      np.ascontiguousarray(ends[a:b])), n, parts)
 

@@ -152,18 +152,25 @@ class _GroundTruth:
     columns read once for the whole ground truth (not again per batch)."""
 
     def __init__(self, side: Any, columns: tuple[np.ndarray, ...], rows: np.ndarray,
-                 strings: Any = None) -> None:
+                 strings: Any = None, kps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.side, self.columns, self.rows, self.all_strings = side, columns, rows, strings
+        self.kps = kps
 
     def __len__(self) -> int:
         return len(self.side)
 
     def take(self, perm: np.ndarray) -> _GroundTruth:
         return _GroundTruth(self.side.take(perm), tuple(c[perm] for c in self.columns),
-                            self.rows[perm], self.all_strings)
+                            self.rows[perm], self.all_strings, self.kps)
 
     def gt_columns(self, keypoints: bool) -> tuple[np.ndarray, ...]:
         return self.columns
+
+    def keypoints(self, need: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.kps is None or self.kps[0].shape[1] != 3 * k:
+            return self.side.keypoints(need, k)
+        mat, row_of = self.kps  # every ground truth's, read once
+        return mat, np.where(need, row_of[self.rows], -1)
 
     def string_source(self, need: np.ndarray) -> tuple[Any, np.ndarray]:
         if self.all_strings is None:
@@ -444,6 +451,15 @@ class StreamingCOCOeval:
         self._base = base
         self._gcols = (base.gign, base.gcrowd, base.garea, base.gid)  # in base.gts order
         self._gstrings = None
+        self._gkps = None
+        if p.iouType == "keypoints" and len(base.gts):
+            # every ground truth's keypoints read once (the batches index them)
+            try:
+                k = len(np.asarray(p.kpt_oks_sigmas).reshape(-1))
+                mat, row_of = base.gts.keypoints(np.ones(len(base.gts), dtype=bool), k)
+                self._gkps = (mat, np.asarray(row_of, dtype=_I64))
+            except (MaskCodecError, _Fallback, ValueError, TypeError, KeyError):
+                self._gkps = None  # the batches read theirs and raise COCOeval's error
         if p.iouType == "segm" and len(base.gts):
             # every ground truth rasterised once, in parallel over image sizes (where one
             # cannot be, the batches rasterise theirs and raise COCOeval's error if needed)
@@ -637,7 +653,7 @@ class StreamingCOCOeval:
         # a small batch runs serially: handing parts to the pool costs more than they take
         threads = self.threads if len(rows) * max(len(grows), 1) >= _PARALLEL_WORK else 1
         gside = _GroundTruth(base.gts.take(grows), tuple(col[grows] for col in self._gcols),
-                             grows, self._gstrings)
+                             grows, self._gstrings, self._gkps)
         c = _Cells(_Threads(threads), pb, sides=((gside, gcell), (dside, dcell)))
         k, bi = np.divmod(c.cell_id, nb)
         return _Matched(k * n_img + images[bi], c.doff, c.dlen, c.npig, c.state, c.summary,

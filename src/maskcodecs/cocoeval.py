@@ -267,7 +267,10 @@ class _Cells:
         gkp, grow = self.gts.keypoints(gneed, k)
         dkp, drow = self.dts.keypoints(dneed, k)
         gbox, gbrow = self.gts.box_source(gneed)
-        nterms = _oks_nterms(gkp, k)[np.maximum(grow, 0)] if len(gkp) else \
+        # the terms of the rows read: of the whole matrix unless it is much larger (a
+        # streaming batch reads a few rows of every ground truth's keypoints)
+        nterms = (_oks_nterms(gkp, k)[np.maximum(grow, 0)] if len(gkp) <= 2 * len(grow) else
+                  _oks_nterms(gkp[np.maximum(grow, 0)], k)) if len(gkp) else \
             np.full(len(grow), k, dtype=_I64)  # (rows of ground truth never scored: unread)
         G = np.diff(self.goff)
         per_cell = np.add.reduceat(np.append(nterms, 0), self.goff[:-1]) if len(nterms) else \
