@@ -512,3 +512,49 @@ def test_coco_to_encord_never_invents_feature_hashes(tmp_path, capsys):
     assert main(["coco-to-encord", str(src), "-o", str(rows), "-q", "--ontology",
                  str(onto)]) == 1
     assert "'Other' has no Encord feature hash in the ontology" in capsys.readouterr().err
+
+
+# -- inputs the auto kind gets wrong: --invert, --ignore-value, --alpha ---------------------------
+def test_invert_ignore_value_and_alpha(tmp_path):
+    lab, _ = label_map()
+    h, w = lab.shape
+
+    def convert(arr, *extra, name="a.png"):
+        d = tmp_path / f"in{len(list(tmp_path.iterdir()))}"
+        d.mkdir()
+        Image.fromarray(arr).save(d / name)
+        out = d / "o.json"
+        rc = main(["masks-to-coco", str(d), "-o", str(out), "--jobs", "1", "-q", *extra])
+        return rc, (json.loads(out.read_text()) if rc == 0 else None)
+
+    # a silhouette drawn black on white: --invert takes the black part
+    sil = np.where(lab == 2, 0, 255).astype(np.uint8)
+    rc, doc = convert(sil, "--invert")
+    (a,) = doc["annotations"]
+    assert np.array_equal(decoded(a["segmentation"], h, w), lab == 2)
+    # a VOC-style map, 255 on the borders: void with --ignore-value 255
+    voc = lab.copy()
+    voc[0, :] = 255
+    rc, _ = convert(voc, "--kind", "label", "--categories", str(_values_table(tmp_path)))
+    assert rc == 1  # without it, 255 is a value the table has no category for
+    rc, doc = convert(voc, "--kind", "label", "--ignore-value", "255", "--categories",
+                      str(_values_table(tmp_path)))
+    assert sorted(a["category_id"] for a in doc["annotations"]) == [1, 2, 3, 4, 5]
+    for a in doc["annotations"]:
+        assert np.array_equal(decoded(a["segmentation"], h, w), lab == a["category_id"])
+    # an RGBA picture with a transparent background: --alpha reads the alpha channel
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    rgba[..., :3] = 200  # the same colour everywhere: only alpha tells the object
+    rgba[..., 3] = np.where(lab == 1, 255, 0)
+    rc, doc = convert(rgba, "--alpha")
+    (a,) = doc["annotations"]
+    assert np.array_equal(decoded(a["segmentation"], h, w), lab == 1)
+    assert convert(lab, "--alpha")[0] == 1          # no alpha channel: a clear failure
+    assert convert(lab, "--invert", "--kind", "label")[0] == 1
+
+
+def _values_table(tmp_path):
+    p = tmp_path / "values.json"
+    p.write_text(json.dumps({"categories": [{"id": v, "name": f"c{v}"} for v in range(1, 6)],
+                             "values": {str(v): v for v in range(1, 6)}}))
+    return p

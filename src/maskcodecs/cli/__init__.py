@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "except segments with holes or too thin to trace, written as RLE")
     p.add_argument("--iscrowd", choices=("0", "1", "auto"), default="auto",
                    help="auto: 0 unless the --categories table says iscrowd for the value")
+    p.add_argument("--invert", action="store_true",
+                   help="binary masks: the foreground is what the mask leaves out "
+                        "(silhouettes drawn as black on white)")
+    p.add_argument("--ignore-value", type=int, metavar="V", default=None,
+                   help="a grey level that is void, read as background (VOC: 255)")
+    p.add_argument("--alpha", action="store_true",
+                   help="the alpha channel is the mask (RGBA/LA images, transparent "
+                        "background); read as a binary mask")
     p.add_argument("--threshold", type=_byte, default=127,
                    help="foreground is > threshold for binary grey/JPEG masks (default 127)")
     p.add_argument("--images", metavar="COCO.json",

@@ -176,9 +176,11 @@ class CategoryTable:
 # reading mask images
 # ---------------------------------------------------------------------------------------------
 
-def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, bool, str]:
+def read_mask_image(path: Path, *, colours: bool = False, alpha: bool = False
+                    ) -> tuple[np.ndarray, bool, str]:
     """Return (array, is_jpeg, mode): 2-D for grey/label/palette images (palette indices,
-    unless `colours`: then the palette's colours), (h, w, 3) for RGB."""
+    unless `colours`: then the palette's colours), (h, w, 3) for RGB; with `alpha`, the
+    alpha channel (DataError for an image without one)."""
 
     def target(mode: str) -> str | None:
         keep = (mode in _ARRAY_MODES or mode.startswith("I")) and not (colours and mode == "P")
@@ -188,6 +190,10 @@ def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, b
         a, mode, fmt = read_pixels(path, target)
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image ({e})") from None
+    if alpha:
+        if mode not in ("LA", "RGBA", "PA") or a.ndim != 3:
+            raise DataError(f"--alpha: the image ({mode}) has no alpha channel")
+        return np.ascontiguousarray(a[..., -1]), fmt == "JPEG", mode
     if mode == "1":
         a = a.view(np.uint8)
     elif mode == "LA":
@@ -203,9 +209,14 @@ def read_mask_image(path: Path, *, colours: bool = False) -> tuple[np.ndarray, b
 _ARRAY_MODES = ("1", "L", "P", "LA", "RGB", "RGBA")
 
 
-def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
-                 ) -> tuple[str, np.ndarray, be.Segments]:
-    """Resolve the kind and return (kind, label or colour array, {value: (rle, area, box)})."""
+def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int,
+                 invert: bool = False) -> tuple[str, np.ndarray, be.Segments]:
+    """Resolve the kind and return (kind, label or colour array, {value: (rle, area, box)});
+    ``invert`` (binary masks only) takes the foreground to be what the mask leaves out."""
+    if invert:
+        if kind not in ("auto", "binary"):
+            raise DataError("--invert applies to binary masks (--kind binary or auto)")
+        kind = "binary"
     if kind == "auto":
         if is_jpeg:
             kind = "binary"
@@ -226,7 +237,7 @@ def instances_of(a: np.ndarray, *, kind: str, is_jpeg: bool, threshold: int
             fg = (g > threshold).view(np.uint8)
         else:
             fg = (g != 0).view(np.uint8)
-        labels = fg
+        labels = (1 - fg).astype(np.uint8) if invert else fg
     elif kind == "label":
         if a.ndim != 2:
             raise DataError("is a colour image; use --kind color or --kind panoptic")
@@ -251,14 +262,28 @@ class MasksConfig:
     iscrowd: str
     table: CategoryTable | None
     segment_ids: bool = False  # keep each segment's value (the panoptic id) in attributes
+    invert: bool = False        # binary masks: the foreground is what is not
+    ignore_value: int | None = None  # a grey level that is void (VOC's 255): background
+    alpha: bool = False         # the alpha channel is the mask
+
+
+def _prepared(cfg: MasksConfig, rel: str) -> tuple[np.ndarray, bool]:
+    """The pixels of one mask file with --alpha and --ignore-value applied."""
+    a, is_jpeg, mode = read_mask_image(cfg.root / rel, colours=cfg.kind in ("color", "panoptic"),
+                                       alpha=cfg.alpha)
+    if cfg.ignore_value is not None:
+        if a.ndim != 2:
+            raise DataError("--ignore-value applies to grey images (label maps, binary masks)")
+        a = np.where(a == cfg.ignore_value, 0, a).astype(a.dtype)
+    return a, is_jpeg
 
 
 def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
     """Read one mask image and return its size and annotations (without ids)."""
-    a, is_jpeg, _mode = read_mask_image(cfg.root / rel,
-                                        colours=cfg.kind in ("color", "panoptic"))
+    a, is_jpeg = _prepared(cfg, rel)
     h, w = a.shape[:2]
-    kind, labels, segs = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold)
+    kind, labels, segs = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold,
+                                      invert=cfg.invert)
     table = cfg.table or CategoryTable()
     anns = []
     for v, (r, area, box) in segs.items():
@@ -367,7 +392,8 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     segments = _panoptic_segments(pan) if pan is not None else None
     cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
                       fmt=args.format, iscrowd=args.iscrowd, table=table,
-                      segment_ids=pan is not None)
+                      segment_ids=pan is not None, invert=args.invert,
+                      ignore_value=args.ignore_value, alpha=args.alpha)
     images: list[dict[str, Any]] = []
     matched: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
