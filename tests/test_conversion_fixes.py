@@ -558,3 +558,18 @@ def _values_table(tmp_path):
     p.write_text(json.dumps({"categories": [{"id": v, "name": f"c{v}"} for v in range(1, 6)],
                              "values": {str(v): v for v in range(1, 6)}}))
     return p
+
+
+def test_nan_in_json_is_read_as_pythons_json_reads_it_and_reported(tmp_path, capsys):
+    p = tmp_path / "nan.json"
+    p.write_text('{"images": [{"id": 1, "file_name": "a.png", "height": 4, "width": 5}], '
+                 '"categories": [{"id": 1, "name": "a"}], "annotations": [{"id": 1, '
+                 '"image_id": 1, "category_id": 1, "iscrowd": 0, "area": NaN, '
+                 '"bbox": [0, 0, Infinity, 2], "segmentation": [[0, 0, 3, 0, 3, 3]]}]}')
+    assert main(["info", str(p)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(p)]) == 1
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "area nan" in text and "bbox [0, 0, inf, 2]" in text
+    assert main(["coco-to-masks", str(p), "-o", str(tmp_path / "m"), "--jobs", "1", "-q"]) == 0

@@ -75,9 +75,14 @@ def dumps(obj: Any) -> bytes:
 def _loads(data: bytes | str) -> Any:
     """The one JSON parser of every input file: orjson where it is installed, else
     ``json.loads``; either way a lone surrogate (``"\\ud800"``, which orjson refuses and no
-    UTF-8 output can hold) is a ValueError, so every command refuses such a file alike."""
+    UTF-8 output can hold) is a ValueError, so every command refuses such a file alike.
+    What Python's json reads beyond strict JSON (NaN, Infinity, as json.dump writes them) is
+    read too, whether orjson is installed or not; the dataset checks report where it lands."""
     if _orjson is not None:
-        return _orjson.loads(data)
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass  # json.loads below: the same documents with or without orjson
     doc = json.loads(data)
     try:
         json.dumps(doc, ensure_ascii=False).encode("utf-8")
