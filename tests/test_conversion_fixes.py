@@ -573,3 +573,22 @@ def test_nan_in_json_is_read_as_pythons_json_reads_it_and_reported(tmp_path, cap
     text = out.out + out.err
     assert "area nan" in text and "bbox [0, 0, inf, 2]" in text
     assert main(["coco-to-masks", str(p), "-o", str(tmp_path / "m"), "--jobs", "1", "-q"]) == 0
+
+
+def test_auto_kind_says_what_it_chose_and_validate_reports_ambiguous_files(tmp_path, capsys):
+    d = tmp_path / "m"
+    d.mkdir()
+    one = np.zeros((6, 7), dtype=np.uint8)
+    one[1:4, 2:5] = 7                       # a single grey level: label map or mask?
+    Image.fromarray(one).save(d / "one.png")
+    lab, _ = label_map()
+    Image.fromarray(lab).save(d / "many.png")
+    out = tmp_path / "o.json"
+    assert main(["masks-to-coco", str(d), "-o", str(out), "--jobs", "1", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "one.png: label, 1 annotations (ambiguous: one grey level (7)" in err
+    assert "many.png: label, 5 annotations\n" in err
+    assert main(["validate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "mask file one.png: warning: kind ambiguous" in text and "many.png" not in text
+    assert main(["validate", str(out), "--strict"]) == 1

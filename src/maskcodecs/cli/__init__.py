@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "except segments with holes or too thin to trace, written as RLE")
     p.add_argument("--iscrowd", choices=("0", "1", "auto"), default="auto",
                    help="auto: 0 unless the --categories table says iscrowd for the value")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="say per file which kind was read, and why it may be ambiguous")
     p.add_argument("--invert", action="store_true",
                    help="binary masks: the foreground is what the mask leaves out "
                         "(silhouettes drawn as black on white)")

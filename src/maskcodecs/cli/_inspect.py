@@ -92,6 +92,11 @@ def run_validate(args: argparse.Namespace) -> int:
     problems: list[dict[str, Any]] = []
     kind, coco, _ = _load(args.file, problems, panoptic_folder=args.panoptic_folder)
     problems += validate(coco)
+    info = coco.get("info") if isinstance(coco, dict) else None
+    amb = info.get("ambiguous_kinds") if isinstance(info, dict) else None
+    if isinstance(amb, dict):  # recorded by masks-to-coco --kind auto
+        problems += [{"severity": "warning", "where": f"mask file {f}",
+                      "message": f"kind ambiguous: {m}"} for f, m in amb.items()]
     errors = sum(p["severity"] == "error" for p in problems)
     warnings = len(problems) - errors
     n = len(objects(coco, "annotations")[0])

@@ -306,7 +306,22 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
         if cfg.segment_ids:
             ann["attributes"] = {"panoptic_segment_id": int(v)}
         anns.append(ann)
-    return {"height": h, "width": w, "kind": kind, "anns": anns}
+    return {"height": h, "width": w, "kind": kind, "anns": anns,
+            "ambiguous": _ambiguity(cfg.kind, kind, a, segs)}
+
+
+def _ambiguity(asked: str, kind: str, a: np.ndarray, segs: be.Segments) -> str | None:
+    """Why the auto kind's choice for this file could be wrong, or None."""
+    if asked != "auto" or len(segs) != 1:
+        return None
+    (v,) = segs
+    if kind == "label":
+        return (f"one grey level ({v}) besides 0: read as a label map with one label; a "
+                "binary mask drawn with that level reads the same (--kind binary)")
+    if kind == "color":
+        return ("one colour besides black: read as a colour map with one instance "
+                "(--kind binary reads any non-black pixel as the mask)")
+    return None
 
 
 def _list_masks(root: Path) -> list[str]:
@@ -397,6 +412,7 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     images: list[dict[str, Any]] = []
     matched: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
+    ambiguous: dict[str, str] = {}
     with CocoWriter(args.output) as out:
         for pos, rel, res in converted(functools.partial(process_mask, cfg), rels, args,
                                        "masks-to-coco", bad, str):
@@ -426,6 +442,11 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
                     continue
             images.append(entry)
             kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
+            if res.get("ambiguous"):
+                ambiguous[rel] = res["ambiguous"]
+            if getattr(args, "verbose", False):
+                note = f" (ambiguous: {res['ambiguous']})" if res.get("ambiguous") else ""
+                sys.stderr.write(f"{rel}: {res['kind']}, {len(anns)} annotations{note}\n")
             out.add({"image_id": entry["id"], **a} for a in anns)
         if not images:
             raise DataError("no image could be converted")
@@ -437,8 +458,10 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
         cats = table.categories if table else [{"id": 1, "name": "object"}]
         if pan is not None:  # the panoptic categories, isthing and all
             cats = [c for c in pan.get("categories") or [] if isinstance(c, dict)]
-        out.finish(images, cats, info={"description": f"masks-to-coco {root}",
-                                       "kinds": kinds})
+        info: dict[str, Any] = {"description": f"masks-to-coco {root}", "kinds": kinds}
+        if ambiguous:  # validate reports them
+            info["ambiguous_kinds"] = ambiguous
+        out.finish(images, cats, info=info)
     bad.finish()
     if not args.quiet:
         extra = f" ({len(negatives)} without a mask file, from --images)" if negatives else ""
