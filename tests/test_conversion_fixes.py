@@ -592,3 +592,15 @@ def test_auto_kind_says_what_it_chose_and_validate_reports_ambiguous_files(tmp_p
     text = capsys.readouterr().out
     assert "mask file one.png: warning: kind ambiguous" in text and "many.png" not in text
     assert main(["validate", str(out), "--strict"]) == 1
+
+
+@pytest.mark.realdata
+def test_encord_bitmasks_only(tmp_path):
+    from conftest import load_json
+    rows = load_json("encord_client_python", "coco_exporter_fixture.json")["LABELS_LIST"]
+    _, every = _encord(tmp_path, rows)
+    _, only = _encord(tmp_path, rows, "--bitmasks-only")
+    kinds = [isinstance(a["segmentation"], dict) for a in every["annotations"]]
+    assert any(kinds) and not all(kinds)  # bitmasks and polygons/boxes both occur
+    assert len(only["annotations"]) == sum(kinds)
+    assert all(a["encord"]["shape"] == "bitmask" for a in only["annotations"])

@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "RLE (exact), polygons and boxes pixel polygons; one COCO image per data "
                     "unit (image layout) or per labelled frame (video/DICOM layout). Polylines, "
                     "points, skeletons and rotatable boxes are counted and skipped.")
+    p.add_argument("--bitmasks-only", action="store_true",
+                   help="convert bitmask objects only (polygons and boxes are counted and "
+                        "skipped)")
     p.add_argument("labels", metavar="LABELROWS.json")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json")
     p.add_argument("--categories", metavar="FILE",

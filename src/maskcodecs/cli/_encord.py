@@ -80,7 +80,7 @@ def _poly_ann(flat_parts: list[list[float]]) -> tuple[float, list[float]]:
 
 
 def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
-                       categories: CategoryIds | None = None
+                       categories: CategoryIds | None = None, bitmasks_only: bool = False
                        ) -> tuple[dict[str, Any], dict[str, int]]:
     """Convert Encord label rows to a COCO dict; return (coco, skipped shapes -> count).
 
@@ -154,6 +154,9 @@ def label_rows_to_coco(doc: Any, *, problem: Problem | None = None,
                         ann = {**base, "segmentation": {"size": [h, w],
                                "counts": be.counts_text(r)},
                                "area": area, "bbox": box, "iscrowd": 0}
+                    elif bitmasks_only:  # polygons and boxes counted, not converted
+                        skipped[shape or "unknown"] = skipped.get(shape or "unknown", 0) + 1
+                        continue
                     elif shape == "polygon" and "polygon" in obj:
                         try:
                             pts = _points(obj["polygon"])
@@ -214,7 +217,8 @@ def _table(args: argparse.Namespace) -> CategoryIds | None:
 
 def run_encord_to_coco(args: argparse.Namespace) -> int:
     doc = load_json(args.labels, "Encord label rows")
-    coco, skipped = label_rows_to_coco(doc, categories=_table(args))
+    coco, skipped = label_rows_to_coco(doc, categories=_table(args),
+                                       bitmasks_only=args.bitmasks_only)
     with atomic_output(args.output) as f:
         f.write(dumps(coco))
     if not args.quiet:
