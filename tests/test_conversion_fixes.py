@@ -604,3 +604,51 @@ def test_encord_bitmasks_only(tmp_path):
     assert any(kinds) and not all(kinds)  # bitmasks and polygons/boxes both occur
     assert len(only["annotations"]) == sum(kinds)
     assert all(a["encord"]["shape"] == "bitmask" for a in only["annotations"])
+
+
+# -- show: labels readable at any size, colours stable per category ----------------------------------
+def test_show_colours_stable_per_category_and_labels_scaled(tmp_path):
+    from maskcodecs.cli import _show
+    anns = [{"category_id": 3}, {"category_id": 3}, {"category_id": 8}, {"category_id": 3}]
+    cols = _show.instance_colours(anns)
+    assert len({tuple(c) for c in cols}) == 4                 # every instance its own colour
+    hue = [colorsys_hue(c) for c in cols]
+    assert abs(hue[0] - hue[1]) < 0.02 and abs(hue[0] - hue[3]) < 0.02  # one category: one hue
+    assert abs(hue[0] - hue[2]) > 0.05
+    again = _show.instance_colours([{"category_id": 8}, {"category_id": 3}])
+    assert tuple(again[0]) == tuple(cols[2]) and tuple(again[1]) == tuple(cols[0])  # stable
+    assert _show.label_size(2000, 3000) > 3 * _show.label_size(200, 300)
+    assert _show.outline_width(4000, 4000) == 10 and _show.outline_width(300, 300) == 1
+    # end to end on a large image: the label's box is drawn at the object's corner, sized to
+    # the image (black behind a light colour)
+    h = w = 1400
+    m = np.zeros((h, w), dtype=np.uint8, order="F")
+    m[700:1000, 700:1100] = 1
+    rle = pc_encode(m)
+    doc = {"images": [{"id": 1, "file_name": "a.png", "height": h, "width": w}],
+           "categories": [{"id": 3, "name": "person"}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "iscrowd": 0,
+                            "segmentation": rle, "bbox": [700.0, 700.0, 400.0, 300.0],
+                            "area": 120000}]}
+    src = tmp_path / "c.json"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "s.png"
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((h, w, 3), 128, dtype=np.uint8)).save(photo)  # mid grey
+    assert main(["show", str(src), "--image", "1", "-o", str(out), "--labels", "--outline",
+                 "--image-file", str(photo), "-q"]) == 0
+    img = np.asarray(Image.open(out))
+    corner = img[690:700 + 3 * _show.label_size(h, w), 690:1000]
+    plain = (corner == 0).all(axis=2) | (corner == 255).all(axis=2)
+    rows = np.flatnonzero(plain.sum(axis=1) > 20)
+    assert len(rows) >= _show.label_size(h, w)  # a box at least a font size tall
+
+
+def colorsys_hue(c):
+    import colorsys
+    return colorsys.rgb_to_hsv(*(v / 255 for v in c))[0]
+
+
+def pc_encode(m):
+    r = pcm.encode(np.asfortranarray(m))
+    return {"size": r["size"], "counts": r["counts"].decode()}

@@ -22,19 +22,45 @@ from maskcodecs.cli._util import DataError, UsageError, atomic_output, load_coco
 from maskcodecs.errors import MaskCodecError
 
 
-def palette(n: int) -> np.ndarray:
-    """n distinct, bright RGB colours (golden-ratio hues), uint8 (n, 3)."""
-    out = np.empty((n, 3), dtype=np.uint8)
-    for k in range(n):
-        r, g, b = colorsys.hsv_to_rgb((k * 0.618033988749895) % 1.0, 0.75, 1.0)
+def instance_colours(anns: list[dict[str, Any]]) -> np.ndarray:
+    """One colour per annotation, (n, 3) uint8: the hue is the category's (the same in
+    every image: golden-ratio steps over the category id), the shade tells the instances
+    of a category apart (saturation and value stepped by the instance's rank)."""
+    out = np.empty((len(anns), 3), dtype=np.uint8)
+    seen: dict[Any, int] = {}
+    for k, a in enumerate(anns):
+        cid = a.get("category_id")
+        key = cid if isinstance(cid, (int, str)) and not isinstance(cid, bool) else repr(cid)
+        rank = seen.get(key, 0)
+        seen[key] = rank + 1
+        try:
+            hue_of = int(key)
+        except (TypeError, ValueError):
+            hue_of = sum(str(key).encode())
+        hue = (hue_of * 0.618033988749895) % 1.0
+        sat = (0.95, 0.6, 0.8, 0.45)[rank % 4]
+        val = (1.0, 0.8)[(rank // 4) % 2]
+        r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
         out[k] = (int(r * 255), int(g * 255), int(b * 255))
     return out
 
 
-def _outline(m: np.ndarray) -> np.ndarray:
-    """Pixels of a boolean mask with a 4-neighbour outside the mask (or the border)."""
-    p = np.pad(m, 1, constant_values=False)
-    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+def outline_width(h: int, w: int) -> int:
+    """Outline thickness in pixels: 1 up to 400 pixels a side, then growing with it."""
+    return max(1, round(min(h, w) / 400))
+
+
+def label_size(h: int, w: int) -> int:
+    """Label font size in pixels: readable on a thumbnail and on a 4k image alike."""
+    return max(11, round(min(h, w) / 35))
+
+
+def _outline(m: np.ndarray, width: int = 1) -> np.ndarray:
+    """Pixels of a boolean mask within ``width`` 4-neighbour steps of its outside."""
+    inner = m
+    for _ in range(width):
+        p = np.pad(inner, 1, constant_values=False)
+        inner = inner & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
     return m & ~inner
 
 
@@ -44,12 +70,13 @@ def render(im: dict[str, Any], anns: list[dict[str, Any]], base: np.ndarray | No
     h, w = image_size(im)  # checked against the pixel limit before the canvas exists
     rles = [segmentation_rle(a, im) for a in anns]  # every annotation checked first
     canvas = np.zeros((h, w, 3), dtype=np.float32) if base is None else base.astype(np.float32)
-    cols = palette(len(anns)).astype(np.float32)
+    cols = instance_colours(anns).astype(np.float32)
+    width = outline_width(h, w)
     for k, r in enumerate(rles):
         m = be.decode_rle(r).view(bool)
         canvas[m] = (1 - alpha) * canvas[m] + alpha * cols[k]
         if outline:
-            canvas[_outline(m)] = cols[k]
+            canvas[_outline(m, width)] = cols[k]
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -83,12 +110,16 @@ def run_show(args: argparse.Namespace) -> int:
                             f"image {im['id']} is {im['height']}x{im['width']}")
     out = Image.fromarray(render(im, anns, base, alpha=args.alpha, outline=args.outline))
     if args.labels:
-        from PIL import ImageDraw
+        from PIL import ImageDraw, ImageFont
 
         names = {c.get("id"): str(c.get("name")) for _, c in objects(coco, "categories")[0]
                  if not isinstance(c.get("id"), (list, dict))}
         draw = ImageDraw.Draw(out)
-        for a, col in zip(anns, palette(len(anns))):
+        try:  # a scalable font (Pillow >= 10.1), else Pillow's fixed bitmap font
+            font = ImageFont.load_default(size=label_size(h, w))
+        except TypeError:  # pragma: no cover - old Pillow
+            font = ImageFont.load_default()
+        for a, col in zip(anns, instance_colours(anns)):
             box = a.get("bbox")
             # a label inside the picture (a bbox of 1e30 or 2**70 made Pillow raise
             # SystemError), at its corner when the box is not numbers
@@ -96,9 +127,14 @@ def run_show(args: argparse.Namespace) -> int:
                 box[:2], (w, h))) if isinstance(box, list) and len(box) >= 2 and \
                 _finite_numbers(box[:2]) else (0.0, 0.0)
             cid = a.get("category_id")
-            draw.text((x + 1, y + 1), names.get(cid, str(cid)) if not isinstance(
-                cid, (list, dict)) else str(cid),
-                      fill=tuple(int(c) for c in col))
+            text = names.get(cid, str(cid)) if not isinstance(cid, (list, dict)) else str(cid)
+            # the label on a box of the contrasting grey, so it reads on any picture
+            light = 0.299 * col[0] + 0.587 * col[1] + 0.114 * col[2] > 140
+            x0, y0, x1, y1 = draw.textbbox((x + 1, y + 1), text, font=font)
+            pad = max(1, label_size(h, w) // 6)
+            draw.rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad),
+                           fill=(0, 0, 0) if light else (255, 255, 255))
+            draw.text((x + 1, y + 1), text, fill=tuple(int(c) for c in col), font=font)
     with atomic_output(args.output) as f:
         out.save(f, format="PNG")
     if not args.quiet:
