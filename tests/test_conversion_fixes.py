@@ -606,7 +606,7 @@ def test_encord_bitmasks_only(tmp_path):
     assert all(a["encord"]["shape"] == "bitmask" for a in only["annotations"])
 
 
-# -- show: labels readable at any size, colours stable per category ----------------------------------
+# -- show: labels readable at any size, colours stable per category -------------------------------
 def test_show_colours_stable_per_category_and_labels_scaled(tmp_path):
     from maskcodecs.cli import _show
     anns = [{"category_id": 3}, {"category_id": 3}, {"category_id": 8}, {"category_id": 3}]
