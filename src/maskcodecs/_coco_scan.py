@@ -59,6 +59,14 @@ def number_lists(data: bytes, starts: np.ndarray, ends: np.ndarray
     return np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
 
 
+def _rebased(got: list[Any]) -> np.ndarray:
+    """The offsets (item 1) of parts read one after the other, into their values (item 0)
+    joined: one offset array from 0."""
+    base = np.cumsum([0] + [len(g[0]) for g in got[:-1]])
+    return np.concatenate([np.zeros(1, dtype=_I64)] +
+                          [g[1][1:] + b for g, b in zip(got, base.tolist())])
+
+
 def polygon_lists(data: bytes, starts: np.ndarray, ends: np.ndarray,
                   threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """_core.coco_json_polygons, read in parallel parts (part offsets rebased)."""
@@ -66,10 +74,7 @@ def polygon_lists(data: bytes, starts: np.ndarray, ends: np.ndarray,
                       threads)
     if len(got) == 1:
         return got[0]
-    base = np.cumsum([0] + [len(g[0]) for g in got[:-1]])
-    off = np.concatenate([np.zeros(1, dtype=_I64)] +
-                         [g[1][1:] + b for g, b in zip(got, base.tolist())])
-    return np.concatenate([g[0] for g in got]), off, np.concatenate([g[2] for g in got])
+    return np.concatenate([g[0] for g in got]), _rebased(got), np.concatenate([g[2] for g in got])
 
 
 def rle_spans(data: bytes, starts: np.ndarray, ends: np.ndarray
@@ -78,10 +83,7 @@ def rle_spans(data: bytes, starts: np.ndarray, ends: np.ndarray
     got = _span_parts(lambda a, b: _core.coco_json_rles(data, a, b), starts, ends)
     if len(got) == 1:
         return got[0]
-    base = np.cumsum([0] + [len(g[0]) for g in got[:-1]])
-    off = np.concatenate([np.zeros(1, dtype=_I64)] +
-                         [g[1][1:] + b for g, b in zip(got, base.tolist())])
-    return (b"".join(g[0] for g in got), off, np.concatenate([g[2] for g in got]),
+    return (b"".join(g[0] for g in got), _rebased(got), np.concatenate([g[2] for g in got]),
             np.concatenate([g[3] for g in got]), np.concatenate([g[4] for g in got]))
 
 

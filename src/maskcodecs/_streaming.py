@@ -26,7 +26,7 @@ from maskcodecs import mask as _mask
 from maskcodecs import rle as _rle
 from maskcodecs._args import threads_arg
 from maskcodecs._coco_scan import sorted_unique
-from maskcodecs.cocoeval import COCOeval, Params, _Cells, _Fallback
+from maskcodecs.cocoeval import COCOeval, Params, _Cells, _Fallback, _positions, _ranges
 from maskcodecs.errors import EvaluationError, EvaluationTypeError, MaskCodecError
 
 __all__ = ["StreamingCOCOeval", "StreamingResult"]
@@ -76,8 +76,8 @@ class _Rows(_Slots):
             lengths = self.off[idx + 1] - self.off[idx]
             off = np.zeros(len(idx) + 1, dtype=_I64)
             np.cumsum(lengths, out=off[1:])
-            gather = np.repeat(self.off[idx] - off[:-1], lengths) + np.arange(off[-1])
-            chars, h, w = self.chars[gather], self.h[idx], self.w[idx]
+            chars = self.chars[_ranges(self.off[idx], lengths)]
+            h, w = self.h[idx], self.w[idx]
         return _Rows(self.img[idx], self.cat[idx], self.score[idx], self.area[idx],
                      None if self.box is None else self.box[idx], chars, off, h, w,
                      None if self.kps is None else self.kps[idx])
@@ -214,7 +214,7 @@ class _Matched(_Slots):
         dlen = self.dlen[cells]
         doff = np.zeros(len(cells) + 1, dtype=_I64)
         np.cumsum(dlen, out=doff[1:])
-        rows = np.repeat(self.doff[cells] - doff[:-1], dlen) + np.arange(doff[-1])
+        rows = _ranges(self.doff[cells], dlen)
         return _Matched(self.cell[cells], doff, dlen,
                         self.npig.reshape(-1, A)[cells].reshape(-1),
                         self.state.reshape(-1, A * T)[rows].reshape(-1),
@@ -533,10 +533,7 @@ class StreamingCOCOeval:
         n = len(score)
         label = _column(labels, "labels", n, "i")
         ids = _column(image_ids, "image_ids", n, "i")
-        gt_pos = np.searchsorted(self._gt_img_ids, ids) if len(self._gt_img_ids) else \
-            np.zeros(n, dtype=_I64)
-        if n and (len(self._gt_img_ids) == 0 or (gt_pos >= len(self._gt_img_ids)).any() or
-                  (self._gt_img_ids[np.minimum(gt_pos, len(self._gt_img_ids) - 1)] != ids).any()):
+        if n and not _positions_in(self._gt_img_ids, ids)[1].all():
             raise EvaluationError("update: Results do not correspond to current coco set "
                                   "(an image id the ground truth lacks)")
         img, img_ok = _positions_in(self._img_ids, ids)
@@ -633,16 +630,11 @@ class StreamingCOCOeval:
         nb = len(images)
         # the ground truth of these images: the baseline's cells of each, in category order
         lens = self._img_off[images + 1] - self._img_off[images]
-        first = np.zeros(nb, dtype=_I64)
-        np.cumsum(lens[:-1], out=first[1:])
-        at = np.repeat(self._img_off[images] - first, lens) + np.arange(int(lens.sum()))
-        cells = self._img_cells[at]
+        cells = self._img_cells[_ranges(self._img_off[images], lens)]
         b_of = np.repeat(np.arange(nb, dtype=_I64), lens)
         k_of = base.cell_id[cells] // n_img
         glen = base.goff[cells + 1] - base.goff[cells]
-        gfirst = np.zeros(len(cells), dtype=_I64)
-        np.cumsum(glen[:-1], out=gfirst[1:])
-        grows = np.repeat(base.goff[cells] - gfirst, glen) + np.arange(int(glen.sum()))
+        grows = _ranges(base.goff[cells], glen)
         gcell = np.repeat(k_of * nb + b_of, glen)
         b = np.searchsorted(images, rows.img)
         dcell = rows.cat * nb + b
@@ -808,18 +800,13 @@ class StreamingCOCOeval:
 
 
 def _positions_in(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each value in the sorted table, and whether it is there."""
-    if len(table) == 0:
-        return np.zeros(len(values), dtype=_I64), np.zeros(len(values), dtype=bool)
-    if table.dtype.kind not in "iu":
-        lookup = {v: j for j, v in enumerate(table.tolist())}
-        pos = np.array([lookup.get(v, -1) for v in values.tolist()], dtype=_I64)
-        return np.maximum(pos, 0), pos >= 0
-    pos = np.searchsorted(table, values).astype(_I64)
-    inside = pos < len(table)
-    found = np.zeros(len(values), dtype=bool)
-    found[inside] = table[pos[inside]] == values[inside]
-    return np.where(found, pos, 0), found
+    """Position of each value in the sorted table, and whether it is there (cocoeval's
+    lookup; a table of other than integers through a dict)."""
+    if table.dtype.kind in "iu" or len(table) == 0:
+        return _positions(table.astype(_I64), values)
+    lookup = {v: j for j, v in enumerate(table.tolist())}
+    pos = np.array([lookup.get(v, -1) for v in values.tolist()], dtype=_I64)
+    return np.maximum(pos, 0), pos >= 0
 
 
 def _mask_strings(masks: Any, n: int, keep: np.ndarray, threads: int | None

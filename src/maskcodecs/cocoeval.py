@@ -232,9 +232,7 @@ class _Cells:
         """Mask over self.dts of the detections that are scored (within dlen of a scored cell)."""
         need = np.zeros(len(self.dts), dtype=bool)
         cells = np.flatnonzero(scored)
-        lengths = self.dlen[cells]
-        starts = np.repeat(self.doff[cells] - np.cumsum(lengths) + lengths, lengths)
-        need[starts + np.arange(int(lengths.sum()))] = True
+        need[_ranges(self.doff[cells], self.dlen[cells])] = True
         return need
 
     def _compute_ious(self, ev: Any, p: Params, scored: np.ndarray) -> None:
@@ -559,7 +557,7 @@ class _ScanSide:
         if len(live) == 0:
             return out, hs, ws
         k = nparts[live]
-        parts = np.repeat(first_part[live] - np.cumsum(k) + k, k) + np.arange(int(k.sum()))
+        parts = _ranges(first_part[live], k)
         starts = np.ascontiguousarray(off[parts])
         ends = np.ascontiguousarray(off[parts + 1])
         part_h = np.repeat(ph[live], k)
@@ -642,6 +640,15 @@ class _ScanSide:
     def in_prepare_order(self) -> list[Any]:
         order = np.argsort(self.img_pos, kind="stable")
         return self.take(order).dicts()
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """starts[i], starts[i] + 1, ..., starts[i] + lengths[i] - 1 for every i, one after the
+    other: the rows of a gather of ranges."""
+    lengths = np.asarray(lengths, dtype=_I64)
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(np.asarray(starts, dtype=_I64) - first, lengths) + \
+        np.arange(int(lengths.sum()), dtype=_I64)
 
 
 def _string_source(side: Any, need: np.ndarray) -> tuple[Any, np.ndarray]:

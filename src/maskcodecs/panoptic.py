@@ -498,7 +498,7 @@ def to_instances(panoptic_json: PathLike | Mapping[str, Any], png_folder: PathLi
         The folder of the PNGs does not exist.
     """
     threads_arg(threads)  # the shared check, before any work
-    from maskcodecs.coco import segments_from_colour_map
+    from maskcodecs.coco import segments_from_colour_map, segments_from_label_map
 
     doc = _load_json(panoptic_json, "panoptic JSON")
     anns = _field(doc, "annotations", "the panoptic JSON")
@@ -509,11 +509,9 @@ def to_instances(panoptic_json: PathLike | Mapping[str, Any], png_folder: PathLi
         where = f"image {ann.get('image_id')!r} ({ann.get('file_name')})"
         info = _segments(ann, where)
         pixels = src.load(ann)
-        if pixels.ndim == 2:  # an in-memory (h, w) id map
-            ids = pixels.astype(np.uint32)
-            pixels = np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255],
-                              axis=2).astype(np.uint8)
-        segs = {s.value: s for s in segments_from_colour_map(pixels[:, :, :3])}
+        found = segments_from_label_map(pixels) if pixels.ndim == 2 else \
+            segments_from_colour_map(pixels[:, :, :3])  # an in-memory id map, or RGB
+        segs = {s.value: s for s in found}
         out = []
         for sid, si in info.items():
             seg = segs.pop(int(sid), None)
