@@ -18,11 +18,8 @@ __all__ = ["require", "EXTRAS"]
 #: module -> (package to install, the maskcodecs extra that installs it, or None)
 EXTRAS: dict[str, tuple[str, str | None]] = {
     "PIL.Image": ("Pillow", "image"),
-    "PIL.ImageDraw": ("Pillow", "image"),
-    "PIL.ImageFont": ("Pillow", "image"),
     "matplotlib.pyplot": ("matplotlib", None),
     "dask.distributed": ("dask[distributed]", "dask"),
-    "tqdm": ("tqdm", "cli"),
 }
 
 
