@@ -49,14 +49,24 @@ def _readers(data: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
         fn(data, starts, ends)
 
 
+def _in_order(fn, k):
+    return [fn(a, a + 1) for a in range(k)]
+
+
 def test_one(buf: bytes) -> None:
     inp = Input(buf)
     cut = inp.below(256)
     data = inp.rest()
     for results in (False, True):
         got = core.coco_json_scan(data, results)
+        # in parts (guessed starts anywhere, run in order): the same outcome
+        parts = core.coco_json_scan(data, results, _in_order, 2 + cut % 7, 1 + cut % 32)
+        check((got is None) == (parts is None), "a scan in parts accepts as one scan does")
         if got is None:
             continue
+        check(parts[1] == got[1] and parts[2] == got[2] and sorted(parts[0]) == sorted(got[0])
+              and all(np.array_equal(parts[0][k], got[0][k]) for k in got[0]),
+              "a scan in parts gives one scan's rows")
         try:
             doc = json.loads(data)
         except (ValueError, RecursionError):

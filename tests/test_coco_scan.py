@@ -728,3 +728,110 @@ def test_readers_in_parallel_parts_equal_one_pass(values, per_part, threads, mon
     assert one[0] == got[0]
     for a, b in zip(one[1:], got[1:]):
         assert np.array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# the annotation array scanned in parallel parts
+# ---------------------------------------------------------------------------------------------
+
+def _in_order(fn, k):
+    return [fn(a, a + 1) for a in range(k)]
+
+
+def _backwards(fn, k):
+    """Parts run last first: the outcome must not depend on the order they finish in."""
+    return [fn(a, a + 1) for a in reversed(range(k))][::-1]
+
+
+def _threaded(fn, k):
+    from maskcodecs._pool import run_parts
+    return run_parts(fn, k, k)
+
+
+def assert_same_scan(a, b) -> None:
+    assert (a is None) == (b is None)
+    if a is None:
+        return
+    assert a[1] == b[1] and a[2] == b[2]
+    assert sorted(a[0]) == sorted(b[0])
+    for k in a[0]:
+        assert np.array_equal(a[0][k], b[0][k]), k
+
+
+# element starts a guess can land on that are not those of the annotation array: objects in
+# strings, in lists inside an annotation, in a key after the array, and keys json may reject
+decoys = st.sampled_from([
+    {"caption": '}, {"id": 7, "image_id": 1}'}, {"x": [{"a": 1}, {"b": 2}, {"c": [3]}]},
+    {"caption": '"}, {"'}, {"y": {"z": [{"q": 1}, {"r": "}, {"}]}}, {"s": '\\"}, {\\"'},
+])
+
+
+@SETTINGS
+@given(anns=st.lists(st.one_of(annotation(), decoys), max_size=24),
+       extra=st.dictionaries(text, value, max_size=3), after=st.lists(decoys, max_size=6),
+       style=st.integers(0, 2), parts=st.integers(2, 9), min_bytes=st.integers(1, 64),
+       runner=st.sampled_from([_in_order, _backwards, _threaded]))
+def test_parallel_scan_equals_one_scan(anns, extra, after, style, parts, min_bytes, runner):
+    """Whatever the parts' guessed starts hit (an element, a decoy in a string or a nested
+    list, the values after the array, an invalid element), the rows, the end and the
+    acceptance are those of one scan from the start."""
+    for doc, results in (({**extra, "annotations": anns, "zz_after": after}, False),
+                         (anns, True)):
+        data = dump(doc, style)
+        one = core.coco_json_scan(data, results)
+        got = core.coco_json_scan(data, results, runner, parts, min_bytes)
+        assert_same_scan(got, one)
+        if got is not None:
+            scan_agrees(data, results)
+
+
+def test_parallel_scan_of_a_large_file_uses_its_parts():
+    """A file of many annotations split into parts gives one scan's columns, and the
+    columns that only some part's rows have (a key first seen late) are zero elsewhere."""
+    rng = np.random.default_rng(5)
+    anns = [{"id": i, "image_id": int(rng.integers(1, 50)), "category_id": 1,
+             "bbox": [float(x) for x in rng.random(4)], "area": float(rng.random()),
+             "iscrowd": 0} for i in range(1, 20001)]
+    anns[-1]["score"] = 0.5  # a column only the last part has
+    anns[3]["keypoints"] = [1, 2, 2]  # and one only the first has
+    data = json.dumps({"images": [], "annotations": anns, "categories": []}).encode()
+    one = core.coco_json_scan(data, False)
+    calls = []
+
+    def counting(fn, k):
+        calls.append(k)
+        return _in_order(fn, k)
+
+    got = core.coco_json_scan(data, False, counting, 4, 1 << 16)
+    assert calls == [4]
+    assert_same_scan(got, one)
+    rows, _ = as_rows(got)
+    check_rows(data, rows, anns)
+
+
+def test_parallel_scan_refuses_what_one_scan_refuses():
+    """An element json would reject, or a duplicate key the scanner leaves to json, in a
+    later part: None, as from one scan."""
+    anns = [{"id": i, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}
+            for i in range(2000)]
+    good = json.dumps(anns).encode()
+    dup = good[:-2] + b', "id": 5}]'  # the last element with a duplicate key
+    bad = good[:-2] + b', "id": 05}]'  # a number json refuses
+    for data in (dup, bad):
+        assert core.coco_json_scan(data, True) is None
+        assert core.coco_json_scan(data, True, _in_order, 4, 1024) is None
+    assert_same_scan(core.coco_json_scan(good, True, _in_order, 4, 1024),
+                     core.coco_json_scan(good, True))
+
+
+def test_parallel_scan_recovers_from_guesses_inside_elements():
+    """Guesses that land inside an element (objects in a nested list look like elements):
+    the scan before them goes on by itself, and the outcome is still one scan's."""
+    anns = [{"id": i, "image_id": 1, "x": [{"a": 1}, {"b": 2}] * 20, "bbox": [0, 0, 2, 2]}
+            for i in range(300)]
+    for results, doc in ((True, anns), (False, {"annotations": anns, "images": [{"id": 1}]})):
+        data = json.dumps(doc).encode()
+        one = core.coco_json_scan(data, results)
+        assert one is not None
+        for parts in (2, 3, 7, 31):
+            assert_same_scan(core.coco_json_scan(data, results, _in_order, parts, 64), one)

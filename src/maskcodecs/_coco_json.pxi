@@ -598,18 +598,32 @@ cdef Py_ssize_t js_annotation(JScan* js, Py_ssize_t i) noexcept nogil:
     return i
 
 
-cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i) noexcept nogil:
-    """Scan the array of annotation objects at s[i]."""
+cdef enum:
+    # how js_annotations ended
+    JA_CLOSED = 0   # at the array's closing bracket: the position after it
+    JA_STOPPED = 1  # at the first element that starts at or after stop: its start
+
+
+cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i, bint opened, Py_ssize_t stop,
+                               int* how) noexcept nogil:
+    """Scan the array of annotation objects at s[i] (its '[', or with opened the start of
+    one of its elements), up to its end or, with stop >= 0, to the first element that starts
+    at or after stop (*how says which); -1 if invalid."""
     cdef const unsigned char* s = js.s
     cdef Py_ssize_t n = js.n
-    if i >= n or s[i] != 91:
-        return -1
-    i = js_ws(s, i + 1, n)
-    if i < n and s[i] == 93:
-        return i + 1
+    how[0] = JA_CLOSED
+    if not opened:
+        if i >= n or s[i] != 91:
+            return -1
+        i = js_ws(s, i + 1, n)
+        if i < n and s[i] == 93:
+            return i + 1
     while True:
         if i >= n or s[i] != 123:
             return -1
+        if 0 <= stop <= i:
+            how[0] = JA_STOPPED
+            return i
         i = js_annotation(js, i)
         if i < 0:
             return -1
@@ -623,8 +637,156 @@ cdef Py_ssize_t js_annotations(JScan* js, Py_ssize_t i) noexcept nogil:
         i = js_ws(s, i + 1, n)
 
 
-def coco_json_scan(bytes data, bint results):
+cdef Py_ssize_t js_element_after(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                 Py_ssize_t limit) noexcept nogil:
+    """The first position p >= i, below i + limit, where '}' ',' '{' '"' (with whitespace
+    between) puts p at what looks like the start of an element of an array of objects: a
+    guess, which only a scan from the array's start can confirm; -1 if none."""
+    cdef const unsigned char* hit
+    cdef Py_ssize_t p, q, end = i + limit if i + limit < n else n
+    while i < end:
+        hit = <const unsigned char*>memchr(s + i, 123, end - i)
+        if hit == NULL:
+            return -1
+        p = hit - s
+        i = p + 1
+        q = p - 1
+        while q >= 0 and (s[q] == 32 or s[q] == 10 or s[q] == 13 or s[q] == 9):
+            q -= 1
+        if q < 1 or s[q] != 44:
+            continue
+        q -= 1
+        while q >= 0 and (s[q] == 32 or s[q] == 10 or s[q] == 13 or s[q] == 9):
+            q -= 1
+        if q < 0 or s[q] != 125:
+            continue
+        q = js_ws(s, p + 1, n)
+        if q < n and s[q] == 34:
+            return p
+    return -1
+
+
+cdef int js_append(JScan* dst, JScan* src) noexcept nogil:
+    """Append src's rows to dst's, as if dst had scanned them (columns dst lacks appear,
+    zero for its rows; columns src lacks are zero for its rows)."""
+    cdef Py_ssize_t k, w, total = dst.nrows + src.nrows
+    cdef Py_ssize_t cap = dst.cap if dst.cap > total else total
+    cdef JSlot* grown
+    if src.nrows == 0:
+        return 0
+    for k in range(JS_NSLOTS):  # every column keeps room for cap rows, as js_store expects
+        w = js_width(k)
+        if w == 0 or (dst.cols[k] == NULL and src.cols[k] == NULL):
+            continue
+        if dst.cols[k] == NULL:
+            dst.cols[k] = <JSlot*>calloc(cap * w, sizeof(JSlot))
+            if dst.cols[k] == NULL:
+                return -1
+        elif dst.cap < cap:
+            grown = <JSlot*>realloc(dst.cols[k], cap * w * sizeof(JSlot))
+            if grown == NULL:
+                return -1
+            dst.cols[k] = grown
+        if src.cols[k] != NULL:
+            memcpy(dst.cols[k] + dst.nrows * w, src.cols[k], src.nrows * w * sizeof(JSlot))
+        else:
+            memset(dst.cols[k] + dst.nrows * w, 0, src.nrows * w * sizeof(JSlot))
+    dst.cap = cap
+    dst.nrows = total
+    return 0
+
+
+cdef void js_release(JScan* js) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(JS_NSLOTS):
+        free(js.cols[k])
+        js.cols[k] = NULL
+    js.nrows = js.cap = 0
+
+
+cdef class _JPart:
+    """One part of an annotation array scanned on its own (in a thread of the caller's):
+    from start (the array's '[' when opened is False, else taken to be an element's start)
+    to the first element that starts at or after stop (-1: to the array's end)."""
+    cdef JScan js
+    cdef Py_ssize_t start, stop, end
+    cdef int how
+    cdef bint opened
+    cdef bytes data
+
+    def __cinit__(self, bytes data, Py_ssize_t start, Py_ssize_t stop, bint opened):
+        memset(&self.js, 0, sizeof(JScan))
+        self.data = data
+        self.js.s = <const unsigned char*>PyBytes_AS_STRING(data)
+        self.js.n = PyBytes_GET_SIZE(data)
+        self.start, self.stop, self.end, self.how = start, stop, -1, JA_CLOSED
+        self.opened = opened
+
+    def run(self):
+        with nogil:
+            self.end = js_annotations(&self.js, self.start, self.opened, self.stop, &self.how)
+
+    def __dealloc__(self):
+        js_release(&self.js)
+
+
+def _jparts_run(list jobs, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t q
+    for q in range(a, b):
+        (<_JPart>jobs[q]).run()
+
+
+cdef Py_ssize_t js_annotations_parts(JScan* js, bytes data, Py_ssize_t i, object runner,
+                                     Py_ssize_t parts, Py_ssize_t min_bytes) except -2:
+    """js_annotations of the array whose '[' is at s[i], into the empty js, in parts that
+    runner(fn, k) scans in parallel (it calls fn(a, b) for slices of range(k)): the rows and
+    the end are those of one scan from the start, whatever the guessed part starts turn out
+    to be. Each part is scanned up to the start of the next; a part is used only where the
+    scan before it ends exactly at its start (which makes that start an element's, found by
+    the scan from the array's start); where one does not, the scan goes on by itself."""
+    cdef Py_ssize_t n = js.n, k, start, j
+    cdef int how = JA_CLOSED
+    cdef _JPart part
+    starts = [i]
+    if runner is not None and parts > 1 and n - i >= 2 * min_bytes:
+        for k in range(1, parts):
+            start = js_element_after(js.s, i + (n - i) * k // parts, n, min_bytes)
+            if start > starts[len(starts) - 1]:
+                starts.append(start)
+    if len(starts) == 1:
+        with nogil:
+            i = js_annotations(js, i, False, -1, &how)
+        return i
+    jobs = [_JPart(data, starts[j], starts[j + 1] if j + 1 < len(starts) else -1, j > 0)
+            for j in range(len(starts))]
+    runner(partial(_jparts_run, jobs), len(jobs))
+    part = <_JPart>jobs[0]
+    memcpy(js, &part.js, sizeof(JScan))  # the first part's rows become the scan's
+    memset(&part.js, 0, sizeof(JScan))
+    i, how = part.end, part.how
+    for j in range(1, len(jobs)):
+        if i < 0 or how == JA_CLOSED:
+            return i
+        part = <_JPart>jobs[j]
+        if i != part.start or part.end < 0:
+            break  # a wrong guess, or a failed part (the scan from a true start decides)
+        if js_append(js, &part.js) < 0:
+            return -1
+        js_release(&part.js)
+        i, how = part.end, part.how
+    if i >= 0 and how == JA_STOPPED:
+        with nogil:
+            i = js_annotations(js, i, True, -1, &how)
+    return i
+
+
+def coco_json_scan(bytes data, bint results, object runner=None, Py_ssize_t parts=1,
+                   Py_ssize_t min_bytes=1 << 20):
     """Scan a COCO dataset (results False) or results file (True) into annotation rows.
+
+    With runner (``runner(fn, k)`` calls ``fn(a, b)`` over slices of ``range(k)``, in
+    parallel) the annotation array is scanned in up to `parts` parts of at least
+    `min_bytes` bytes each; the outcome is the same as without.
 
     Returns None when the document is outside what the scanner models exactly (the caller
     then parses it with json), else ``(columns, n, top)``: columns a dict from slot number to
@@ -643,8 +805,7 @@ def coco_json_scan(bytes data, bint results):
     try:
         i = js_ws(js.s, 0, js.n)
         if results:
-            with nogil:
-                i = js_annotations(&js, i)
+            i = js_annotations_parts(&js, data, i, runner, parts, min_bytes)
         else:
             top = []
             if i >= js.n or js.s[i] != 123:
@@ -660,8 +821,7 @@ def coco_json_scan(bytes data, bint results):
                     if ke - ks == 11 and memcmp(js.s + ks, b"annotations", 11) == 0:
                         if js.nrows or any(k == "annotations" for k, _, _ in top):
                             return None
-                        with nogil:
-                            i = js_annotations(&js, vs)
+                        i = js_annotations_parts(&js, data, vs, runner, parts, min_bytes)
                     else:
                         i = js_skip(js.s, vs, js.n, 1)
                     if i < 0:

@@ -261,8 +261,18 @@ class ScannedFile:
         return out
 
 
+#: bytes of annotations per part of a parallel scan, at least
+_SCAN_PART_BYTES = 1 << 20
+
+
+def _run_all(fn: Any, k: int) -> list[Any]:
+    return run_parts(fn, k, k)
+
+
 def _scan(data: bytes, results: bool, need: int) -> ScannedFile | None:
-    got = _core.coco_json_scan(data, results)
+    cores = os.cpu_count() or 1
+    got = _core.coco_json_scan(data, results, _run_all if cores > 1 else None, cores,
+                               _SCAN_PART_BYTES)
     if got is None or got[1] == 0 and results:
         return None
     columns, n, keys = got
