@@ -7,7 +7,7 @@ import pytest
 MODULES = ["maskcodecs.mask", "maskcodecs.rle", "maskcodecs._patch", "maskcodecs.encord",
            "maskcodecs.coco", "maskcodecs.labelbox", "maskcodecs.polygons",
            "maskcodecs.cli", "maskcodecs.cli._backend", "maskcodecs.cocoeval",
-           "maskcodecs._coco_api", "maskcodecs.panoptic", "maskcodecs.lvis"]
+           "maskcodecs._coco_api", "maskcodecs.panoptic", "maskcodecs.lvis", "maskcodecs.rlemask"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -19,5 +19,5 @@ def test_docstring_examples(name):
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
     if name in ("maskcodecs.mask", "maskcodecs.rle", "maskcodecs.cocoeval", "maskcodecs._coco_api",
-                "maskcodecs.panoptic"):
+                "maskcodecs.panoptic", "maskcodecs.rlemask"):
         assert result.attempted > 0

@@ -266,3 +266,47 @@ def panoptic_image(gt: _A, pred: _A, gid: _A, gcat: _A, gcrowd: _A, garea: _A, p
 def panoptic_sum_iou(cat: _A, iou: _A, bounds: _A, out: _A, /) -> None:
     """Per-category IoU sums: sequential within each chunk bounds[i]:bounds[i+1], then the
     chunk sums in order."""
+
+# -- _rle_ops.pxi: canonical uint32 counts (maskcodecs.RLEMask); results are uint32 bytes ----
+_C = npt.NDArray[np.uint32]
+
+def runs_canonical(counts: _C, h: int, w: int, /) -> bytes:
+    """Canonical counts of counts that must sum to h*w (InvalidRLEError otherwise)."""
+
+def runs_from_string(s: _U8, h: int, w: int, /) -> bytes:
+    """Canonical counts of a COCO counts string that must sum to h*w."""
+
+def runs_from_mask(m: npt.NDArray[np.uint8], /) -> bytes:
+    """Canonical counts of a 2-D mask, any strides (nonzero is foreground)."""
+
+def runs_decode_into(counts: _C, out: npt.NDArray[np.uint8], h: int, w: int, c_order: bool,
+                     one: int = 1, /) -> None:
+    """Decode into the flat h*w buffer `out`, C or Fortran layout."""
+
+def runs_bbox(counts: _C, h: int, w: int, /) -> list[float]:
+    """[x, y, w, h] (zeros when empty)."""
+
+def runs_moments(counts: _C, h: int, /) -> tuple[float, float, float]:
+    """(area, sum of x, sum of y) over the foreground."""
+
+def runs_binary(a: _C, b: _C, hw: int, table: int, /) -> bytes:
+    """f(a, b), f's truth table in bits (2*a + b) of `table`."""
+
+def runs_vote(data: _C, off: npt.NDArray[np.int64], hw: int, k: int, /) -> bytes:
+    """Pixels in at least k of the masks data[off[i]:off[i+1]]."""
+
+def runs_window(counts: _C, h: int, w: int, oh: int, ow: int, dr: int, dc: int, /) -> bytes:
+    """The oh x ow mask out[i, j] = src[i + dr, j + dc], background outside."""
+
+def runs_flip(counts: _C, h: int, w: int, cols: bool, rows: bool, /) -> bytes:
+    """Columns and/or rows reversed."""
+
+def runs_transpose(counts: _C, h: int, w: int, /) -> bytes:
+    """The transpose (a w x h mask)."""
+
+def runs_concat(data: _C, off: npt.NDArray[np.int64], hs: npt.NDArray[np.int64], w: int,
+                vertical: bool, /) -> bytes:
+    """Masks stacked along rows (vertical) or columns."""
+
+def runs_resize_nearest(counts: _C, h: int, w: int, oh: int, ow: int, /) -> bytes:
+    """Nearest-neighbour resize with OpenCV INTER_NEAREST sampling."""

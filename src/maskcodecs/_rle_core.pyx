@@ -1144,8 +1144,8 @@ def encode_masks(const uint8_t[:, :, :] m):
     return out
 
 
-def encode_one(const uint8_t[:, :] m):
-    """Compressed counts string of one 2-D mask, any strides (column-major runs)."""
+cdef object encode_counts(const uint8_t[:, :] m, bint as_string):
+    """One 2-D mask, any strides: its counts string, or its uint32 counts as bytes."""
     cdef Py_ssize_t h = m.shape[0], w = m.shape[1]
     cdef U32Buf buf
     cdef Scan scan
@@ -1164,10 +1164,17 @@ def encode_one(const uint8_t[:, :] m):
                 rc = encode_2d(&m[0, 0], h, w, m.strides[0], m.strides[1], &buf, &scan)
         if rc < 0:
             _raise(rc)
-        return counts_to_bytes(buf.data, buf.n)
+        if as_string:
+            return counts_to_bytes(buf.data, buf.n)
+        return PyBytes_FromStringAndSize(<char*>buf.data, buf.n * 4)
     finally:
         free(buf.data)
         scan_free(&scan)
+
+
+def encode_one(const uint8_t[:, :] m):
+    """Compressed counts string of one 2-D mask, any strides (column-major runs)."""
+    return encode_counts(m, True)
 
 
 def decode_into(list rles, uint8_t[::1] out, Py_ssize_t h, Py_ssize_t w, bint c_order,
@@ -1368,6 +1375,7 @@ include "_colour.pxi"
 include "_labelmap.pxi"
 include "_png.pxi"
 include "_panoptic.pxi"
+include "_rle_ops.pxi"
 
 
 def area_one(rle):
