@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "R+256G+65536B, the COCO panoptic convention; instance number 1..n when an "
                     "image's ids are not unique values in 1..2**24-1) or one 0/255 PNG per "
                     "instance (FILE_<annotation id>.png). Later annotations paint over "
-                    "earlier ones.")
+                    "earlier ones. The PNGs are written into a hidden staging folder in DIR "
+                    "and moved into place when every image is done: a run that fails leaves "
+                    "none.")
     p.add_argument("coco", metavar="COCO.json")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--mode", choices=("label", "color", "instance"), default="label")

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,7 +20,15 @@ from maskcodecs._coco_check import (
     images_by_file_name,
     segmentation_rle,
 )
-from maskcodecs._fileio import output_name, plan_outputs, remove_stale_temporaries
+from maskcodecs._fileio import (
+    STAGING_SUFFIX,
+    is_staged,
+    move_staged,
+    output_name,
+    plan_outputs,
+    remove_stale_temporaries,
+    staging_folder,
+)
 from maskcodecs._imageio import read_pixels
 from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
@@ -27,14 +37,12 @@ from maskcodecs.cli._util import (
     CocoWriter,
     DataError,
     UsageError,
-    atomic_output,
     converted,
-    dumps,
     load_coco,
     load_json,
     write_png,
 )
-from maskcodecs.errors import MaskCodecError, OutputPathError
+from maskcodecs.errors import MaskCodecError, OutputPathError, OutputWriteError
 
 MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
 KINDS = ("auto", "binary", "label", "color", "panoptic")
@@ -364,7 +372,7 @@ def _list_masks(root: Path) -> list[str]:
         raise UsageError(f"not a folder: {root}")
     rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                   if p.suffix.lower() in MASK_SUFFIXES and p.is_file()
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and not is_staged(p.relative_to(root)))
     if not rels:
         raise DataError(f"no PNG or JPEG files in {root}")
     return rels
@@ -530,10 +538,12 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
 
 @dataclass
 class ToMasksConfig:
-    outdir: Path
+    outdir: Path  # where the workers write: the run's staging folder
     mode: str
 
 
+#: The marker of unfinished runs of earlier versions (which wrote into the folder itself);
+#: a finished run removes one it finds.
 INCOMPLETE = ".coco-to-masks.incomplete"
 
 
@@ -557,6 +567,8 @@ def render_image(cfg: ToMasksConfig,
     against the image and the pixel limit, the segmentation as `validate` wants it) before
     anything of the image's size is allocated; masks are then decoded one at a time."""
     im, anns, paths = task
+    if not cfg.outdir.is_dir():  # the run failed and removed it: do not make it again
+        raise OutputWriteError(f"the staging folder {cfg.outdir} is gone")
     h, w = image_size(im)
     rles = [segmentation_rle(a, im) for a in anns]
     if cfg.mode == "instance":
@@ -595,7 +607,7 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     images, anns_ok, not_objects = image_groups(doc)
     for where, msg in not_objects:
         bad.fail(where, msg)
-    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
+    root = outdir.resolve()
     # every output path is planned, confined to the folder and checked for collisions
     # before the first file is written
     planned: list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, Any]]]] = []
@@ -606,28 +618,37 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
         except OutputPathError as e:
             bad.fail(f"image {im.get('id')!r}", str(e))
     failed: set[str] = set()
-    paths = iter(plan_outputs(cfg.outdir, [n for _, _, names in planned for n in names],
+    paths = iter(plan_outputs(root, [n for _, _, names in planned for n in names],
                               lambda src, e: (failed.add(src), bad.fail(src, str(e)))))
-    tasks = []
-    for im, anns, names in planned:
-        mine = [next(paths) for _ in names]
-        if not any(src in failed for src, _ in names):
-            tasks.append((im, anns, mine))
-    # planned: a marker that only a finished run removes (nothing is written before it);
-    # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
-    marker = outdir / INCOMPLETE
-    remove_stale_temporaries(outdir, recursive=True)  # of killed runs, once for the folder
-    with atomic_output(marker) as f:
-        f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
-                + b"\n")
-    written: list[str] = []
-    for _pos, _task, res in converted(
-            functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
-            lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"):
-        written += res
+    # of killed runs, once for the folder: their temporaries, their staging folders
+    remove_stale_temporaries(outdir, recursive=True)
+    remove_stale_temporaries(outdir, suffixes=(STAGING_SUFFIX,))
+    # the files are written into a hidden staging folder inside the output folder and moved
+    # into place only when every image is done: a run stopped by an error, a full disk,
+    # Ctrl-C or a failed worker removes the staging folder and leaves no PNG behind (one
+    # killed by SIGKILL leaves it hidden, for the next run to delete)
+    staging = staging_folder(root, "coco-to-masks")
+    try:
+        tasks = []
+        for im, anns, names in planned:
+            mine = [next(paths) for _ in names]
+            if not any(src in failed for src, _ in names):
+                tasks.append((im, anns, [staging / p.relative_to(root) for p in mine
+                                          if p is not None]))
+        cfg = ToMasksConfig(outdir=staging, mode=args.mode)
+        written: list[str] = []
+        with contextlib.closing(converted(
+                functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
+                lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"
+        )) as results:
+            for _pos, _task, res in results:
+                written += res
+        bad.finish()  # --report is written before the PNGs appear
+        move_staged(staging, root, written)
+    finally:  # the pool has stopped here (converted closes it): nothing writes any more
+        shutil.rmtree(staging, ignore_errors=True)
+    (outdir / INCOMPLETE).unlink(missing_ok=True)
     n = len(written)
-    marker.unlink()
-    bad.finish()
     if not args.quiet:
         sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")
     return 0
