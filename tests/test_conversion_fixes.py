@@ -652,3 +652,189 @@ def colorsys_hue(c):
 def pc_encode(m):
     r = pcm.encode(np.asfortranarray(m))
     return {"size": r["size"], "counts": r["counts"].decode()}
+
+
+# -- colour maps saved as JPEG: snapped to the palette within a tolerance, and reported ------------
+PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+           (145, 30, 180)]
+
+
+def colour_instances() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A 120x160 colour map: six instances of six colours (discs and boxes, 200 to 2400
+    pixels) on black; the source masks."""
+    h, w = 120, 160
+    yy, xx = np.mgrid[:h, :w]
+    masks = [np.hypot(yy - 30, xx - 30) < 20, (yy > 60) & (yy < 110) & (xx > 10) & (xx < 60),
+             np.hypot(yy - 40, xx - 100) < 25, (yy > 70) & (yy < 100) & (xx > 80) & (xx < 150),
+             (yy > 2) & (yy < 20) & (xx > 130) & (xx < 155), np.hypot(yy - 100, xx - 120) < 9]
+    img = np.zeros((h, w, 3), dtype=np.uint8)
+    for c, m in zip(PALETTE, masks):
+        img[m] = c
+    return img, masks
+
+
+def as_jpeg(img: np.ndarray, path: Path, quality: int = 85) -> np.ndarray:
+    """Save as a real JPEG with Pillow and return the pixels it reads back."""
+    Image.fromarray(img).save(path, quality=quality)
+    with Image.open(path) as im:
+        assert im.format == "JPEG"
+        return np.asarray(im.convert("RGB"))
+
+
+def nearest_reference(pixels: np.ndarray, palette: list, tol: float):
+    """Plain-numpy reference of the snap: the nearest palette index within tol (Euclidean,
+    ties to the first), -1 where none; and the exact / snapped / unassigned counts."""
+    pal = np.asarray(palette, dtype=np.float64)
+    d = np.sqrt(((pixels[:, :, None, :].astype(np.float64) - pal) ** 2).sum(axis=-1))
+    best = d.argmin(axis=-1)
+    dist = d.min(axis=-1)
+    best[dist > tol] = -1
+    return best, (int((dist == 0).sum()), int(((dist > 0) & (dist <= tol)).sum()),
+                  int((dist > tol).sum()))
+
+
+@pytest.mark.parametrize("quality", [85, 90])
+def test_jpeg_colour_map_snapped_to_the_table_recovers_the_instances(tmp_path, quality):
+    img, masks = colour_instances()
+    jpg = as_jpeg(img, tmp_path / "a.jpg", quality)
+    assert not any((jpg == c).all(axis=2).sum() > 0.5 * m.sum() for c, m in zip(PALETTE, masks))
+    table = {c: k for k, c in enumerate(PALETTE, 1)}
+    # exact reading (the old behaviour): JPEG noise gives hundreds of colours, and the
+    # table's colours keep a fraction of their pixels
+    exact = coco.segments_from_colour_map(tmp_path / "a.jpg")
+    assert len(exact) > 100
+    worst = min(iou(coco.ann_to_mask({"segmentation": s.rle}, *img.shape[:2]).astype(bool), m)
+                for s, m in zip(coco.segments_from_colour_map(jpg, colours=table), masks))
+    assert worst < 0.6
+    # snapped: the six instances come back, each with its category
+    for source in (tmp_path / "a.jpg", jpg):
+        segs = coco.segments_from_colour_map(source, colours=table, tolerance=60)
+        assert [s.category_id for s in segs] == sorted(table.values(), key=lambda k: [
+            c[0] + 256 * c[1] + 65536 * c[2] for c in PALETTE][k - 1])
+        for s in segs:
+            got = pcm.decode({"size": s.rle["size"], "counts": s.rle["counts"]}).astype(bool)
+            assert iou(got, masks[s.category_id - 1]) > 0.88, s.category_id
+    # the counts reported are those of a plain-numpy nearest-colour search
+    snap = coco.snap_colours(jpg, tolerance=60, palette=PALETTE)
+    palette = [(0, 0, 0)] + PALETTE
+    assert snap.palette == palette
+    best, counts = nearest_reference(jpg, palette, 60)
+    assert (snap.exact, snap.snapped, snap.unassigned) == counts
+    assert snap.snapped > 0.5 * sum(m.sum() for m in masks) and snap.unassigned > 0
+    want = np.asarray(palette, dtype=np.uint8)[np.where(best < 0, 0, best)]
+    assert np.array_equal(snap.image, want)
+    # tolerance 0 keeps exact colours only: nothing is snapped
+    zero = coco.snap_colours(jpg, tolerance=0, palette=PALETTE)
+    assert zero.snapped == 0 and zero.exact == nearest_reference(jpg, palette, 0)[1][0]
+
+
+def test_snap_kernel_on_strided_and_rgba_input_and_the_frequent_colour_palette(tmp_path):
+    img, masks = colour_instances()
+    jpg = as_jpeg(img, tmp_path / "a.jpg")
+    rgba = np.dstack([jpg, np.full(jpg.shape[:2], 7, np.uint8)])
+    flipped = np.asfortranarray(jpg)[:, ::-1]
+    ref = coco.snap_colours(jpg, tolerance=50, palette=PALETTE)
+    assert np.array_equal(coco.snap_colours(rgba, tolerance=50, palette=PALETTE).image,
+                          ref.image)
+    got = coco.snap_colours(flipped, tolerance=50, palette=PALETTE)
+    assert np.array_equal(got.image, ref.image[:, ::-1])
+    assert (got.exact, got.snapped, got.unassigned) == (ref.exact, ref.snapped, ref.unassigned)
+    # no palette: the background, then colours covering >= min_pixels pixels exactly, most
+    # frequent first, none within the tolerance of one taken before
+    auto = coco.snap_colours(jpg, tolerance=60)
+    keys, counts = np.unique(jpg.reshape(-1, 3), axis=0, return_counts=True)
+    assert auto.palette[0] == (0, 0, 0)
+    pal = np.asarray(auto.palette, dtype=np.float64)
+    for c in auto.palette[1:]:
+        assert counts[(keys == c).all(axis=1)][0] >= 32
+    gaps = np.sqrt(((pal[:, None] - pal[None]) ** 2).sum(-1))
+    assert (gaps[~np.eye(len(pal), dtype=bool)] > 60).all()
+    # the large instances are found by it; the small ones' pixels are counted unassigned
+    for c, m in zip(PALETTE, masks):
+        if m.sum() > 1500:
+            k = int(np.sqrt(((pal - c) ** 2).sum(-1)).argmin())
+            assert iou((auto.image == auto.palette[k]).all(axis=2), m) > 0.9
+    assert (auto.exact, auto.snapped, auto.unassigned) == nearest_reference(jpg, auto.palette,
+                                                                            60)[1]
+    # a colour map without noise is unchanged (its colours are farther apart than 40)
+    clean = coco.snap_colours(img, tolerance=40)
+    assert np.array_equal(clean.image, img) and clean.snapped == clean.unassigned == 0
+    assert sorted(clean.palette) == sorted([(0, 0, 0)] + PALETTE)
+    # a tolerance wider than the gap between two colours keeps the more frequent one
+    wide = coco.snap_colours(img, tolerance=100)
+    assert (245, 130, 48) not in wide.palette and wide.snapped == masks[4].sum()
+
+
+def test_bad_tolerances_are_our_errors_and_unassigned_pixels_are_warned_or_refused(tmp_path):
+    from maskcodecs.errors import ArgumentError, ColourToleranceWarning, FormatError
+    img, _ = colour_instances()
+    jpg = as_jpeg(img, tmp_path / "a.jpg")
+    for bad in (-1, -0.5, float("nan"), float("inf"), "5", None, True, [3]):
+        with pytest.raises(ArgumentError, match="tolerance"):
+            coco.snap_colours(jpg, tolerance=bad, palette=PALETTE)
+        if bad is not None:
+            with pytest.raises(ArgumentError, match="tolerance"):
+                coco.segments_from_colour_map(jpg, tolerance=bad)
+    with pytest.raises(ValueError):  # an ArgumentError is a ValueError too
+        coco.segments_from_colour_map(jpg, tolerance=-3)
+    with pytest.raises(ArgumentError, match="background"):
+        coco.segments_from_colour_map(jpg, tolerance=10, background=None)
+    with pytest.raises(ArgumentError, match="min_pixels"):
+        coco.snap_colours(jpg, tolerance=10, min_pixels=0)
+    with pytest.raises(FormatError, match="2\\*\\*24"):
+        coco.snap_colours(jpg, tolerance=10, palette=[1 << 24])
+    table = {c: k for k, c in enumerate(PALETTE, 1)}
+    with pytest.warns(ColourToleranceWarning, match=r"pixels \(\d+\.\d%\) are farther than 15"):
+        coco.segments_from_colour_map(jpg, colours=table, tolerance=15)
+    with pytest.raises(FormatError, match="farther than 60 from every colour of the table"):
+        coco.segments_from_colour_map(jpg, colours=table, tolerance=60, unknown="error")
+    assert coco.segments_from_colour_map(img, colours=table, tolerance=60, unknown="error")
+
+
+def test_cli_colour_tolerance_reads_a_jpeg_colour_map(tmp_path, capsys):
+    img, masks = colour_instances()
+    d = tmp_path / "m"
+    d.mkdir()
+    jpg = as_jpeg(img, d / "a.jpg")
+    table = tmp_path / "cats.json"
+    table.write_text(json.dumps({
+        "categories": [{"id": k, "name": f"c{k}"} for k in range(1, 7)],
+        "values": {",".join(map(str, c)): k for k, c in enumerate(PALETTE, 1)}}))
+    out = tmp_path / "o.json"
+
+    def run(*extra):
+        rc = main(["masks-to-coco", str(d), "-o", str(out), "--jobs", "1", "-v", *extra])
+        return rc, (json.loads(out.read_text()) if rc == 0 else None), capsys.readouterr().err
+
+    # without a tolerance, as before: auto reads a JPEG as a binary mask, and says why
+    # that may be wrong
+    rc, doc, err = run()
+    assert rc == 0 and len(doc["annotations"]) == 1
+    assert "a.jpg: binary, 1 annotations (ambiguous: a colour JPEG" in err
+    assert "colour tolerance" not in err and "colour_tolerance" not in doc["info"]
+    # with it (auto or --kind color), the table's colours are the palette
+    palette = [(0, 0, 0)] + PALETTE
+    _, counts = nearest_reference(jpg, palette, 60)
+    for kind in ("auto", "color"):
+        rc, doc, err = run("--kind", kind, "--categories", str(table), "--colour-tolerance", "60")
+        assert rc == 0 and sorted(a["category_id"] for a in doc["annotations"]) == list(
+            range(1, 7))
+        for a in doc["annotations"]:
+            assert iou(decoded(a["segmentation"], *img.shape[:2]),
+                       masks[a["category_id"] - 1]) > 0.88
+        assert f"a.jpg: color, 6 annotations; colour tolerance 60: {counts[1]} pixels " \
+               f"snapped, {counts[2]} unassigned\n" in err
+        assert doc["info"]["colour_tolerance"] == {"distance": 60.0, "exact": counts[0],
+                                                   "snapped": counts[1],
+                                                   "unassigned": counts[2]}
+        assert "warning" not in err
+    # a tolerance that leaves many pixels out is warned about, in -q runs too
+    rc, doc, err = run("-q", "--categories", str(table), "--color-tolerance", "12")
+    assert rc == 0 and "warning: a.jpg:" in err and "farther than 12" in err
+    # without a table (or one with a "default"), the frequent colours are the palette
+    rc, doc, err = run("--colour-tolerance", "60")
+    assert rc == 0 and 4 <= len(doc["annotations"]) <= 6
+    # bad values are usage errors
+    for bad in ("-1", "nan", "inf", "x", ""):
+        assert run("--colour-tolerance", bad)[0] == 2
+    assert "must be a finite number >= 0" in run("--colour-tolerance", "-1")[2]

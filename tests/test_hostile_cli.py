@@ -49,6 +49,11 @@ def files_under(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def everything_under(root: Path) -> list[str]:
+    """Files and folders, hidden ones too (a staging folder, even empty, is listed)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. writes through a symbolic link out of the output folder
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +293,7 @@ def test_bad_heights_and_widths(tmp_path, capsys, size):
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1") == 1
     err = capsys.readouterr().err
     assert "are not positive integers" in err or "over the limit" in err
-    assert files_under(out) == [".coco-to-masks.incomplete"]  # no PNG, marked incomplete
+    assert everything_under(out) == []  # no PNG, no staging folder
     assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
     err = capsys.readouterr().err
     assert "are not positive integers" in err or "over the limit" in err
@@ -601,7 +606,7 @@ def test_stale_spool_of_a_dead_run_is_removed_on_the_next_run(tmp_path):
     assert sorted(p.name for p in tmp_path.glob(".c.json.*")) == [mine.name]
 
 
-def test_stopped_coco_to_masks_leaves_the_folder_marked_incomplete(tmp_path, monkeypatch):
+def test_stopped_coco_to_masks_leaves_no_png_and_no_staging_folder(tmp_path, monkeypatch):
     from maskcodecs.cli import _masks
     coco = write_json(tmp_path / "c.json", coco_doc(
         [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in (1, 2, 3)],
@@ -618,10 +623,60 @@ def test_stopped_coco_to_masks_leaves_the_folder_marked_incomplete(tmp_path, mon
     monkeypatch.setattr(_masks, "write_png", interrupted)
     out = tmp_path / "out"
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 130
-    assert files_under(out) == [".coco-to-masks.incomplete", "1.png"]
+    staging = calls[0].parent  # the first PNG was written, into the hidden staging folder
+    assert staging.parent == out.resolve() and staging.name.startswith(".coco-to-masks.")
+    assert staging.name.endswith(".tmpdir") and not staging.exists()
+    assert everything_under(out) == []
+    # a folder a run of an earlier version left marked incomplete: the finished run unmarks it
+    (out / ".coco-to-masks.incomplete").write_text("{}")
+    (out / "2.png").write_bytes(b"old")
+    (out / "2.png").chmod(0o600)
     monkeypatch.setattr(_masks, "write_png", real)
     assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
-    assert files_under(out) == ["1.png", "2.png", "3.png"]
+    assert everything_under(out) == ["1.png", "2.png", "3.png"]
+    assert (out / "2.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "2.png").stat().st_mode & 0o777 == 0o600  # a replaced file keeps its mode
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_coco_to_masks_failing_mid_run_leaves_the_folder_as_it_was(tmp_path, capsys, jobs):
+    """A bad annotation among good ones: the run fails, no PNG of it is in the folder (not
+    even the images before the bad one), the files there before are untouched."""
+    n = 12
+    anns = [ann(k, k) for k in range(1, n + 1)]
+    anns[6]["segmentation"] = {"size": [4, 4], "counts": [5, 3, 99]}  # overruns 4*4
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 4, "width": 4} for k in range(1, n + 1)],
+        anns))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "3.png").write_bytes(b"before")
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", jobs) == 1
+    err = capsys.readouterr().err
+    assert "image 7" in err and "wrote" not in err
+    assert everything_under(out) == ["3.png"] and (out / "3.png").read_bytes() == b"before"
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", jobs, "--skip-bad", "-q") == 0
+    assert everything_under(out) == sorted(f"{k}.png" for k in range(1, n + 1) if k != 7)
+
+
+def test_coco_to_masks_sweeps_the_staging_folders_of_killed_runs(tmp_path):
+    dead, me = _dead_pid(), os.getpid()
+    out = tmp_path / "out"
+    stale = out / f".coco-to-masks.{dead}.k2j4.tmpdir"
+    live = out / f".coco-to-masks.{me}.live.tmpdir"  # a running process's: kept
+    for d in (stale / "sub", live):
+        d.mkdir(parents=True)
+    (stale / "sub" / "1.png").write_bytes(b"\x89PNG")
+    (live / "1.png").write_bytes(b"\x89PNG")
+    coco = write_json(tmp_path / "c.json", coco_doc(
+        [{"id": 1, "file_name": "1.png", "height": 4, "width": 4}], [ann(1)]))
+    assert run("coco-to-masks", coco, "-o", out, "--jobs", "1", "-q") == 0
+    assert not stale.exists() and (live / "1.png").exists()
+    assert everything_under(out) == sorted(["1.png", live.name, f"{live.name}/1.png"])
+    # and masks-to-coco does not read the PNGs of a staging folder as masks
+    doc = tmp_path / "m.json"
+    assert run("masks-to-coco", out, "-o", doc, "--jobs", "1", "-q") == 0
+    assert [im["file_name"] for im in json.loads(doc.read_text())["images"]] == ["1.png"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -664,7 +719,7 @@ def test_full_disk_is_our_error_and_no_success_is_reported(tmp_path, capsys, mon
         err = capsys.readouterr().err
         assert "cannot write" in err and "No space left on device" in err
         assert "wrote" not in err and "skipped" not in err
-        assert files_under(out) == [".coco-to-masks.incomplete"]  # no partial PNG either
+        assert everything_under(out) == []  # no partial PNG, no staging folder either
     assert run("show", coco, "--image", "1", "-o", tmp_path / "s.png") == 1
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "out"]
@@ -1016,6 +1071,13 @@ def _children(pid: int) -> set[int]:
     return kids
 
 
+def _many_images(tmp_path: Path, n: int) -> Path:
+    """A COCO file of n 8x8 images with one triangle each."""
+    return write_json(tmp_path / "c.json", coco_doc(
+        [{"id": k, "file_name": f"{k}.png", "height": 8, "width": 8} for k in range(1, n + 1)],
+        [ann(k, k, seg=[[0, 0, 6, 0, 6, 6]]) for k in range(1, n + 1)]))
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc for child pids")
 def test_sigint_mid_run_of_a_worker_pool(tmp_path):
     import signal
@@ -1023,15 +1085,15 @@ def test_sigint_mid_run_of_a_worker_pool(tmp_path):
     import sys
     import time
     n = 48
-    coco = write_json(tmp_path / "c.json", coco_doc(
-        [{"id": k, "file_name": f"{k}.png", "height": 8, "width": 8} for k in range(1, n + 1)],
-        [ann(k, k, seg=[[0, 0, 6, 0, 6, 6]]) for k in range(1, n + 1)]))
+    coco = _many_images(tmp_path, n)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "coco-to-masks", str(coco), "-o",
                              str(out), "--jobs", "2", "-q"], stderr=subprocess.PIPE, text=True)
     workers: set[int] = set()
     try:
-        while proc.poll() is None and not list(out.glob("*.png")):  # polled, nothing timed
+        # polled, nothing timed: the run is stopped once it has written a PNG (into its
+        # staging folder; the output folder gets them only at the end)
+        while proc.poll() is None and not list(out.glob(".coco-to-masks.*.tmpdir/*.png")):
             workers |= _children(proc.pid)
             time.sleep(0.02)
         workers |= _children(proc.pid)
@@ -1053,11 +1115,35 @@ def test_sigint_mid_run_of_a_worker_pool(tmp_path):
     for p in alive:
         os.kill(p, signal.SIGKILL)
     assert alive == []
-    names = files_under(out)
-    pngs = [p for p in names if p.endswith(".png")]
-    assert ".coco-to-masks.incomplete" in names and 0 < len(pngs) < n
-    assert [p for p in names if p not in pngs] == [".coco-to-masks.incomplete"]  # no temporaries
+    assert everything_under(out) == []  # no PNG, no staging folder, no temporaries
     assert [p.name for p in tmp_path.glob(".*")] == []
+
+
+_DYING_WORKER_CLI = """
+import os, sys
+from maskcodecs.cli import _masks, main
+real = _masks.render_image
+def dying(cfg, task):  # the pool process converting image 20 dies (OOM killer, a crash)
+    if task[0]["id"] == 20:
+        os._exit(3)
+    return real(cfg, task)
+_masks.render_image = dying
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_process_that_dies_fails_the_run_cleanly(tmp_path):
+    import subprocess
+    import sys
+    coco = _many_images(tmp_path, 40)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", _DYING_WORKER_CLI, "coco-to-masks", str(coco),
+                           "-o", str(out), "--jobs", "2", "-q"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "a worker process stopped abruptly" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert everything_under(out) == []  # the PNGs of the other images are not left either
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this platform")

@@ -1,5 +1,6 @@
-# Part of _rle_core.pyx (included at its end): colour composites (Labelbox) and the
-# OpenCV-compatible polygon fill. Owned by maskcodecs.labelbox.
+# Part of _rle_core.pyx (included at its end): colour composites (Labelbox), snapping
+# JPEG-noisy colour maps to a palette, and the OpenCV-compatible polygon fill. Owned by
+# maskcodecs.labelbox (colour_snap by maskcodecs.coco).
 #
 # Split: one pass over an h x w x c uint8 image (any strides). Each pixel's R, G, B bytes are
 # packed into the 24-bit key R + 256*G + 65536*B, looked up in an open-addressing hash table
@@ -9,6 +10,10 @@
 # encode_rows does for one mask: a label change at (x, y) is a boundary of the column-major
 # run stream of both the old and the new colour. Boundaries are bucketed per colour, then a
 # counting sort by column turns them into COCO runs. Masks, when asked for, are written once.
+#
+# Snap: one pass over the image; each distinct colour is looked up (the same table, with a
+# one-entry cache) and its nearest palette colour within the tolerance decided once, so the
+# work is one hash lookup per run of equal pixels plus a palette scan per distinct colour.
 #
 # Fill: the rules of OpenCV's fillPoly with LINE_8 and shift 0 (integer vertices): every edge
 # is first drawn as an 8-connected Bresenham line (clipped to the image the way OpenCV clips),
@@ -339,6 +344,113 @@ def colour_split(const uint8_t[:, :, :] img, const uint32_t[::1] keys, uint8_t[:
         free(colstart)
         free(sy)
         free(buf.data)
+        lb_table_free(&t)
+
+
+# ---------------------------------------------------------------------------------------------
+# snap: every pixel to the nearest palette colour within a tolerance (JPEG colour maps)
+# ---------------------------------------------------------------------------------------------
+
+cdef uint64_t lb_nearest(uint32_t key, const uint8_t* pal, Py_ssize_t npal,
+                         double tol2) noexcept nogil:
+    """The snap decision for one colour: 1 | exact << 1 | (palette index + 1) << 2, with
+    index -1 when no palette colour is within the tolerance (never 0: 0 means undecided).
+    Distance is Euclidean in RGB; ties go to the lower palette index."""
+    cdef int64_t r = key & 255, g = (key >> 8) & 255, b = key >> 16, dr, dg, db, d2
+    cdef int64_t best = -1
+    cdef Py_ssize_t k, at = -1
+    for k in range(npal):
+        dr = r - pal[3 * k]
+        dg = g - pal[3 * k + 1]
+        db = b - pal[3 * k + 2]
+        d2 = dr * dr + dg * dg + db * db
+        if best < 0 or d2 < best:
+            best = d2
+            at = k
+    if at < 0 or <double>best > tol2:
+        return 1
+    return 1 | ((<uint64_t>(best == 0)) << 1) | ((<uint64_t>(at + 1)) << 2)
+
+
+cdef int lb_snap(const uint8_t* base, uint64_t h, uint64_t w, Py_ssize_t s0, Py_ssize_t s1,
+                 Py_ssize_t s2, const uint8_t* pal, Py_ssize_t npal, Py_ssize_t fill,
+                 double tol2, uint8_t* out, LbTable* t, uint64_t* tally) noexcept nogil:
+    """Write into `out` (h x w x 3, C order) the palette colour each pixel snaps to, or
+    palette[fill] for a pixel with none within the tolerance; tally[0], [1], [2] count the
+    pixels that were exact, snapped and left unassigned. The decision is made once per
+    distinct colour (t.count holds it, see lb_nearest), with a one-entry cache."""
+    cdef uint64_t x, y, code = 0
+    cdef uint32_t key, last = LB_EMPTY
+    cdef Py_ssize_t o, at
+    cdef const uint8_t* p
+    cdef const uint8_t* c
+    cdef uint8_t* q = out
+    for y in range(h):
+        p = base + <Py_ssize_t>y * s0
+        for x in range(w):
+            key = lb_key(p, s2)
+            p += s1
+            if key != last:
+                o = lb_table_get(t, key)
+                if o < 0:
+                    return <int>o
+                if t.count[o] == 0:
+                    t.count[o] = lb_nearest(key, pal, npal, tol2)
+                code = t.count[o]
+                last = key
+            at = <Py_ssize_t>(code >> 2) - 1
+            if at < 0:
+                tally[2] += 1
+                at = fill
+            elif code & 2:
+                tally[0] += 1
+            else:
+                tally[1] += 1
+            c = pal + 3 * at
+            q[0] = c[0]
+            q[1] = c[1]
+            q[2] = c[2]
+            q += 3
+    return 0
+
+
+def colour_snap(const uint8_t[:, :, :] img, const uint8_t[:, ::1] palette, Py_ssize_t fill,
+                double tolerance, uint8_t[:, :, ::1] out):
+    """Snap every pixel of an h x w x c (c >= 3, any strides) image to the nearest palette
+    colour within `tolerance` (Euclidean RGB distance), writing the result into `out`
+    (h x w x 3, C order); pixels farther than that from every colour get palette[fill].
+    Returns (exact, snapped, unassigned) pixel counts."""
+    cdef uint64_t h = img.shape[0], w = img.shape[1]
+    cdef Py_ssize_t npal = palette.shape[0]
+    cdef uint64_t tally[3]
+    cdef LbTable t
+    cdef int rc = 0
+    if img.shape[2] < 3:
+        raise MaskShapeError("a colour map must have at least 3 channels")
+    if palette.shape[1] != 3 or npal < 1 or not 0 <= fill < npal:
+        raise ValueError("the palette must be n x 3 bytes with the fill colour among them")
+    if (out.shape[0] != img.shape[0] or out.shape[1] != img.shape[1]
+            or out.shape[2] != 3):
+        raise ValueError("out must be h x w x 3")
+    if not tolerance >= 0:
+        raise ValueError("tolerance must be a number >= 0")
+    if too_many_pixels(h, w):
+        raise ImageTooLargeError("colour map has too many pixels")
+    tally[0] = tally[1] = tally[2] = 0
+    if h == 0 or w == 0:
+        return 0, 0, 0
+    rc = lb_table_init(&t, 64)
+    try:
+        if rc < 0:
+            _raise(rc)
+        with nogil:
+            rc = lb_snap(&img[0, 0, 0], h, w, img.strides[0], img.strides[1], img.strides[2],
+                         &palette[0, 0], npal, fill, tolerance * tolerance, &out[0, 0, 0],
+                         &t, tally)
+        if rc < 0:
+            _raise(rc)
+        return tally[0], tally[1], tally[2]
+    finally:
         lb_table_free(&t)
 
 

@@ -14,8 +14,10 @@ written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -110,6 +112,49 @@ def spool_file(folder: str | os.PathLike[str], name: str) -> tuple[IO[bytes], st
 #: command line's ``.partial``) and :func:`spool_file`.
 TEMPORARY_SUFFIXES = (".partial", ".tmp", ".spool")
 
+#: Suffix of the hidden folders :func:`staging_folder` makes.
+STAGING_SUFFIX = ".tmpdir"
+
+
+def staging_folder(root: str | os.PathLike[str], name: str) -> Path:
+    """A new hidden folder ``.NAME.PID.XXXX.tmpdir`` in ``root`` (the same file system, so
+    its files can be renamed into ``root``), to write a set of files that only appears in
+    ``root`` once complete (:func:`move_staged`); the pid lets
+    :func:`remove_stale_temporaries` (``suffixes=(STAGING_SUFFIX,)``) delete a killed run's."""
+    return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=STAGING_SUFFIX,
+                                 dir=root))
+
+
+def is_staged(rel: str | os.PathLike[str]) -> bool:
+    """Whether a relative path lies inside a staging folder (readers of a folder skip it)."""
+    return any(part.startswith(".") and part.endswith(STAGING_SUFFIX)
+               for part in Path(rel).parts[:-1])
+
+
+def move_staged(staging: Path, root: Path, names: Iterable[str]) -> None:
+    """Move each relative name from ``staging`` to ``root`` (creating its folders), keeping
+    the permissions of a file it replaces. Renames within one file system, which do not fail
+    for lack of space; a name on another file system mounted inside ``root`` is copied
+    through :func:`atomic_open`. A failure is :class:`OutputWriteError`."""
+    for rel in names:
+        src, dst = staging / rel, root / rel
+        with _write_errors(dst):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                st = dst.stat()
+                if stat.S_ISREG(st.st_mode):
+                    os.chmod(src, st.st_mode & 0o777)
+            except FileNotFoundError:
+                pass
+            try:
+                os.replace(src, dst)
+            except OSError as e:
+                if e.errno != errno.EXDEV:
+                    raise
+                with atomic_open(dst, clean_stale=False) as f, open(src, "rb") as g:
+                    shutil.copyfileobj(g, f)
+                os.unlink(src)
+
 
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None, *,
                              suffixes: Iterable[str] = TEMPORARY_SUFFIXES,
@@ -117,7 +162,8 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = 
     """Delete the temporaries ``.NAME.PID.XXXX<suffix>`` in ``folder`` (of ``name`` only, or
     of any name; in its subfolders too with ``recursive``) whose process PID no longer
     exists: a run killed by SIGKILL cannot delete its own. A live process's temporaries,
-    and files without a PID in their name, are never touched. Return the deleted paths."""
+    and files without a PID in their name, are never touched; a staging folder
+    (:func:`staging_folder`) goes with everything in it. Return the deleted paths."""
     removed = []
     root = Path(folder)
     for suffix in suffixes:
@@ -128,7 +174,10 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = 
                     name is not None and parts[0] != f".{name}") or _alive(int(parts[1])):
                 continue
             with contextlib.suppress(OSError):
-                p.unlink()
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
                 removed.append(p)
     return removed
 

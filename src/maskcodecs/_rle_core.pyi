@@ -128,6 +128,13 @@ def colour_split(
     """One pass: masks of the requested colour keys into `masks`, their counts strings (None
     unless want_rles), and every colour seen (keys uint32, counts uint64) as bytes."""
 
+def colour_snap(
+    img: npt.NDArray[np.uint8], palette: npt.NDArray[np.uint8], fill: int, tolerance: float,
+    out: npt.NDArray[np.uint8], /,
+) -> tuple[int, int, int]:
+    """Snap each pixel to the nearest palette colour within `tolerance` (Euclidean RGB) into
+    `out` (h, w, 3), palette[fill] where none is; (exact, snapped, unassigned) counts."""
+
 def fill_polygons(
     canvas: npt.NDArray[np.uint8], xy: npt.NDArray[np.int32], offsets: npt.NDArray[np.int64],
     color: npt.NDArray[np.uint8], /,

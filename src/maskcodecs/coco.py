@@ -27,7 +27,9 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -44,6 +46,7 @@ from maskcodecs._optional import require
 from maskcodecs._types import RLE
 from maskcodecs.errors import (
     ArgumentError,
+    ColourToleranceWarning,
     ContourOptionError,
     FormatError,
     MaskCodecError,
@@ -55,6 +58,7 @@ from maskcodecs.errors import (
 
 __all__ = [
     "COCO",
+    "ColourSnap",
     "Segment",
     "ann_to_mask",
     "ann_to_rle",
@@ -63,6 +67,7 @@ __all__ = [
     "segments_from_colour_map",
     "segments_from_label_map",
     "segments_from_mask_image",
+    "snap_colours",
     "to_annotations",
     "write_coco_json",
 ]
@@ -265,9 +270,161 @@ def _colour_id(c: Colour) -> int:
     return t[0] + 256 * t[1] + 65536 * t[2]
 
 
+@dataclass(frozen=True)
+class ColourSnap:
+    """Result of :func:`snap_colours`: the snapped colour map and what was done to it.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        (h, w, 3) uint8, C order: every pixel a palette colour.
+    palette : list of (r, g, b)
+        The colours snapped to, the background first.
+    tolerance : float
+        The distance used.
+    exact, snapped, unassigned : int
+        Pixels that were a palette colour already, that were moved to one, and that were
+        farther than ``tolerance`` from every palette colour (given the background).
+    """
+
+    image: np.ndarray
+    palette: list[tuple[int, int, int]]
+    tolerance: float
+    exact: int
+    snapped: int
+    unassigned: int
+
+    @property
+    def unassigned_fraction(self) -> float:
+        """Unassigned pixels as a fraction of all pixels (0 for an empty image)."""
+        total = self.exact + self.snapped + self.unassigned
+        return self.unassigned / total if total else 0.0
+
+
+#: The fraction of unassigned pixels above which :func:`segments_from_colour_map` warns
+#: (``ColourToleranceWarning``): JPEG edges alone leave a few percent at usual tolerances.
+UNASSIGNED_WARNING = 0.05
+
+
+def _tolerance_arg(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise ArgumentError(f"tolerance must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ArgumentError(f"tolerance must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def _rgb(c: Colour) -> tuple[int, int, int]:
+    v = _colour_id(c)
+    if not 0 <= v <= 0xFFFFFF:
+        raise FormatError(f"a colour id must be in 0..2**24-1 (R + 256*G + 65536*B), got {c!r}")
+    return v & 255, (v >> 8) & 255, v >> 16
+
+
+def _colour_array(image: ImageLike) -> np.ndarray:
+    a = _image_array(image, lambda mode: None if mode in ("RGB", "RGBA") else "RGB")
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise MaskShapeError(f"a colour map must be (h, w, 3) or (h, w, 4), got {a.shape}")
+    if a.dtype != np.uint8:
+        raise MaskDtypeError(f"a colour map must be uint8, got {a.dtype}")
+    return a
+
+
+def _frequent_colours(a: np.ndarray, background: tuple[int, int, int], tolerance: float,
+                      min_pixels: int) -> list[tuple[int, int, int]]:
+    """The palette when none is given: the background, then every colour covering at least
+    ``min_pixels`` pixels exactly, most frequent first, unless it lies within ``tolerance``
+    of a colour taken before it (JPEG noise around a colour repeats that colour)."""
+    keys_b, counts_b = _core.colour_split(a, np.zeros(0, dtype=np.uint32),
+                                          np.zeros(0, dtype=np.uint8), False)[1:]
+    keys = np.frombuffer(keys_b, dtype=np.uint32)
+    counts = np.frombuffer(counts_b, dtype=np.uint64)
+    keep = counts >= min_pixels
+    keys, counts = keys[keep], counts[keep]
+    order = np.lexsort((keys, -counts.astype(np.int64)))
+    rgb = np.stack([keys & 255, (keys >> 8) & 255, keys >> 16], axis=1)[order].astype(np.int64)
+    taken = [np.array(background, dtype=np.int64)]
+    tol2 = tolerance * tolerance
+    for c in rgb:
+        if min(int(((c - t) ** 2).sum()) for t in taken) > tol2:
+            taken.append(c)
+    return [tuple(int(v) for v in t) for t in taken]  # type: ignore[misc]
+
+
+def snap_colours(image: ImageLike, /, *, tolerance: float,
+                 palette: Iterable[Colour] | None = None,
+                 background: Colour = (0, 0, 0), min_pixels: int = 32) -> ColourSnap:
+    """Snap every pixel of a colour map to the nearest palette colour within a distance.
+
+    Meant for colour maps saved as JPEG, whose compression moves pixels off their colour.
+    The distance is Euclidean in RGB, ``sqrt(dR**2 + dG**2 + dB**2)`` (0 to 441.7); a pixel
+    goes to the nearest palette colour (ties to the one listed first) if that is within
+    ``tolerance``, and to ``background`` if none is (it is counted as unassigned). The
+    background is always in the palette, so noise around it snaps back to it. The loop runs
+    in the extension, one decision per distinct colour.
+
+    Parameters
+    ----------
+    image : array_like or path, shape (h, w, 3) or (h, w, 4), uint8
+        The colour map; a path is read with Pillow and converted to RGB. Alpha is ignored.
+    tolerance : float
+        The largest distance a pixel is moved; 0 keeps exact colours only.
+    palette : iterable of (r, g, b) or int, optional
+        The colours (or ids ``R + 256*G + 65536*B``) of the map, e.g. the keys of a
+        colour-to-category table. Without one, the palette is every colour that covers at
+        least ``min_pixels`` pixels exactly, most frequent first, leaving out a colour within
+        ``tolerance`` of a more frequent one. That is a heuristic, not a clustering: a small
+        instance whose pixels JPEG spread over many near colours may have none that repeats
+        often enough and end up unassigned (it is counted); give the palette when you know it.
+    background : (r, g, b) or int, default (0, 0, 0)
+        The colour that is not a segment, and that unassigned pixels get.
+    min_pixels : int, default 32
+        Without ``palette``: how many pixels a colour must cover exactly to be a palette colour.
+
+    Returns
+    -------
+    ColourSnap
+        The snapped (h, w, 3) image, the palette, and the exact, snapped and unassigned
+        pixel counts.
+
+    Raises
+    ------
+    ArgumentError
+        If ``tolerance`` is not a finite number >= 0 or ``min_pixels`` not an integer >= 1.
+    MaskShapeError, MaskDtypeError
+        If the image is not (h, w, 3|4) uint8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((2, 3, 3), dtype=np.uint8)
+    >>> img[0] = (250, 3, 1)        # red, moved by JPEG
+    >>> img[1, 0] = (128, 128, 0)   # far from red and from black
+    >>> s = snap_colours(img, tolerance=20, palette=[(255, 0, 0)])
+    >>> s.image[0, 0].tolist(), s.image[1, 0].tolist(), (s.exact, s.snapped, s.unassigned)
+    ([255, 0, 0], [0, 0, 0], (2, 3, 1))
+    """
+    tol = _tolerance_arg(tolerance)
+    bg = _rgb(background)
+    a = _colour_array(image)
+    if palette is None:
+        colours = _frequent_colours(a, bg, tol, int_arg(min_pixels, "min_pixels", lo=1))
+    else:
+        given = [_rgb(c) for c in palette]
+        colours = [bg] + [c for c in dict.fromkeys(given) if c != bg]
+    pal = np.array(colours, dtype=np.uint8).reshape(-1, 3)
+    out = np.empty(a.shape[:2] + (3,), dtype=np.uint8)
+    exact, snapped, unassigned = _core.colour_snap(a, pal, 0, tol, out)
+    return ColourSnap(image=out, palette=colours, tolerance=tol, exact=int(exact),
+                      snapped=int(snapped), unassigned=int(unassigned))
+
+
 def segments_from_colour_map(image: ImageLike, /, *, background: Colour | None = (0, 0, 0),
                              colours: Mapping[Any, int] | None = None,
-                             unknown: str = "ignore") -> list[Segment]:
+                             unknown: str = "ignore", tolerance: float | None = None,
+                             min_pixels: int = 32) -> list[Segment]:
     """Encode every colour of an RGB(A) colour map as a COCO RLE, in one pass.
 
     The value of a colour is its panoptic id ``R + 256*G + 65536*B`` (COCO panoptic,
@@ -284,6 +441,15 @@ def segments_from_colour_map(image: ImageLike, /, *, background: Colour | None =
         ``category_id`` is looked up in it.
     unknown : {"ignore", "error"}, default "ignore"
         With ``colours``: drop colours missing from the table, or raise.
+    tolerance : float, optional
+        For JPEG colour maps: snap each pixel to the nearest colour of ``colours`` (or,
+        without a table, of the frequent colours) within this Euclidean RGB distance first,
+        as :func:`snap_colours` does; pixels farther than that from every colour are
+        background. A :class:`~maskcodecs.errors.ColourToleranceWarning` says how many when
+        they are more than ``UNASSIGNED_WARNING`` (5%) of the image; :func:`snap_colours`
+        gives the counts. None (the default) reads colours exactly.
+    min_pixels : int, default 32
+        With ``tolerance`` and no ``colours``: see :func:`snap_colours`.
 
     Returns
     -------
@@ -295,7 +461,10 @@ def segments_from_colour_map(image: ImageLike, /, *, background: Colour | None =
     MaskShapeError
         If the image is not (h, w, 3|4).
     FormatError
-        If ``unknown="error"`` and a colour is not in the table.
+        If ``unknown="error"`` and a colour is not in the table (with ``tolerance``: a
+        pixel is farther than it from every colour of the table).
+    ArgumentError
+        If ``tolerance`` is not a finite number >= 0, or is given with ``background=None``.
 
     Examples
     --------
@@ -305,18 +474,33 @@ def segments_from_colour_map(image: ImageLike, /, *, background: Colour | None =
     >>> [(s.value, s.area, s.category_id) for s in
     ...  segments_from_colour_map(img, colours={(1, 2, 0): 3})]
     [(513, 1, 3)]
+    >>> img[1, 1] = (4, 6, 2)       # JPEG noise near (1, 2, 0)
+    >>> [(s.value, s.area) for s in segments_from_colour_map(
+    ...     img, colours={(1, 2, 0): 3}, tolerance=6)]
+    [(513, 2)]
     """
     if unknown not in ("ignore", "error"):
         raise ValueError(f"unknown must be 'ignore' or 'error', got {unknown!r}")
-    a = _image_array(image, lambda mode: None if mode in ("RGB", "RGBA") else "RGB")
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise MaskShapeError(f"a colour map must be (h, w, 3) or (h, w, 4), got {a.shape}")
-    if a.dtype != np.uint8:
-        raise MaskDtypeError(f"a colour map must be uint8, got {a.dtype}")
+    a = _colour_array(image)
+    table = None if colours is None else {_colour_id(k): int(v) for k, v in colours.items()}
+    if tolerance is not None:
+        if background is None:
+            raise ArgumentError("tolerance needs a background colour: the pixels it leaves "
+                                "unassigned become background")
+        snap = snap_colours(a, tolerance=tolerance, background=background,
+                            palette=None if table is None else list(table),
+                            min_pixels=min_pixels)
+        if snap.unassigned and unknown == "error" and table is not None:
+            raise FormatError(f"{snap.unassigned} pixel(s) are farther than {snap.tolerance:g} "
+                              "from every colour of the table")
+        if snap.unassigned_fraction > UNASSIGNED_WARNING:
+            warnings.warn(f"{snap.unassigned} pixels ({100 * snap.unassigned_fraction:.1f}%) "
+                          f"are farther than {snap.tolerance:g} from every palette colour and "
+                          "were left as background", ColourToleranceWarning, stacklevel=2)
+        a = snap.image
     h, w = a.shape[:2]
     bg = 0 if background is None else _colour_id(background)
     result = _core.colour_map_runs(a, bg, background is not None)
-    table = None if colours is None else {_colour_id(k): int(v) for k, v in colours.items()}
     segs = _segments(result, h, w, table)
     if table is None:
         return segs

@@ -227,3 +227,12 @@ class ArgumentError(MaskCodecError, ValueError, TypeError):
 
 
 __all__ += ["ArgumentError"]
+
+
+class ColourToleranceWarning(UserWarning):
+    """A colour map snapped to its palette with a tolerance (``segments_from_colour_map(...,
+    tolerance=)``) left many pixels unassigned: farther than the tolerance from every
+    palette colour, so read as background."""
+
+
+__all__ += ["ColourToleranceWarning"]

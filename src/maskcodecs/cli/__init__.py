@@ -53,6 +53,17 @@ def _byte(text: str) -> int:
     return v
 
 
+def _distance(text: str) -> float:
+    """--colour-tolerance: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (v >= 0 and v != float("inf")):  # NaN fails the first test
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return v
+
+
 def _common(p: argparse.ArgumentParser, *, parallel: bool = False, bad: bool = False) -> None:
     g = p.add_argument_group("general")
     g.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -115,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", action="store_true",
                    help="the alpha channel is the mask (RGBA/LA images, transparent "
                         "background); read as a binary mask")
+    p.add_argument("--colour-tolerance", "--color-tolerance", dest="colour_tolerance",
+                   type=_distance, metavar="D", default=None,
+                   help="colour maps saved as JPEG: snap each pixel to the nearest palette "
+                        "colour within Euclidean RGB distance D (e.g. 40); farther pixels "
+                        "are background, counted in -v output and warned about above 5%%. "
+                        "The palette is the --categories table's colours (when it lists "
+                        "every colour: no \"default\", no \"label_divisor\"), else every "
+                        "colour covering at least 32 pixels exactly, leaving out those "
+                        "within D of a more frequent one. With --kind auto, colour JPEGs "
+                        "are then read as colour maps (binary masks otherwise)")
     p.add_argument("--threshold", type=_byte, default=127,
                    help="foreground is > threshold for binary grey/JPEG masks (default 127)")
     p.add_argument("--images", metavar="COCO.json",
@@ -130,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "R+256G+65536B, the COCO panoptic convention; instance number 1..n when an "
                     "image's ids are not unique values in 1..2**24-1) or one 0/255 PNG per "
                     "instance (FILE_<annotation id>.png). Later annotations paint over "
-                    "earlier ones.")
+                    "earlier ones. The PNGs are written into a hidden staging folder in DIR "
+                    "and moved into place when every image is done: a run that fails leaves "
+                    "none.")
     p.add_argument("coco", metavar="COCO.json")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--mode", choices=("label", "color", "instance"), default="label")

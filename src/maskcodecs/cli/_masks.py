@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -10,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcodecs import polygons
+from maskcodecs import coco, polygons
 from maskcodecs._coco_check import (
     _is_int,
     image_groups,
@@ -18,7 +20,15 @@ from maskcodecs._coco_check import (
     images_by_file_name,
     segmentation_rle,
 )
-from maskcodecs._fileio import output_name, plan_outputs, remove_stale_temporaries
+from maskcodecs._fileio import (
+    STAGING_SUFFIX,
+    is_staged,
+    move_staged,
+    output_name,
+    plan_outputs,
+    remove_stale_temporaries,
+    staging_folder,
+)
 from maskcodecs._imageio import read_pixels
 from maskcodecs._jsontypes import json_list, json_object
 from maskcodecs.cli import _backend as be
@@ -27,14 +37,12 @@ from maskcodecs.cli._util import (
     CocoWriter,
     DataError,
     UsageError,
-    atomic_output,
     converted,
-    dumps,
     load_coco,
     load_json,
     write_png,
 )
-from maskcodecs.errors import MaskCodecError, OutputPathError
+from maskcodecs.errors import MaskCodecError, OutputPathError, OutputWriteError
 
 MASK_SUFFIXES = {".png", ".jpg", ".jpeg"}
 KINDS = ("auto", "binary", "label", "color", "panoptic")
@@ -265,6 +273,8 @@ class MasksConfig:
     invert: bool = False        # binary masks: the foreground is what is not
     ignore_value: int | None = None  # a grey level that is void (VOC's 255): background
     alpha: bool = False         # the alpha channel is the mask
+    colour_tolerance: float | None = None  # JPEG colour maps: snap to the palette within this
+    palette: list[int] | None = None       # the colours snapped to (None: the frequent ones)
 
 
 def _prepared(cfg: MasksConfig, rel: str) -> tuple[np.ndarray, bool]:
@@ -278,11 +288,37 @@ def _prepared(cfg: MasksConfig, rel: str) -> tuple[np.ndarray, bool]:
     return a, is_jpeg
 
 
+def _colourful(a: np.ndarray) -> bool:
+    """Whether an (h, w, 3) image has real colour, not only the chroma noise a JPEG encoder
+    may give a grey picture: channels more than 32 apart in over 0.1% of the pixels."""
+    if a.ndim != 3:
+        return False
+    spread = a.max(axis=2).astype(np.int16) - a.min(axis=2)
+    return int(np.count_nonzero(spread > 32)) > a.shape[0] * a.shape[1] // 1000
+
+
+def _snapped(cfg: MasksConfig, a: np.ndarray, is_jpeg: bool
+             ) -> tuple[np.ndarray, str, coco.ColourSnap | None]:
+    """With --colour-tolerance, a colour map (--kind color/panoptic, or an RGB image --kind
+    auto reads as one: any RGB PNG, a colour JPEG) snapped to the palette, and the kind to
+    read it as; the pixels and kind unchanged otherwise."""
+    if cfg.colour_tolerance is None or cfg.invert:
+        return a, cfg.kind, None
+    if cfg.kind == "auto" and not (a.ndim == 3 and (_colourful(a) or not is_jpeg)):
+        return a, cfg.kind, None
+    if cfg.kind not in ("auto", "color", "panoptic"):
+        return a, cfg.kind, None
+    rgb = a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2)
+    snap = coco.snap_colours(rgb, tolerance=cfg.colour_tolerance, palette=cfg.palette)
+    return snap.image, "color" if cfg.kind == "auto" else cfg.kind, snap
+
+
 def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
     """Read one mask image and return its size and annotations (without ids)."""
     a, is_jpeg = _prepared(cfg, rel)
     h, w = a.shape[:2]
-    kind, labels, segs = instances_of(a, kind=cfg.kind, is_jpeg=is_jpeg, threshold=cfg.threshold,
+    a, asked, snap = _snapped(cfg, a, is_jpeg)
+    kind, labels, segs = instances_of(a, kind=asked, is_jpeg=is_jpeg, threshold=cfg.threshold,
                                       invert=cfg.invert)
     table = cfg.table or CategoryTable()
     anns = []
@@ -307,11 +343,16 @@ def process_mask(cfg: MasksConfig, rel: str) -> dict[str, Any]:
             ann["attributes"] = {"panoptic_segment_id": int(v)}
         anns.append(ann)
     return {"height": h, "width": w, "kind": kind, "anns": anns,
-            "ambiguous": _ambiguity(cfg.kind, kind, a, segs)}
+            "ambiguous": _ambiguity(cfg.kind, kind, a, segs, is_jpeg),
+            "snap": None if snap is None else (snap.exact, snap.snapped, snap.unassigned)}
 
 
-def _ambiguity(asked: str, kind: str, a: np.ndarray, segs: be.Segments) -> str | None:
+def _ambiguity(asked: str, kind: str, a: np.ndarray, segs: be.Segments,
+               is_jpeg: bool = False) -> str | None:
     """Why the auto kind's choice for this file could be wrong, or None."""
+    if asked == "auto" and kind == "binary" and is_jpeg and _colourful(a):
+        return ("a colour JPEG read as a binary mask (every pixel above the threshold); "
+                "--colour-tolerance D reads it as a colour map")
     if asked != "auto" or len(segs) != 1:
         return None
     (v,) = segs
@@ -331,7 +372,7 @@ def _list_masks(root: Path) -> list[str]:
         raise UsageError(f"not a folder: {root}")
     rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                   if p.suffix.lower() in MASK_SUFFIXES and p.is_file()
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and not is_staged(p.relative_to(root)))
     if not rels:
         raise DataError(f"no PNG or JPEG files in {root}")
     return rels
@@ -405,10 +446,16 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
     if pan is not None and args.kind not in ("panoptic", "color"):
         pan = None  # the panoptic file gives image entries only
     segments = _panoptic_segments(pan) if pan is not None else None
+    tol = getattr(args, "colour_tolerance", None)
+    palette = None  # a table that names every colour is the palette; else the frequent ones
+    if tol is not None and table is not None and not table.has_default and not table.divisor:
+        palette = [k for k in table.values if 0 <= k <= 0xFFFFFF]
     cfg = MasksConfig(root=root.resolve(), kind=args.kind, threshold=args.threshold,
                       fmt=args.format, iscrowd=args.iscrowd, table=table,
                       segment_ids=pan is not None, invert=args.invert,
-                      ignore_value=args.ignore_value, alpha=args.alpha)
+                      ignore_value=args.ignore_value, alpha=args.alpha,
+                      colour_tolerance=tol, palette=palette)
+    tally = [0, 0, 0]  # exact, snapped, unassigned pixels of the snapped colour maps
     images: list[dict[str, Any]] = []
     matched: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
@@ -444,9 +491,21 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
             kinds[res["kind"]] = kinds.get(res["kind"], 0) + 1
             if res.get("ambiguous"):
                 ambiguous[rel] = res["ambiguous"]
+            snapped = ""
+            if res.get("snap") is not None:
+                exact, moved, lost = res["snap"]
+                tally = [t + v for t, v in zip(tally, res["snap"])]
+                snapped = (f"; colour tolerance {tol:g}: {moved} pixels snapped, {lost} "
+                           "unassigned")
+                share = lost / max(exact + moved + lost, 1)
+                if share > coco.UNASSIGNED_WARNING:
+                    sys.stderr.write(f"warning: {rel}: {lost} pixels ({100 * share:.1f}%) are "
+                                     f"farther than {tol:g} from every palette colour, read "
+                                     "as background\n")
             if getattr(args, "verbose", False):
                 note = f" (ambiguous: {res['ambiguous']})" if res.get("ambiguous") else ""
-                sys.stderr.write(f"{rel}: {res['kind']}, {len(anns)} annotations{note}\n")
+                sys.stderr.write(f"{rel}: {res['kind']}, {len(anns)} annotations{note}"
+                                 f"{snapped}\n")
             out.add({"image_id": entry["id"], **a} for a in anns)
         if not images:
             raise DataError("no image could be converted")
@@ -461,6 +520,9 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
         info: dict[str, Any] = {"description": f"masks-to-coco {root}", "kinds": kinds}
         if ambiguous:  # validate reports them
             info["ambiguous_kinds"] = ambiguous
+        if tol is not None:
+            info["colour_tolerance"] = {"distance": tol, "exact": tally[0],
+                                        "snapped": tally[1], "unassigned": tally[2]}
         out.finish(images, cats, info=info)
     bad.finish()
     if not args.quiet:
@@ -476,10 +538,12 @@ def run_masks_to_coco(args: argparse.Namespace) -> int:
 
 @dataclass
 class ToMasksConfig:
-    outdir: Path
+    outdir: Path  # where the workers write: the run's staging folder
     mode: str
 
 
+#: The marker of unfinished runs of earlier versions (which wrote into the folder itself);
+#: a finished run removes one it finds.
 INCOMPLETE = ".coco-to-masks.incomplete"
 
 
@@ -503,6 +567,8 @@ def render_image(cfg: ToMasksConfig,
     against the image and the pixel limit, the segmentation as `validate` wants it) before
     anything of the image's size is allocated; masks are then decoded one at a time."""
     im, anns, paths = task
+    if not cfg.outdir.is_dir():  # the run failed and removed it: do not make it again
+        raise OutputWriteError(f"the staging folder {cfg.outdir} is gone")
     h, w = image_size(im)
     rles = [segmentation_rle(a, im) for a in anns]
     if cfg.mode == "instance":
@@ -541,7 +607,7 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
     images, anns_ok, not_objects = image_groups(doc)
     for where, msg in not_objects:
         bad.fail(where, msg)
-    cfg = ToMasksConfig(outdir=outdir.resolve(), mode=args.mode)
+    root = outdir.resolve()
     # every output path is planned, confined to the folder and checked for collisions
     # before the first file is written
     planned: list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, Any]]]] = []
@@ -552,28 +618,37 @@ def run_coco_to_masks(args: argparse.Namespace) -> int:
         except OutputPathError as e:
             bad.fail(f"image {im.get('id')!r}", str(e))
     failed: set[str] = set()
-    paths = iter(plan_outputs(cfg.outdir, [n for _, _, names in planned for n in names],
+    paths = iter(plan_outputs(root, [n for _, _, names in planned for n in names],
                               lambda src, e: (failed.add(src), bad.fail(src, str(e)))))
-    tasks = []
-    for im, anns, names in planned:
-        mine = [next(paths) for _ in names]
-        if not any(src in failed for src, _ in names):
-            tasks.append((im, anns, mine))
-    # planned: a marker that only a finished run removes (nothing is written before it);
-    # a run stopped by Ctrl-C, SIGKILL, a full disk or an error leaves it there
-    marker = outdir / INCOMPLETE
-    remove_stale_temporaries(outdir, recursive=True)  # of killed runs, once for the folder
-    with atomic_output(marker) as f:
-        f.write(dumps({"incomplete": True, "source": str(args.coco), "mode": args.mode})
-                + b"\n")
-    written: list[str] = []
-    for _pos, _task, res in converted(
-            functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
-            lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"):
-        written += res
+    # of killed runs, once for the folder: their temporaries, their staging folders
+    remove_stale_temporaries(outdir, recursive=True)
+    remove_stale_temporaries(outdir, suffixes=(STAGING_SUFFIX,))
+    # the files are written into a hidden staging folder inside the output folder and moved
+    # into place only when every image is done: a run stopped by an error, a full disk,
+    # Ctrl-C or a failed worker removes the staging folder and leaves no PNG behind (one
+    # killed by SIGKILL leaves it hidden, for the next run to delete)
+    staging = staging_folder(root, "coco-to-masks")
+    try:
+        tasks = []
+        for im, anns, names in planned:
+            mine = [next(paths) for _ in names]
+            if not any(src in failed for src, _ in names):
+                tasks.append((im, anns, [staging / p.relative_to(root) for p in mine
+                                          if p is not None]))
+        cfg = ToMasksConfig(outdir=staging, mode=args.mode)
+        written: list[str] = []
+        with contextlib.closing(converted(
+                functools.partial(render_image, cfg), tasks, args, "coco-to-masks", bad,
+                lambda task: f"image {task[0].get('id')} ({task[0].get('file_name')})"
+        )) as results:
+            for _pos, _task, res in results:
+                written += res
+        bad.finish()  # --report is written before the PNGs appear
+        move_staged(staging, root, written)
+    finally:  # the pool has stopped here (converted closes it): nothing writes any more
+        shutil.rmtree(staging, ignore_errors=True)
+    (outdir / INCOMPLETE).unlink(missing_ok=True)
     n = len(written)
-    marker.unlink()
-    bad.finish()
     if not args.quiet:
         sys.stderr.write(f"wrote {n} PNG files to {outdir}\n")
     return 0

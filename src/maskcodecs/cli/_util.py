@@ -9,7 +9,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -307,7 +308,7 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
 
 def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
                 engine: str = "local", scheduler: str | None = None,
-                batch: int | None = None) -> Iterator[tuple[Any, bool, Any]]:
+                batch: int | None = None) -> Generator[tuple[Any, bool, Any], None, None]:
     """Yield ``(item, ok, result_or_message)`` in input order, with bounded work in flight.
 
     ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one)
@@ -336,7 +337,13 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
                 break
         while pending:
             b, fut = pending.popleft()
-            for item, (ok, res) in zip(b, fut.result()):
+            try:
+                done = fut.result()
+            except BrokenProcessPool:
+                raise DataError("a worker process stopped abruptly (killed, or out of "
+                                "memory) while converting; --jobs 1 runs the work in this "
+                                "process") from None
+            for item, (ok, res) in zip(b, done):
                 yield item, ok, res
             nxt = next(it, None)
             if nxt is not None:
@@ -404,18 +411,20 @@ class BadItems:
 
 def converted(fn: Callable[[Any], Any], items: Sequence[Any], args: Any, title: str,
               bad: BadItems, name: Callable[[Any], str]
-              ) -> Iterator[tuple[int, Any, Any]]:
+              ) -> Generator[tuple[int, Any, Any], None, None]:
     """Run a subcommand's per-item work (``ordered_map`` with the command's --jobs and
     engine options) under a progress bar; yield ``(index, item, result)`` for the items that
     worked and hand the others to ``bad`` under ``name(item)``."""
     prog = Progress(len(items), title, args.progress)
+    results = ordered_map(fn, items, jobs=args.jobs, engine=args.engine,
+                          scheduler=args.scheduler)
     try:
-        for pos, (item, ok, res) in enumerate(ordered_map(
-                fn, items, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler)):
+        for pos, (item, ok, res) in enumerate(results):
             prog.update()
             if ok:
                 yield pos, item, res
             else:
                 bad.fail(name(item), res)
-    finally:
+    finally:  # stop the workers now (not when the generator is collected): a caller that
+        results.close()  # cleans up after a failure knows that nothing is written any more
         prog.close()
