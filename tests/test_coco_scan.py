@@ -835,3 +835,24 @@ def test_parallel_scan_recovers_from_guesses_inside_elements():
         assert one is not None
         for parts in (2, 3, 7, 31):
             assert_same_scan(core.coco_json_scan(data, results, _in_order, parts, 64), one)
+
+
+@pytest.mark.parametrize("threads,expect", [(1, 1), (2, 2), (None, "all"), (0, "all")])
+def test_span_readers_use_the_threads_asked_for(threads, expect, monkeypatch):
+    """threads=N reads the spans in N parts (it was once ignored whenever the machine had
+    a core count); None and 0 mean all cores, and never more parts than spans allow."""
+    import os
+
+    import maskcodecs._coco_scan as cs
+    seen = []
+    real = cs.run_parts
+    monkeypatch.setattr(cs, "run_parts", lambda fn, n, parts: seen.append(parts) or
+                        real(fn, n, parts))
+    monkeypatch.setattr(cs, "_SPANS_PER_PART", 1)
+    data = b"[" + b",".join(b"[[1,2,3,4,5,6]]" for _ in range(64)) + b"]"
+    s = np.arange(64, dtype=np.int64) * 16 + 1
+    e = s + 15
+    xy, off, nparts = cs.polygon_lists(data, s, e, threads=threads)
+    assert nparts.tolist() == [1] * 64
+    cores = os.cpu_count() or 1
+    assert seen == [min(64, cores) if expect == "all" else expect]

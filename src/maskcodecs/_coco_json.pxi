@@ -147,6 +147,13 @@ cdef inline Py_ssize_t js_ws(const unsigned char* s, Py_ssize_t i, Py_ssize_t n)
     return i
 
 
+cdef inline Py_ssize_t js_ws_back(const unsigned char* s, Py_ssize_t i) noexcept nogil:
+    """The last position <= i that is not JSON whitespace; -1 if all of s[0..i] is."""
+    while i >= 0 and (s[i] == 32 or s[i] == 10 or s[i] == 13 or s[i] == 9):
+        i -= 1
+    return i
+
+
 cdef inline bint js_digit(unsigned char c) noexcept nogil:
     return 48 <= c <= 57
 
@@ -650,14 +657,10 @@ cdef Py_ssize_t js_element_after(const unsigned char* s, Py_ssize_t i, Py_ssize_
             return -1
         p = hit - s
         i = p + 1
-        q = p - 1
-        while q >= 0 and (s[q] == 32 or s[q] == 10 or s[q] == 13 or s[q] == 9):
-            q -= 1
+        q = js_ws_back(s, p - 1)
         if q < 1 or s[q] != 44:
             continue
-        q -= 1
-        while q >= 0 and (s[q] == 32 or s[q] == 10 or s[q] == 13 or s[q] == 9):
-            q -= 1
+        q = js_ws_back(s, q - 1)
         if q < 0 or s[q] != 125:
             continue
         q = js_ws(s, p + 1, n)

@@ -11,13 +11,12 @@ file the ordinary way from the start.
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from maskcodecs import _rle_core as _core
-from maskcodecs._pool import run_parts
+from maskcodecs._pool import resolve_threads, run_parts
 
 __all__ = ["ScannedFile", "scan_dataset", "scan_results", "loads", "sorted_unique",
            "number_lists", "polygon_lists", "rle_spans"]
@@ -41,11 +40,7 @@ def _span_parts(fn: Any, starts: np.ndarray, ends: np.ndarray,
     """fn(starts[a:b], ends[a:b]) over parts of the spans, in parallel (the kernel's
     readers release the GIL; threads None: all cores), results in order."""
     n = len(starts)
-    parts = n // _SPANS_PER_PART
-    if parts > 1:
-        t = os.cpu_count() or 1 if threads is None or threads <= 0 else threads
-        parts = min(t, parts)
-    parts = max(parts, 1)
+    parts = resolve_threads(0 if threads is None else threads, max(1, n // _SPANS_PER_PART))
     return run_parts(lambda a, b: fn(np.ascontiguousarray(starts[a:b]),
                                      np.ascontiguousarray(ends[a:b])), n, parts)
 
@@ -270,7 +265,7 @@ def _run_all(fn: Any, k: int) -> list[Any]:
 
 
 def _scan(data: bytes, results: bool, need: int) -> ScannedFile | None:
-    cores = os.cpu_count() or 1
+    cores = resolve_threads(0, 1 << 16)
     got = _core.coco_json_scan(data, results, _run_all if cores > 1 else None, cores,
                                _SCAN_PART_BYTES)
     if got is None or got[1] == 0 and results:

@@ -337,17 +337,15 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
                 break
         while pending:
             b, fut = pending.popleft()
-            try:
-                done = fut.result()
-            except BrokenProcessPool:
-                raise DataError("a worker process stopped abruptly (killed, or out of "
-                                "memory) while converting; --jobs 1 runs the work in this "
-                                "process") from None
-            for item, (ok, res) in zip(b, done):
+            for item, (ok, res) in zip(b, fut.result()):
                 yield item, ok, res
             nxt = next(it, None)
             if nxt is not None:
                 pending.append((nxt, ex.submit(_run_batch, fn, nxt)))
+    except BrokenProcessPool:  # from result() or from a submit() after the pool broke
+        raise DataError("a worker process stopped abruptly (killed, or out of "
+                        "memory) while converting; --jobs 1 runs the work in this "
+                        "process") from None
     finally:  # a stopped run (error, Ctrl-C) does not wait for the queued batches
         ex.shutdown(wait=True, cancel_futures=True)
 
