@@ -735,6 +735,36 @@ def test_thread_counts_give_the_same_results(iou_type, threads):
         assert np.array_equal(ref.E.eval[key], E.eval[key], equal_nan=True)
 
 
+@pytest.mark.parametrize("threads", [1, 2, None, 0])
+def test_threads_none_means_all_cores(threads, monkeypatch):
+    """COCOeval.threads None (as documented) and 0 run evaluate and accumulate on every
+    core, 1 serially, 2 on two: the number of parts the matcher and accumulate ask for."""
+    import os
+
+    import maskcodecs.cocoeval as mce
+    seen = []
+    real = mce.run_parts
+    monkeypatch.setattr(mce, "run_parts", lambda fn, n, parts: seen.append(parts) or
+                        real(fn, n, parts))
+    knobs = {"n_img": 12, "n_cat": 4, "max_gt": 4, "max_dt": 5, "p_crowd": 0.0,
+             "p_ignore": 0.0, "p_boundary": 0.0, "tie_scores": False, "p_dup": 0.0,
+             "nan_scores": False, "gt_id_zero": False, "float_coords": True,
+             "gt_seg": "mixed", "dt_seg": "rle_str", "unknown_dt_cat": False, "nkpt": 17,
+             "custom_sigmas": False, "kp_array": False, "dt_mode": "loadRes", "kw": False,
+             "maxDets": 0, "iouThrs": None, "recThrs": None, "areaRng": 0, "useCats": None,
+             "imgIds": None, "catIds": None, "acc_p": None, "again": None}
+    case = cc.build_case(3, "bbox", knobs)
+    ours = cc.ours_impl()
+    with cc.captured():
+        gt = cc.make_coco(ours, copy.deepcopy(case["gt"]))
+        E = ours.COCOeval(gt, gt.loadRes(copy.deepcopy(case["dts"])), "bbox")
+        E.threads = threads
+        E.evaluate()
+        E.accumulate()
+    want = (os.cpu_count() or 1) if threads in (None, 0) else threads
+    assert seen and max(seen) == want
+
+
 def test_params_deepcopy_is_independent():
     """Params' deepcopy (pycocotools copies params into _paramsEval) gives equal, independent
     lists and arrays, for a subclass too."""

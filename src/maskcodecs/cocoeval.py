@@ -118,6 +118,11 @@ def _overrides(obj: Any, name: str) -> bool:
     return getattr(type(obj), name) is not getattr(COCOeval, name)
 
 
+def _all_cores_if_none(threads: int | None) -> int:
+    """COCOeval.threads: None means all cores (resolve_threads reads None as serial)."""
+    return 0 if threads is None else threads
+
+
 class _Cells:
     """The annotations of one evaluate() laid out per (category, image) cell, and the
     kernel's results: what accumulate, evalImgs and ious are built from."""
@@ -133,7 +138,7 @@ class _Cells:
         self.max_det = p.maxDets[-1]
         self.iou_type = p.iouType
         self.thr = np.ascontiguousarray(p.iouThrs, dtype=_F64).reshape(-1)
-        self.threads = ev.threads
+        self.threads = _all_cores_if_none(ev.threads)
         n_img, K = len(self.img_ids), len(self.cat_ids)
         self.I, self.K = n_img, K
         self.selected: list[Any] = []
@@ -1158,7 +1163,7 @@ class COCOeval:
         i_arr = np.array(i_list, dtype=_I64)
         identity = len(i_list) == src.I0 and bool(np.array_equal(i_arr, np.arange(src.I0)))
 
-        nparts = resolve_threads(self.threads, max(len(base_k), 1))
+        nparts = resolve_threads(_all_cores_if_none(self.threads), max(len(base_k), 1))
 
         def part(j0: int, j1: int) -> int:
             # part j takes categories j, j + nparts, ...: categories differ widely in size
