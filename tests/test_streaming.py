@@ -567,3 +567,28 @@ def test_arrival_order_breaks_score_ties_as_in_the_results_list(first):
         assert_same(E, streamed(dataset, dets, "bbox", cuts), lines)
     swapped, _ = reference(dataset, dets[::-1], "bbox", pyco=True)
     assert not np.array_equal(swapped.eval["precision"], E.eval["precision"])
+
+
+@pytest.mark.parametrize("first", ["maskcodecs._streaming", "maskcodecs.cocoeval"])
+def test_either_module_imports_first_and_cocoeval_stays_light(first):
+    """The streaming module imports on its own (it once met a circular import), and
+    importing cocoeval loads neither it nor hashlib (OpenSSL: 3.6 MB of every evaluation's
+    peak memory) until StreamingCOCOeval is asked for."""
+    import subprocess
+    import sys
+    code = (f"import sys, {first}\n"
+            "import maskcodecs.cocoeval as ce\n"
+            "print(first_loaded := sorted(m for m in ('hashlib', 'maskcodecs._streaming') "
+            "if m in sys.modules))\n"
+            "from maskcodecs.cocoeval import StreamingCOCOeval, StreamingResult\n"
+            "from maskcodecs import _streaming\n"
+            "assert StreamingCOCOeval is _streaming.StreamingCOCOeval\n"
+            "assert ce.StreamingResult is _streaming.StreamingResult\n"
+            "try:\n    ce.no_such_name\nexcept AttributeError as e:\n    print('ok', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    if first == "maskcodecs.cocoeval":
+        assert out[0] == "[]"
+    else:
+        assert out[0] == "['maskcodecs._streaming']"  # hashlib still waits for a fingerprint
+    assert out[1].startswith("ok ") and "no_such_name" in out[1]

@@ -13,7 +13,6 @@ accumulate.
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -482,6 +481,7 @@ class StreamingCOCOeval:
 
     @staticmethod
     def _fingerprint_of(p: Params, n_gt: int) -> str:
+        import hashlib  # here: loading OpenSSL costs every importer of cocoeval 3.6 MB
         h = hashlib.sha256()
         for part in (p.iouType, repr(list(p.imgIds)), repr(list(p.catIds)),
                      repr([list(map(float, r)) for r in p.areaRng]), repr(list(p.maxDets)),

@@ -36,7 +36,7 @@ import datetime
 import os
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from maskcodecs.errors import (
     EvaluationTypeError,
     MaskCodecError,
 )
+
+if TYPE_CHECKING:  # imported at run time by __getattr__, when first asked for
+    from maskcodecs._streaming import StreamingCOCOeval, StreamingResult
 
 __all__ = ["COCOeval", "Params", "StreamingCOCOeval", "StreamingResult"]
 
@@ -1285,4 +1288,10 @@ class _FromEvalImgs:
             self.summary = np.full(nd, 3, dtype=np.uint8)
 
 
-from maskcodecs._streaming import StreamingCOCOeval, StreamingResult  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """StreamingCOCOeval and StreamingResult, imported when first asked for (maskcodecs'
+    _streaming builds on this module, and a COCOeval user does not pay for it)."""
+    if name in ("StreamingCOCOeval", "StreamingResult"):
+        from maskcodecs import _streaming
+        return getattr(_streaming, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
