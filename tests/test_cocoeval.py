@@ -785,3 +785,19 @@ def test_params_deepcopy_is_independent():
         assert np.array_equal(q.iouThrs, p.iouThrs) and q.iouThrs is not p.iouThrs
         q.extra["nested"][1].append(3)
         assert p.extra == {"nested": [1, [2]]}
+
+
+def test_eval_group_is_a_stable_argsort_and_refuses_outside_cells():
+    """The kernel's counting sort of cell positions equals numpy's stable argsort, with each
+    cell's run offsets; a position outside [0, C) is a ValueError, never a write past."""
+    from maskcodecs import _rle_core as core
+    rng = np.random.default_rng(5)
+    for n, C in ((0, 0), (0, 3), (1, 1), (50, 7), (2000, 300), (999, 1)):
+        cells = rng.integers(0, max(C, 1), n).astype(np.int64)
+        perm, off = core.eval_group(cells, C)
+        assert np.array_equal(perm, np.argsort(cells, kind="stable"))
+        assert np.array_equal(off, np.concatenate([[0], np.cumsum(np.bincount(
+            cells, minlength=C)[:C])]).astype(np.int64))
+    for bad in (-1, 7):
+        with pytest.raises(ValueError, match="outside"):
+            core.eval_group(np.array([0, 3, bad, 1], dtype=np.int64), 7)

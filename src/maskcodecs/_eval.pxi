@@ -83,6 +83,100 @@ cdef void stable_sort_desc(int64_t* idx, Py_ssize_t n, const double* score,
         width *= 2
 
 
+cdef inline uint64_t desc_key(double score) noexcept nogil:
+    """An integer that orders as score_before: ascending keys are descending scores, equal
+    scores (0.0 and -0.0 too) equal keys, NaN last."""
+    cdef double x = -score
+    cdef uint64_t u
+    if x != x:
+        return 0xFFFFFFFFFFFFFFFF
+    if x == 0:
+        x = 0.0
+    memcpy(&u, &x, 8)
+    return ~u if u >> 63 else u | (<uint64_t>1) << 63
+
+
+cdef void merge_runs_desc(int64_t* idx, const uint64_t* key, int64_t* tmp, int64_t* runs,
+                          Py_ssize_t nruns) noexcept nogil:
+    """Stable sort of idx[0:runs[nruns]] by ascending key[idx[i]] (desc_key), where each
+    idx[runs[j]:runs[j + 1]] is already in that order: adjacent runs merged pairwise, left
+    first on ties, n log(nruns) steps. runs (nruns + 1 starts, the last the end) is spent.
+    The merge step selects without a branch: which side goes next is unpredictable."""
+    cdef Py_ssize_t j, w, lo, mid, hi, a, b, k
+    cdef int64_t ia, ib
+    cdef bint take_b
+    while nruns > 1:
+        w = 0
+        j = 0
+        while j < nruns:
+            lo = runs[j]
+            if j + 1 == nruns:  # an odd run out waits for the next round
+                runs[w] = lo
+                w += 1
+                break
+            mid = runs[j + 1]
+            hi = runs[j + 2]
+            if key[idx[mid]] < key[idx[mid - 1]]:  # else the two are in order already
+                a = lo
+                b = mid
+                k = lo
+                while a < mid and b < hi:
+                    ia = idx[a]
+                    ib = idx[b]
+                    take_b = key[ib] < key[ia]
+                    tmp[k] = ib if take_b else ia
+                    b += take_b
+                    a += 1 - take_b
+                    k += 1
+                if a < mid:
+                    memcpy(&tmp[k], &idx[a], (mid - a) * sizeof(int64_t))
+                # (a tail of the right run is in place already)
+                memcpy(&idx[lo], &tmp[lo], (k + mid - a - lo) * sizeof(int64_t))
+            runs[w] = lo
+            w += 1
+            j += 2
+        runs[w] = runs[nruns]
+        nruns = w
+
+
+def eval_group(const int64_t[::1] cells, Py_ssize_t C):
+    """numpy's argsort(cells, kind='stable') for cell positions in [0, C), by counting in
+    linear time, and the offsets of each cell's run in it: ``(perm, off)``, int64, off of
+    length C + 1. ValueError for a position outside [0, C)."""
+    cdef Py_ssize_t n = cells.shape[0], i, c
+    import numpy as np
+    if C < 0:
+        raise ValueError("eval_group: negative cell count")
+    perm = np.empty(n, dtype=np.int64)
+    off = np.zeros(C + 1, dtype=np.int64)
+    cdef int64_t[::1] p = perm
+    cdef int64_t[::1] o = off
+    cdef int64_t* at = <int64_t*>malloc((C + 1) * sizeof(int64_t))
+    if at == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(n):
+                c = cells[i]
+                if c < 0 or c >= C:
+                    break
+                o[c + 1] += 1
+            else:
+                for c in range(C):
+                    o[c + 1] += o[c]
+                memcpy(at, &o[0], C * sizeof(int64_t))
+                for i in range(n):
+                    c = cells[i]
+                    p[at[c]] = i
+                    at[c] += 1
+                i = -1
+        if i >= 0:
+            raise ValueError(f"eval_group: cell position {cells[i]} outside [0, {C})")
+    finally:
+        free(at)
+    return perm, off
+
+
 def eval_sort_cells(const int64_t[::1] off, const double[::1] score, int64_t[::1] perm):
     """Sort each range perm[off[c]:off[c+1]] by descending score of its entries (stable)."""
     cdef Py_ssize_t C = off.shape[0] - 1, c, big = 0
@@ -812,6 +906,12 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     cdef Py_ssize_t nact, nown, kept, const_a
     cdef uint8_t code
     cdef int err = 0
+    cdef double* lpr = NULL  # one category's precision and scores, [a, m, t, r]
+    cdef double* lsc = NULL
+    cdef uint8_t* wrote = NULL  # which (a, m) of the category were evaluated
+    cdef int64_t* fruns = NULL  # where each cell's run starts among the category's entries
+    cdef Py_ssize_t nruns
+    cdef uint64_t* fkey = NULL  # desc_key of each entry's score
     if precision.shape[0] < T * R * K * A * M or scores.shape[0] < T * R * K * A * M or \
             recall.shape[0] < T * K * A * M or state.shape[0] < A0 * T * ND or \
             summary.shape[0] < A0 * ND or \
@@ -848,11 +948,17 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
     apos = <int64_t*>malloc(bound * sizeof(int64_t))
     aig = <int64_t*>malloc(bound * sizeof(int64_t))
     asrc = <int64_t*>malloc(bound * sizeof(int64_t))
-    if apos == NULL or aig == NULL or asrc == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL \
+    lpr = <double*>malloc((A * M * T * R + 1) * sizeof(double))
+    lsc = <double*>malloc((A * M * T * R + 1) * sizeof(double))
+    wrote = <uint8_t*>malloc(A * M + 1)
+    fruns = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    fkey = <uint64_t*>malloc((total + 1) * sizeof(uint64_t))
+    if fkey == NULL or fruns == NULL or lpr == NULL or lsc == NULL or wrote == NULL or apos == NULL or aig == NULL or asrc == NULL or order == NULL or tmp == NULL or ej == NULL or ea == NULL or sc == NULL \
             or tpos == NULL or tfp == NULL or pr == NULL or fej == NULL or frank == NULL \
             or fdl == NULL or forder == NULL or fsc == NULL:
         free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
         free(fej); free(frank); free(fdl); free(forder); free(fsc); free(apos); free(aig); free(asrc)
+        free(lpr); free(lsc); free(wrote); free(fruns); free(fkey)
         raise MemoryError()
     with nogil:
         k = k0 - kstep
@@ -863,6 +969,7 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
             if A0 * I0 > 0 and 0 <= base_k[k] < n_dense * A0 and base_k[k] % (A0 * I0) == 0:
                 fast_k = base_k[k] // (A0 * I0)
             shared = False  # the category's entries gathered and sorted once, for every a and m
+            memset(wrote, 0, A * M)
             for m in range(m_list.shape[0]):
                 maxdet = m_list[m]
                 kept = -1  # n of the category's detections kept by maxdet, once gathered
@@ -882,15 +989,22 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                             # every detection of the category, sorted once: the stable order
                             # of any per-image prefix is this order filtered to it
                             nf = 0
+                            nruns = 0
                             for sc_i in range(lo, hi):
+                                if dlen[sc_i] > 0:
+                                    fruns[nruns] = nf
+                                    nruns += 1
                                 for i in range(dlen[sc_i]):
                                     fej[nf] = doff[sc_i] + i
                                     frank[nf] = i
                                     fdl[nf] = dlen[sc_i]
                                     fsc[nf] = dscore[doff[sc_i] + i]
+                                    fkey[nf] = desc_key(fsc[nf])
                                     forder[nf] = nf
                                     nf += 1
-                            stable_sort_desc(forder, nf, fsc, tmp)
+                            # each cell's detections are in score order already
+                            fruns[nruns] = nf
+                            merge_runs_desc(forder, fkey, tmp, fruns, nruns)
                             shared = True
                         any_cell = hi > lo
                         for sc_i in range(lo, hi):
@@ -982,6 +1096,7 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                             pr[q] = <double>(q + 1) / (<double>tfp[q] + <double>(q + 1) + EPS)
                         pos = ((t * K + k) * A + a) * M + m
                         recall[pos] = <double>itp / <double>np_ig if n else 0
+                        wrote[a * M + m] = 1
                         # pycocotools' "if pr[i] > pr[i-1]: pr[i-1] = pr[i]", from the end:
                         # a running maximum (a select, not a branch or a call)
                         q = itp - 1
@@ -995,12 +1110,12 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                             # searchsorted(rc, thr): position 0 when rc[0] >= thr, else the
                             # position of the first true positive q with q / npig >= thr;
                             # past the last one, this and every later level stay 0
-                            pos = (((t * R + r) * K + k) * A + a) * M + m
+                            pos = ((a * M + m) * T + t) * R + r
                             if n == 0:
                                 q = itp
                             elif not (0.0 / <double>np_ig < rec_thrs[r]):
-                                precision[pos] = best  # the maximum over all of them
-                                scores[pos] = sc[order[0]]
+                                lpr[pos] = best  # the maximum over all of them
+                                lsc[pos] = sc[order[0]]
                                 continue
                             elif rec_sorted:  # thresholds ascending: q only moves on
                                 while q < itp and <double>(q + 1) / <double>np_ig < rec_thrs[r]:
@@ -1009,17 +1124,28 @@ def eval_accumulate(const int64_t[::1] cell_id, const int64_t[::1] doff, const i
                                 q = first_ratio_at_least(itp, <double>np_ig, rec_thrs[r])
                             if q >= itp:
                                 while r < R:
-                                    pos = (((t * R + r) * K + k) * A + a) * M + m
-                                    precision[pos] = 0
-                                    scores[pos] = 0
+                                    lpr[pos] = 0
+                                    lsc[pos] = 0
+                                    pos += 1
                                     r += 1
                                 break
-                            precision[pos] = pr[q]
-                            scores[pos] = sc[order[tpos[q]]]
+                            lpr[pos] = pr[q]
+                            lsc[pos] = sc[order[tpos[q]]]
                 if err < 0:
                     break
             if err < 0:
                 break
+            # the category's [a, m, t, r] blocks into the [t, r, k, a, m] outputs in memory
+            # order: its A * M values of one (t, r) are neighbours there (written as they
+            # were computed, every value was a page apart from the last)
+            for t in range(T):
+                for r in range(R):
+                    o = (((t * R + r) * K + k) * A) * M
+                    for a in range(A * M):
+                        if wrote[a]:
+                            precision[o + a] = lpr[a * T * R + t * R + r]
+                            scores[o + a] = lsc[a * T * R + t * R + r]
     free(order); free(tmp); free(ej); free(ea); free(sc); free(tpos); free(tfp); free(pr)
     free(fej); free(frank); free(fdl); free(forder); free(fsc); free(apos); free(aig); free(asrc)
+    free(lpr); free(lsc); free(wrote); free(fruns); free(fkey)
     return err

@@ -11,7 +11,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
 from libc.stdlib cimport malloc, realloc, free, calloc
 from libc.string cimport memset, memcpy, memcmp, memchr
-from libc.math cimport ceil, fmin, fmax, isnan, isinf
+from libc.math cimport ceil, isnan, isinf
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsASCIIString
 from cython.view cimport array as cvarray

@@ -156,11 +156,9 @@ class _Cells:
         self.C = len(self.cell_id)
         self._sparse: dict[int, int] | None = None
         # ground truths per cell in _prepare order; detections per cell by descending score
-        gperm = np.argsort(gcell, kind="stable")
+        gperm, self.goff = _core.eval_group(np.ascontiguousarray(gcell, dtype=_I64), self.C)
         self.gts = gts.take(gperm)
-        self.goff = self._offsets(gcell[gperm])
-        dperm = np.argsort(dcell, kind="stable").astype(_I64)
-        doff = self._offsets(dcell[dperm])
+        dperm, doff = _core.eval_group(np.ascontiguousarray(dcell, dtype=_I64), self.C)
         score = dts.scores()
         _core.eval_sort_cells(doff, score, dperm)
         self.dts = dts.take(dperm)
@@ -226,11 +224,6 @@ class _Cells:
         key = np.array(keys, dtype=_I64)
         order = np.argsort(key, kind="stable")
         return _DictSide(coco, [keep[j] for j in order.tolist()]), key[order] // ncat
-
-    def _offsets(self, sorted_cells: np.ndarray) -> np.ndarray:
-        off = np.zeros(self.C + 1, dtype=_I64)
-        np.cumsum(np.bincount(sorted_cells, minlength=self.C)[:self.C], out=off[1:])
-        return off
 
     def _parts(self, fn: Any) -> list[Any]:
         return run_parts(fn, self.C, resolve_threads(self.threads, max(self.C, 1)))
