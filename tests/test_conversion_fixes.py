@@ -838,3 +838,68 @@ def test_cli_colour_tolerance_reads_a_jpeg_colour_map(tmp_path, capsys):
     for bad in ("-1", "nan", "inf", "x", ""):
         assert run("--colour-tolerance", bad)[0] == 2
     assert "must be a finite number >= 0" in run("--colour-tolerance", "-1")[2]
+
+
+def _jpeg_composite(tmp_path: Path, quality: int = 85) -> tuple[np.ndarray, dict, Path]:
+    """A Labelbox-style composite of three discs (one colour each), and the same saved as a
+    JPEG by Pillow: what a composite re-saved lossily looks like."""
+    yy, xx = np.mgrid[:120, :160]
+    colours = {(230, 25, 75): (40, 40, 25), (60, 180, 75): (80, 110, 30),
+               (0, 130, 200): (35, 120, 18)}
+    img = np.zeros((120, 160, 3), np.uint8)
+    for c, (cy, cx, r) in colours.items():
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = c
+    path = tmp_path / "composite.jpg"
+    Image.fromarray(img).save(path, format="JPEG", quality=quality)
+    return img, colours, path
+
+
+def test_labelbox_split_with_a_tolerance_recovers_jpeg_composites(tmp_path):
+    """split(tolerance=D) snaps a JPEG composite to the requested colours first: each
+    instance comes back close to its disc, where exact equality loses most of its pixels;
+    the pixels left over are counted, not reported as unrequested colours."""
+    from maskcodecs import labelbox
+    from maskcodecs.errors import ArgumentError
+    img, colours, path = _jpeg_composite(tmp_path)
+    exact = labelbox.split(path, list(colours))
+    snapped = labelbox.split(path, list(colours), tolerance=40)
+    assert exact.unrequested and not snapped.unrequested
+    assert exact.snapped == exact.unassigned == 0
+    assert snapped.snapped > 0
+    for k, c in enumerate(colours):
+        truth = np.all(img == c, axis=2)
+        assert iou(snapped.masks[k], truth) > 0.9
+        assert iou(exact.masks[k], truth) < iou(snapped.masks[k], truth)
+    # JPEG's ringing at the disc edges: a few pixels are far from every colour
+    assert 0 < snapped.unassigned < 0.05 * img.shape[0] * img.shape[1]
+    with pytest.raises(ArgumentError):
+        labelbox.split(path, list(colours), tolerance=40, background=None)
+    with pytest.raises(ArgumentError):
+        labelbox.split(path, list(colours), tolerance=-1)
+
+
+def test_labelbox_to_coco_colour_tolerance_on_a_jpeg_composite(tmp_path, capsys):
+    """labelbox-to-coco --colour-tolerance D reads a JPEG composite through the snap: every
+    instance found, close to its disc; without it the instances shrink to the pixels JPEG
+    left exactly on their colour."""
+    img, colours, path = _jpeg_composite(tmp_path)
+    lines = [{"dataRow": {"id": "r1"}, "name": f"c{k}",
+              "mask": {"instanceURI": "https://x/composite.jpg", "colorRGB": list(c)}}
+             for k, c in enumerate(colours)]
+    exp = tmp_path / "a.ndjson"
+    exp.write_text("\n".join(json.dumps(x) for x in lines))
+    out = tmp_path / "o.json"
+    args = ["labelbox-to-coco", str(exp), "--masks", str(tmp_path), "-o", str(out),
+            "--jobs", "1"]
+    assert main(args + ["--colour-tolerance", "40"]) == 0
+    err = capsys.readouterr().err
+    assert "colour tolerance 40:" in err and "pixels snapped" in err
+    doc = json.loads(out.read_text())
+    assert len(doc["annotations"]) == 3
+    for ann, c in zip(doc["annotations"], colours):
+        assert iou(decoded(ann["segmentation"], 120, 160), np.all(img == c, axis=2)) > 0.9
+    assert main(args) == 0
+    plain = json.loads(out.read_text())
+    assert sum(a["area"] for a in plain["annotations"]) < \
+        0.9 * sum(a["area"] for a in doc["annotations"])
+    assert main(args + ["--colour-tolerance", "-3"]) == 2

@@ -172,6 +172,9 @@ class SplitResult:
     unrequested : dict
         Every colour present but not requested (other than the background) -> pixel count.
     size : (h, w)
+    snapped, unassigned : int
+        With ``tolerance``: the pixels moved onto a requested colour (or the background),
+        and those farther than the tolerance from all of them (given the background).
     """
 
     colors: list[Color]
@@ -180,6 +183,8 @@ class SplitResult:
     rles: list[RLE] | None = None
     unrequested: dict[Color, int] = field(default_factory=dict)
     size: tuple[int, int] = (0, 0)
+    snapped: int = 0
+    unassigned: int = 0
 
 
 def _scan(img: np.ndarray, keys: list[int], want_masks: bool,
@@ -193,7 +198,8 @@ def _scan(img: np.ndarray, keys: list[int], want_masks: bool,
 
 
 def split(composite: Composite, /, colors: Iterable[Any], *, output: str = "mask",
-          background: Any = (0, 0, 0), on_unrequested: str = "report") -> SplitResult:
+          background: Any = (0, 0, 0), on_unrequested: str = "report",
+          tolerance: float | None = None) -> SplitResult:
     """Split a colour composite into one mask or RLE per colour, in one pass.
 
     A pixel belongs to a colour when its R, G and B bytes all equal it (alpha ignored),
@@ -213,6 +219,12 @@ def split(composite: Composite, /, colors: Iterable[Any], *, output: str = "mask
         A colour never reported as unrequested (default black); None reports every colour.
     on_unrequested : {"report", "raise"}
         Report unrequested colours in ``.unrequested`` (default) or raise.
+    tolerance : float, optional
+        For composites saved lossily (JPEG): first snap every pixel to the nearest of the
+        requested colours and the background within this Euclidean RGB distance
+        (:func:`maskcodecs.coco.snap_colours` with them as the palette); pixels farther from
+        all of them become background and are counted in ``.unassigned`` instead of being
+        reported in ``.unrequested``. Needs a background colour.
 
     Returns
     -------
@@ -239,6 +251,15 @@ def split(composite: Composite, /, colors: Iterable[Any], *, output: str = "mask
     img = load_composite(composite)
     req = [_color_key(c) for c in colors]
     uniq = list(dict.fromkeys(req))
+    snap = None
+    if tolerance is not None:
+        if background is None:
+            raise ArgumentError("tolerance needs a background colour: the pixels it leaves "
+                                "unassigned become the background")
+        from maskcodecs.coco import snap_colours
+        snap = snap_colours(img, tolerance=tolerance, palette=[_key_color(k) for k in uniq],
+                            background=_key_color(_color_key(background)))
+        img = snap.image
     masks, strings, keys, counts = _scan(img, uniq, output == "mask", output == "rle")
     h, w = img.shape[:2]
     where = {k: i for i, k in enumerate(uniq)}
@@ -251,6 +272,8 @@ def split(composite: Composite, /, colors: Iterable[Any], *, output: str = "mask
         raise UnrequestedColorError(f"{len(extra)} unrequested colour(s) in the composite: {shown}")
     res = SplitResult(colors=[_key_color(k) for k in req],
                       areas=counts[:len(uniq)][idx].copy(), unrequested=extra, size=(h, w))
+    if snap is not None:
+        res.snapped, res.unassigned = snap.snapped, snap.unassigned
     if masks is not None:
         res.masks = masks if idx == list(range(len(uniq))) else masks[idx]
     if strings is not None:

@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--categories", metavar="FILE",
                    help="category ids: COCO categories, {name: id}, or the platform's "
                         "ontology (default: ids by sorted class name)")
+    p.add_argument("--colour-tolerance", "--color-tolerance", dest="colour_tolerance",
+                   type=_distance, metavar="D", default=None,
+                   help="composites saved lossily (JPEG): snap each pixel to the nearest "
+                        "colour of the data row's instances (or black) within Euclidean "
+                        "RGB distance D, e.g. 40; farther pixels are background, counted "
+                        "and warned about above 5%% of a mask")
     _common(p, parallel=True, bad=True)
 
     for name, text in (("info", "summarise a COCO or Encord file"),

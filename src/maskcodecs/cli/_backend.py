@@ -106,16 +106,20 @@ def ids_to_rgb(ids: np.ndarray, /) -> np.ndarray:
     return out
 
 
-def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /
-                  ) -> list[RLE | None]:
-    """RLE of the pixels exactly equal (R, G and B) to each colour; None where absent.
+def split_colours(img: np.ndarray, colours: list[tuple[int, int, int]], /,
+                  tolerance: float | None = None) -> tuple[list[RLE | None], int, int]:
+    """RLE of the pixels exactly equal (R, G and B) to each colour, None where absent, and
+    the pixels snapped and left unassigned (0, 0 without ``tolerance``).
 
-    Uses the one-pass exact colour split of :func:`maskcodecs.labelbox.split`.
+    Uses the one-pass exact colour split of :func:`maskcodecs.labelbox.split`; with
+    ``tolerance``, pixels first snap to the nearest of the colours or black within it.
     """
     from maskcodecs.labelbox import split
 
-    res = split(img, colours, output="rle", background=None)
-    return [r if int(n) else None for r, n in zip(res.rles or [], res.areas)]
+    res = split(img, colours, output="rle", background=None if tolerance is None else
+                (0, 0, 0), tolerance=tolerance)
+    return ([r if int(n) else None for r, n in zip(res.rles or [], res.areas)],
+            res.snapped, res.unassigned)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from maskcodecs.cli._util import (
     load_json,
     load_json_or_ndjson,
 )
+from maskcodecs.coco import UNASSIGNED_WARNING
 
 _COMPOSITE = re.compile(r"/masks/([^/]+)/index/(\d+)")
 
@@ -175,11 +176,14 @@ def _read_rgb(src: Path | bytes) -> np.ndarray:
 class LabelboxConfig:
     masks: Path
     url_map: dict[str, str]
+    colour_tolerance: float | None = None
 
 
 def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
-    """Masks of one data row: {"height", "width", "anns": [(name, rle or None)]}."""
+    """Masks of one data row: {"height", "width", "anns": [(name, rle or None)], "snap":
+    (pixels snapped, unassigned, in colour composites)}."""
     cache: dict[Any, np.ndarray] = {}
+    snapped = unassigned = 0
     shape = None
     results: list[RLE | None] = [None] * len(task["instances"])
     groups: dict[Any, list[int]] = {}
@@ -209,7 +213,10 @@ def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
                     1, None)
         if with_colour:
             rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
-            split = be.split_colours(rgb, [task["instances"][k]["colour"] for k in with_colour])
+            split, sn, un = be.split_colours(
+                rgb, [task["instances"][k]["colour"] for k in with_colour],
+                cfg.colour_tolerance)
+            snapped, unassigned = snapped + sn, unassigned + un
             for k, r in zip(with_colour, split):
                 results[k] = r
     h, w = shape if shape is not None else (0, 0)
@@ -229,7 +236,7 @@ def convert_row(cfg: LabelboxConfig, task: dict[str, Any]) -> dict[str, Any]:
         anns.append((inst["name"], inst["colour"],
                      {"segmentation": {"size": [h, w], "counts": be.counts_text(rr)},
                       "area": area, "bbox": box, "iscrowd": 0}, inst.get("schema")))
-    return {"height": h, "width": w, "anns": anns}
+    return {"height": h, "width": w, "anns": anns, "snap": (snapped, unassigned, h * w)}
 
 
 def run_labelbox_to_coco(args: argparse.Namespace) -> int:
@@ -245,7 +252,8 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
     tasks, skipped = _gather(records)
     if not tasks:
         raise DataError(f"{args.export}: no mask annotations found")
-    cfg = LabelboxConfig(masks=masks.resolve(), url_map={k: str(v) for k, v in url_map.items()})
+    cfg = LabelboxConfig(masks=masks.resolve(), url_map={k: str(v) for k, v in url_map.items()},
+                         colour_tolerance=args.colour_tolerance)
     bad = BadItems(args.skip_bad, args.report)
     # ids from the table (or ontology), else by sorted name: never by order of appearance
     classes = {class_key(str(i["name"]), (i.get("schema"),)): (str(i["name"]), (i.get("schema"),))
@@ -257,11 +265,18 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
         raise DataError(str(e)) from None
     images = []
     missing = 0
+    snapped = unassigned = 0
     with CocoWriter(args.output) as out:
         for pos, task, res in converted(functools.partial(convert_row, cfg), tasks, args,
                                         "labelbox-to-coco", bad,
                                         lambda task: f"data row {task['key']}"):
             image_id = pos + 1
+            snapped, unassigned = snapped + res["snap"][0], unassigned + res["snap"][1]
+            if args.colour_tolerance is not None and res["snap"][1] > \
+                    UNASSIGNED_WARNING * res["snap"][2]:
+                sys.stderr.write(f"warning: data row {task['key']}: {res['snap'][1]} pixels "
+                                 f"farther than {args.colour_tolerance:g} from every colour "
+                                 "of its instances (read as background)\n")
             images.append({"id": image_id, "file_name": task["file_name"],
                            "height": res["height"], "width": res["width"],
                            "labelbox_data_row": task["key"]})
@@ -290,4 +305,7 @@ def run_labelbox_to_coco(args: argparse.Namespace) -> int:
         extra = ", ".join(f"{n} {s}" for s, n in sorted(skipped.items()))
         sys.stderr.write(f"wrote {args.output}: {len(images)} images, {out.count} annotations"
                          + (f" (skipped: {extra})" if extra else "") + "\n")
+        if args.colour_tolerance is not None:
+            sys.stderr.write(f"colour tolerance {args.colour_tolerance:g}: {snapped} pixels "
+                             f"snapped, {unassigned} unassigned\n")
     return 0
