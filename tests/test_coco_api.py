@@ -656,3 +656,35 @@ def test_oks_terms_kernel_refuses_out_of_range_rows():
         with pytest.raises(ValueError, match="out of range"):
             core.eval_oks_terms(gkp, rows[0], box, rows[1], np.ones(1), dkp, rows[2], sig, off,
                                 np.array([0], np.int64), dlen, np.array([0, 1], np.int64), e)
+
+
+def test_oks_terms_kernel_in_cell_parts_equals_one_call():
+    """eval_oks_terms over cells c0..c1 in parts writes exactly the terms of one call (the
+    evaluator runs the parts on threads); cells outside 0..C are refused."""
+    from maskcodecs import _rle_core as core
+    rng = np.random.default_rng(3)
+    k, C = 3, 9
+    G = rng.integers(0, 3, C)
+    D = rng.integers(0, 4, C)
+    goff = np.concatenate([[0], np.cumsum(G)]).astype(np.int64)
+    doff = np.concatenate([[0], np.cumsum(D)[:-1]]).astype(np.int64)
+    dlen = D.astype(np.int64)
+    gkp = rng.uniform(0, 50, (goff[-1], 3 * k))
+    gkp[:, 2::3] = rng.integers(0, 3, (goff[-1], k))
+    dkp = rng.uniform(0, 50, (int(D.sum()), 3 * k))
+    box = rng.uniform(1, 40, (goff[-1], 4))
+    area = rng.uniform(1, 900, goff[-1])
+    rows = np.arange(goff[-1], dtype=np.int64)
+    drows = np.arange(int(D.sum()), dtype=np.int64)
+    eoff = np.concatenate([[0], np.cumsum(G * D * k)]).astype(np.int64)
+    sig = np.array([0.3, 0.5, 0.7])
+    args = (gkp, rows, box, rows, area, dkp, drows, sig, goff, doff, dlen, eoff)
+    one = np.full(int(eoff[-1]), -1.0)
+    core.eval_oks_terms(*args, one)
+    parts = np.full(int(eoff[-1]), -1.0)
+    for c0, c1 in ((0, 2), (2, 3), (3, 3), (3, 9)):
+        core.eval_oks_terms(*args, parts, c0, c1)
+    assert np.array_equal(one, parts) and (one >= 0).sum() > 0
+    for c0, c1 in ((-1, 2), (3, 2), (0, 10)):
+        with pytest.raises(ValueError, match="outside"):
+            core.eval_oks_terms(*args, parts, c0, c1)

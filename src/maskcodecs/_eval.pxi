@@ -434,8 +434,10 @@ def eval_oks_terms(const double[:, ::1] gkp, const int64_t[::1] grow, const doub
                    const int64_t[::1] gbrow, const double[::1] garea,
                    const double[:, ::1] dkp, const int64_t[::1] drow, const double[::1] sigmas,
                    const int64_t[::1] goff, const int64_t[::1] doff, const int64_t[::1] dlen,
-                   const int64_t[::1] eoff, double[::1] e):
-    """The exponents of computeOks for every scored (detection, ground truth) pair.
+                   const int64_t[::1] eoff, double[::1] e, Py_ssize_t c0=0, Py_ssize_t c1=-1):
+    """The exponents of computeOks for every scored (detection, ground truth) pair of cells
+    c0 to c1 - 1 (c1 < 0: to the last; cells write disjoint terms, so parts of them can run
+    in parallel).
 
     Ground truth g's keypoints are row grow[g] of gkp and its box row gbrow[g] of gbox,
     detection d's keypoints row drow[d] of dkp (the matrices as read, never gathered). Cell c's terms start at e[eoff[c]]: ground truth by
@@ -454,8 +456,12 @@ def eval_oks_terms(const double[:, ::1] gkp, const int64_t[::1] grow, const doub
         raise ValueError("keypoint rows must hold three numbers per sigma, boxes four")
     if C < 0 or doff.shape[0] < C or dlen.shape[0] < C or eoff.shape[0] != C + 1:
         raise ValueError("cell offsets disagree in length")
+    if c1 < 0:
+        c1 = C
+    if not 0 <= c0 <= c1 <= C:
+        raise ValueError("eval_oks_terms: cells outside 0..C")
     with nogil:  # every index read and every term written is checked first
-        for c in range(C):
+        for c in range(c0, c1):
             if goff[c + 1] == goff[c] or dlen[c] == 0:
                 continue
             if not (0 <= goff[c] <= goff[c + 1] <= grow.shape[0] and
@@ -482,7 +488,7 @@ def eval_oks_terms(const double[:, ::1] gkp, const int64_t[::1] grow, const doub
     if bad:
         raise ValueError("a keypoint row index or term offset is out of range")
     with nogil:
-        for c in range(C):
+        for c in range(c0, c1):
             if goff[c + 1] == goff[c] or dlen[c] == 0:
                 continue
             p = eoff[c]

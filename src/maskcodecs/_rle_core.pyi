@@ -185,6 +185,9 @@ def png_unfilter(src: _U8, out: _U8, h: int, rb: int, bpp: int, /) -> int:
 # -- COCO evaluation (maskcodecs.cocoeval); arrays are C-contiguous, int64 offsets ----------
 _A = npt.NDArray[Any]
 
+def eval_group(cells: _A, C: int, /) -> tuple[_A, _A]:
+    """Stable argsort of cell positions in [0, C) by counting, and each cell's offsets."""
+
 def eval_sort_cells(off: _A, score: _A, perm: _A, /) -> None:
     """Sort each range perm[off[c]:off[c+1]] by descending score (stable, NaN last)."""
 
@@ -207,8 +210,10 @@ def eval_rle_iou_cells(sd: _Strings, sg: _Strings, gidx: _A, didx: _A, gcrowd: _
     reached; 0, or the error code of an invalid string."""
 
 def eval_oks_terms(gkp: _A, grow: _A, gbox: _A, gbrow: _A, garea: _A, dkp: _A, drow: _A,
-                   sigmas: _A, goff: _A, doff: _A, dlen: _A, eoff: _A, e: _A, /) -> None:
-    """The exponents of computeOks for every scored pair (exp is taken by numpy)."""
+                   sigmas: _A, goff: _A, doff: _A, dlen: _A, eoff: _A, e: _A, c0: int = 0,
+                   c1: int = -1, /) -> None:
+    """The exponents of computeOks for every scored pair of cells c0..c1-1 (exp is taken
+    by numpy)."""
 
 def eval_keypoint_boxes(kp: _A, limit: float, /) -> tuple[_A, _A] | None:
     """loadRes's keypoint area and bbox per row; None for NaN, |x| >= limit or no triple."""

@@ -279,8 +279,9 @@ class _Cells:
         eoff = np.zeros(self.C + 1, dtype=_I64)
         np.cumsum(per_cell, out=eoff[1:])
         e = np.empty(int(eoff[-1]), dtype=_F64)
-        _core.eval_oks_terms(gkp, grow, gbox, gbrow, self.garea, dkp, drow, sigmas,
-                             self.goff, self.doff, dlen, eoff, e)
+        self._parts(lambda c0, c1: _core.eval_oks_terms(
+            gkp, grow, gbox, gbrow, self.garea, dkp, drow, sigmas, self.goff, self.doff, dlen,
+            eoff, e, c0, c1))
         def exp_neg(a: int, b: int) -> None:  # pycocotools' np.exp(-e), in place, in parts
             np.negative(e[a:b], out=e[a:b])
             np.exp(e[a:b], out=e[a:b])
