@@ -7,7 +7,8 @@ import pytest
 MODULES = ["maskcodecs.mask", "maskcodecs.rle", "maskcodecs._patch", "maskcodecs.encord",
            "maskcodecs.coco", "maskcodecs.labelbox", "maskcodecs.polygons",
            "maskcodecs.cli", "maskcodecs.cli._backend", "maskcodecs.cocoeval",
-           "maskcodecs._coco_api", "maskcodecs.panoptic", "maskcodecs.lvis", "maskcodecs.rlemask"]
+           "maskcodecs._coco_api", "maskcodecs.panoptic", "maskcodecs.lvis", "maskcodecs.rlemask",
+           "maskcodecs.kaggle"]
 
 
 @pytest.mark.parametrize("name", MODULES)
