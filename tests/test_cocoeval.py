@@ -711,18 +711,22 @@ def test_eval_imgs_dtypes():
             np.dtype(np.float64)) in kinds
 
 
+#: the random case of the thread-count tests
+_THREAD_KNOBS = {"n_img": 10, "n_cat": 3, "max_gt": 6, "max_dt": 8, "p_crowd": 0.15,
+                 "p_ignore": 0.0, "p_boundary": 0.3, "tie_scores": True, "p_dup": 0.25,
+                 "nan_scores": False, "gt_id_zero": False, "float_coords": True,
+                 "gt_seg": "mixed", "dt_seg": "rle_str", "unknown_dt_cat": False,
+                 "nkpt": 17, "custom_sigmas": False, "kp_array": False, "dt_mode": "loadRes",
+                 "kw": False, "maxDets": 0, "iouThrs": None, "recThrs": None, "areaRng": 0,
+                 "useCats": None, "imgIds": None, "catIds": None, "acc_p": None,
+                 "again": None}
+
+
 @pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
 @pytest.mark.parametrize("threads", [1, 2, None])
 def test_thread_counts_give_the_same_results(iou_type, threads):
     """evaluate() serial, on two threads and on all cores: pycocotools' arrays each time."""
-    knobs = {"n_img": 10, "n_cat": 3, "max_gt": 6, "max_dt": 8, "p_crowd": 0.15,
-             "p_ignore": 0.0, "p_boundary": 0.3, "tie_scores": True, "p_dup": 0.25,
-             "nan_scores": False, "gt_id_zero": False, "float_coords": True,
-             "gt_seg": "mixed", "dt_seg": "rle_str", "unknown_dt_cat": False, "nkpt": 17,
-             "custom_sigmas": False, "kp_array": False, "dt_mode": "loadRes", "kw": False,
-             "maxDets": 0, "iouThrs": None, "recThrs": None, "areaRng": 0, "useCats": None,
-             "imgIds": None, "catIds": None, "acc_p": None, "again": None}
-    case = cc.build_case(8, iou_type, knobs)
+    case = cc.build_case(8, iou_type, dict(_THREAD_KNOBS))
     ref = cc.run_eval(cc.ref_impl(), case)
     ours = cc.ours_impl()
     with cc.captured():
@@ -746,13 +750,8 @@ def test_threads_none_means_all_cores(threads, monkeypatch):
     real = mce.run_parts
     monkeypatch.setattr(mce, "run_parts", lambda fn, n, parts: seen.append(parts) or
                         real(fn, n, parts))
-    knobs = {"n_img": 12, "n_cat": 4, "max_gt": 4, "max_dt": 5, "p_crowd": 0.0,
-             "p_ignore": 0.0, "p_boundary": 0.0, "tie_scores": False, "p_dup": 0.0,
-             "nan_scores": False, "gt_id_zero": False, "float_coords": True,
-             "gt_seg": "mixed", "dt_seg": "rle_str", "unknown_dt_cat": False, "nkpt": 17,
-             "custom_sigmas": False, "kp_array": False, "dt_mode": "loadRes", "kw": False,
-             "maxDets": 0, "iouThrs": None, "recThrs": None, "areaRng": 0, "useCats": None,
-             "imgIds": None, "catIds": None, "acc_p": None, "again": None}
+    knobs = {**_THREAD_KNOBS, "n_img": 12, "n_cat": 4, "max_gt": 4, "max_dt": 5,
+             "p_crowd": 0.0, "p_boundary": 0.0, "tie_scores": False, "p_dup": 0.0}
     case = cc.build_case(3, "bbox", knobs)
     ours = cc.ours_impl()
     with cc.captured():
